@@ -1,0 +1,3 @@
+from tui_bench.cli import main
+
+main()

@@ -1,0 +1,344 @@
+"""Benchmark plans: the schema, and loading TOML/JSON files with one-line error messages.
+
+A plan is models x prompts x repeats, plus warm-ups and generation defaults. Every
+mistake in a plan file becomes a :class:`PlanError` naming the file and the field
+(``plans/x.toml: models[1].n_ctx: ...``); the CLI turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tui_bench.core.errors import PlanError, UserError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+BACKENDS = ("llama_cpp", "mock")
+TASK_TYPES = (
+    "analysis",
+    "generation",
+    "code_correction",
+    "code_generation",
+    "translation",
+    "summarization",
+    "classification",
+    "extraction",
+    "qa",
+    "chat",
+    "other",
+)
+
+NonNegInt = Annotated[int, Field(ge=0)]
+PosInt = Annotated[int, Field(ge=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Generation(_Strict):
+    """Generation settings. Plan-wide in ``[defaults]``; a prompt may override some."""
+
+    max_tokens: PosInt = 64
+    temperature: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
+    top_k: NonNegInt = 40
+    top_p: Annotated[float, Field(gt=0.0, le=1.0)] = 0.95
+    min_p: Annotated[float, Field(ge=0.0, le=1.0)] = 0.05
+    seed: NonNegInt = 42
+    ignore_eos: bool = False
+    stop: list[str] = Field(default_factory=list)
+    mode: Literal["chat", "completion"] = "chat"
+    prompt_cache: bool = False
+    timeout_s: Annotated[float, Field(gt=0)] = 600.0
+
+
+class MockOptions(_Strict):
+    """Behaviour of the mock backend: deterministic timings, output and failures."""
+
+    ttft_ms: Annotated[float, Field(ge=0)] = 30.0
+    tokens_per_s: Annotated[float, Field(gt=0)] = 250.0
+    load_ms: Annotated[float, Field(ge=0)] = 50.0
+    jitter: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    prompt_tokens_per_s: Annotated[float, Field(gt=0)] = 2000.0
+    fail_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    fail_prompts: list[str] = Field(default_factory=list)
+    fail_load: bool = False
+    eos_after: PosInt | None = None
+    seed: NonNegInt = 0
+    rss_mb: Annotated[float, Field(ge=0)] = 120.0
+
+
+class ModelSpec(_Strict):
+    id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:@+-]+$")]
+    backend: Literal["llama_cpp", "mock"] = "llama_cpp"
+    source: str | None = None
+    role: str | None = None
+    label: str | None = None
+    n_ctx: Annotated[int, Field(ge=16)] = 2048
+    n_threads: PosInt | None = None
+    n_batch: PosInt = 512
+    n_gpu_layers: Annotated[int, Field(ge=-1)] = 0
+    flash_attn: bool = False
+    mock: MockOptions | None = None
+
+    @model_validator(mode="after")
+    def _source_required(self) -> ModelSpec:
+        if self.backend == "llama_cpp" and not self.source:
+            raise ValueError("field 'source' is required for backend 'llama_cpp'")
+        return self
+
+    @property
+    def display(self) -> str:
+        return self.label or self.id
+
+
+class Expect(_Strict):
+    """What a good answer looks like, for the quality scorers."""
+
+    reference: str | None = None
+    contains: list[str] = Field(default_factory=list)
+    regex: str | None = None
+    exact: str | None = None
+    tests: str | None = None
+    language: Literal["python"] = "python"
+
+
+class PromptSpec(_Strict):
+    id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:@+-]+$")]
+    task: str = "other"
+    text: Annotated[str, Field(min_length=1)]
+    system: str | None = None
+    max_tokens: PosInt | None = None
+    stop: list[str] | None = None
+    expect: Expect | None = None
+
+
+class Plan(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    success_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+    repeats: PosInt = 3
+    warmup: NonNegInt = 1
+    defaults: Generation = Field(default_factory=Generation)
+    models: Annotated[list[ModelSpec], Field(min_length=1)]
+    prompts: Annotated[list[PromptSpec], Field(min_length=1)]
+
+    def generation_for(self, prompt: PromptSpec) -> Generation:
+        """The settings a request of ``prompt`` runs with (prompt overrides win)."""
+        updates: dict[str, Any] = {}
+        if prompt.max_tokens is not None:
+            updates["max_tokens"] = prompt.max_tokens
+        if prompt.stop is not None:
+            updates["stop"] = prompt.stop
+        return self.defaults.model_copy(update=updates) if updates else self.defaults
+
+    @property
+    def n_measured(self) -> int:
+        return len(self.models) * len(self.prompts) * self.repeats
+
+    @property
+    def n_warmup(self) -> int:
+        return len(self.models) * self.warmup
+
+    def model(self, model_id: str) -> ModelSpec:
+        for spec in self.models:
+            if spec.id == model_id:
+                return spec
+        raise KeyError(model_id)
+
+    def prompt(self, prompt_id: str) -> PromptSpec:
+        for spec in self.prompts:
+            if spec.id == prompt_id:
+                return spec
+        raise KeyError(prompt_id)
+
+
+class LoadedPlan(BaseModel):
+    """A validated plan, where it came from, and where each model source resolves."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    plan: Plan
+    path: Path | None
+    raw: dict[str, Any]
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-before") or str(part).startswith(
+            ("function-", "literal[", "constrained-")
+        ):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors(include_url=False)[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    field = _format_loc(loc) or None
+    kind = err.get("type", "")
+    msg = err["msg"]
+    if kind == "missing":
+        msg = "required field is missing"
+    elif kind == "extra_forbidden":
+        msg = "unknown field"
+    elif msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if "input" in err and kind not in ("missing", "extra_forbidden", "model_type"):
+        shown = err["input"]
+        if isinstance(shown, str | int | float | bool) and len(repr(shown)) < 60:
+            msg = f"{msg} (got {shown!r})"
+    total = exc.error_count()
+    if total > 1:
+        msg += f" (+{total - 1} more problem{'s' if total > 2 else ''})"
+    return field or "", msg
+
+
+def _check_unique(items: list[dict[str, Any]], key: str, section: str, path: object) -> None:
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        value = item.get(key)
+        if not isinstance(value, str):
+            continue
+        if value in seen:
+            raise PlanError(
+                path,
+                f"{section}[{i}].{key}",
+                f"duplicate id {value!r} (also {section}[{seen[value]}])",
+            )
+        seen[value] = i
+
+
+def parse_plan(raw: Any, path: object = "<plan>") -> Plan:
+    """Validate an already-decoded plan mapping; raise :class:`PlanError` on any problem."""
+    if not isinstance(raw, dict):
+        raise PlanError(path, None, "a plan must be a table/object at the top level")
+    for section in ("models", "prompts"):
+        items = raw.get(section)
+        if isinstance(items, list):
+            _check_unique(items, "id", section, path)
+    try:
+        return Plan.model_validate(raw)
+    except ValidationError as exc:
+        field, msg = _first_error(exc)
+        raise PlanError(path, field or None, msg) from None
+
+
+def read_plan_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise UserError(f"{path}: plan file not found")
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory, not a plan file")
+    suffix = path.suffix.lower()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PlanError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise PlanError(path, None, f"cannot read: {exc.strerror}") from None
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PlanError(
+                path, None, f"JSON syntax error: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            ) from None
+    elif suffix == ".toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise PlanError(path, None, f"TOML syntax error: {exc}") from None
+    else:
+        raise PlanError(path, None, f"unknown plan format {suffix!r}: use .toml or .json")
+    return data
+
+
+def check_sources(plan: Plan, path: object, base_dir: Path | None) -> None:
+    """Every llama_cpp model source must resolve; a missing file is a plan error."""
+    from tui_bench.core.models import resolve_source
+
+    for i, spec in enumerate(plan.models):
+        if spec.backend != "llama_cpp" or spec.source is None:
+            continue
+        try:
+            resolve_source(spec.source, base_dir=base_dir, assemble=False)
+        except UserError as exc:
+            raise PlanError(path, f"models[{i}].source", str(exc)) from None
+
+
+def load_plan(path: str | Path, *, check_models: bool = True) -> LoadedPlan:
+    """Read, validate and (by default) check that every model source resolves."""
+    p = Path(path)
+    raw = read_plan_file(p)
+    plan = parse_plan(raw, p)
+    if check_models:
+        check_sources(plan, p, p.parent)
+    return LoadedPlan(plan=plan, path=p, raw=raw)
+
+
+def plan_to_toml(plan: Plan) -> str:
+    """Serialise a plan as TOML (used to save composed plans back to ``plans/``)."""
+    data = plan.model_dump(exclude_none=True)
+    return _dump_toml(data)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        if "\n" in value:
+            escaped = value.replace("\\", "\\\\").replace('"""', '\\"""')
+            return f'"""\n{escaped}"""'
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _dump_toml(data: dict[str, Any]) -> str:
+    lines: list[str] = []
+    scalars = {k: v for k, v in data.items() if not isinstance(v, dict | list) or _is_plain_list(v)}
+    for key, value in scalars.items():
+        lines.append(f"{key} = {_toml_value(value)}")
+    for key, value in data.items():
+        if isinstance(value, dict):
+            lines.append("")
+            lines.append(f"[{key}]")
+            lines.extend(_table_body(value, key))
+    for key, value in data.items():
+        if isinstance(value, list) and not _is_plain_list(value):
+            for item in value:
+                lines.append("")
+                lines.append(f"[[{key}]]")
+                lines.extend(_table_body(item, key))
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _is_plain_list(value: Any) -> bool:
+    return isinstance(value, list) and all(not isinstance(v, dict) for v in value)
+
+
+def _table_body(table: dict[str, Any], prefix: str) -> list[str]:
+    lines = [f"{k} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
+    for k, v in table.items():
+        if isinstance(v, dict):
+            lines.append(f"[{prefix}.{k}]")
+            lines.extend(f"{kk} = {_toml_value(vv)}" for kk, vv in v.items())
+    return lines

@@ -1,0 +1,224 @@
+"""One finished request, as stored, reported and exported.
+
+A :class:`RequestRecord` keeps the raw timestamp series beside the metrics derived from
+it, so that any figure can be recomputed from what was measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui_bench.core.metrics import EngineCounters, RawTiming, compute, validity_flags
+
+
+@dataclass
+class GenOutcome:
+    """What a backend hands back for one request (successful or not)."""
+
+    raw: RawTiming
+    n_in: int | None = None
+    n_in_source: str | None = None
+    n_out: int = 0
+    n_out_source: str = "engine"
+    n_out_other: int | None = None
+    finish_reason: str | None = None
+    text: str = ""
+    engine: EngineCounters | None = None
+    peak_rss_kb: int | None = None
+    cached_tokens: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class RequestRecord:
+    run_id: int
+    seq: int
+    model: str
+    prompt: str
+    task: str
+    repeat: int
+    warmup: bool
+    ok: bool
+    error: str | None
+    finish_reason: str | None
+    started_at: str
+    ttfr_ms: float | None = None
+    ttft_ms: float | None = None
+    e2e_ms: float | None = None
+    tpot_ms: float | None = None
+    decode_tps: float | None = None
+    prefill_tps: float | None = None
+    n_in: int | None = None
+    n_in_source: str | None = None
+    n_out: int = 0
+    n_out_source: str | None = None
+    load_ms: float | None = None
+    peak_rss_kb: int | None = None
+    vram_peak_mb: float | None = None
+    vram_proc_peak_mb: float | None = None
+    engine: EngineCounters | None = None
+    flags: list[str] = field(default_factory=list)
+    quality: dict[str, float] = field(default_factory=dict)
+    text: str = ""
+    # raw series: offsets from t_send in microseconds
+    t_send_ns: int | None = None
+    t_first_response_us: int | None = None
+    token_us: list[int] = field(default_factory=list)
+    token_n: list[int] = field(default_factory=list)
+
+    @property
+    def itl_ms(self) -> list[float]:
+        us = self.token_us
+        return [(b - a) / 1000.0 for a, b in zip(us, us[1:], strict=False)]
+
+    @property
+    def engine_decode_tps(self) -> float | None:
+        return self.engine.decode_tps if self.engine else None
+
+    def to_dict(self, *, raw: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "seq": self.seq,
+            "model": self.model,
+            "prompt": self.prompt,
+            "task": self.task,
+            "repeat": self.repeat,
+            "warmup": self.warmup,
+            "ok": self.ok,
+            "error": self.error,
+            "finish_reason": self.finish_reason,
+            "started_at": self.started_at,
+            "ttfr_ms": _r(self.ttfr_ms),
+            "ttft_ms": _r(self.ttft_ms),
+            "e2e_ms": _r(self.e2e_ms),
+            "tpot_ms": _r(self.tpot_ms),
+            "decode_tps": _r(self.decode_tps),
+            "prefill_tps": _r(self.prefill_tps),
+            "n_in": self.n_in,
+            "n_in_source": self.n_in_source,
+            "n_out": self.n_out,
+            "n_out_source": self.n_out_source,
+            "load_ms": _r(self.load_ms),
+            "peak_rss_kb": self.peak_rss_kb,
+            "vram_peak_mb": _r(self.vram_peak_mb),
+            "vram_proc_peak_mb": _r(self.vram_proc_peak_mb),
+            "engine": self.engine.as_dict() if self.engine else None,
+            "engine_decode_tps": _r(self.engine_decode_tps),
+            "flags": list(self.flags),
+            "quality": {k: _r(v) for k, v in self.quality.items()},
+            "text": self.text,
+        }
+        if raw:
+            out["raw"] = {
+                "t_send_ns": self.t_send_ns,
+                "t_first_response_us": self.t_first_response_us,
+                "token_us": self.token_us,
+                "token_n": self.token_n,
+            }
+        return out
+
+
+def _r(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def build_record(
+    *,
+    run_id: int,
+    seq: int,
+    model: str,
+    prompt: str,
+    task: str,
+    repeat: int,
+    warmup: bool,
+    started_at: str,
+    outcome: GenOutcome,
+    prompt_cache: bool,
+    load_ms: float | None,
+    vram_peak_mb: float | None = None,
+    vram_proc_peak_mb: float | None = None,
+    peak_rss_kb: int | None = None,
+) -> RequestRecord:
+    """Turn a backend's raw outcome into a record: metrics from timestamps, flags, status."""
+    raw = outcome.raw
+    m = compute(raw, outcome.n_in, outcome.n_out)
+    ok = outcome.error is None and outcome.finish_reason in ("stop", "length")
+    flags: list[str] = []
+    if outcome.error is None:
+        flags = validity_flags(
+            n_in=outcome.n_in,
+            n_out=outcome.n_out,
+            finish_reason=outcome.finish_reason,
+            prompt_cache=prompt_cache,
+            decode_tps=m.decode_tps,
+            engine=outcome.engine,
+            n_out_other=outcome.n_out_other,
+            cached_tokens=outcome.cached_tokens,
+        )
+    rss = outcome.peak_rss_kb if outcome.peak_rss_kb is not None else peak_rss_kb
+    return RequestRecord(
+        run_id=run_id,
+        seq=seq,
+        model=model,
+        prompt=prompt,
+        task=task,
+        repeat=repeat,
+        warmup=warmup,
+        ok=ok,
+        error=outcome.error,
+        finish_reason=outcome.finish_reason or ("error" if outcome.error else None),
+        started_at=started_at,
+        ttfr_ms=m.ttfr_ms,
+        ttft_ms=m.ttft_ms,
+        e2e_ms=m.e2e_ms,
+        tpot_ms=m.tpot_ms,
+        decode_tps=m.decode_tps,
+        prefill_tps=m.prefill_tps,
+        n_in=outcome.n_in,
+        n_in_source=outcome.n_in_source,
+        n_out=outcome.n_out,
+        n_out_source=outcome.n_out_source,
+        load_ms=load_ms,
+        peak_rss_kb=rss,
+        vram_peak_mb=vram_peak_mb,
+        vram_proc_peak_mb=vram_proc_peak_mb,
+        engine=outcome.engine,
+        flags=flags,
+        text=outcome.text,
+        t_send_ns=raw.t_send_ns,
+        t_first_response_us=None
+        if raw.t_first_response_ns is None
+        else (raw.t_first_response_ns - raw.t_send_ns) // 1000,
+        token_us=raw.offsets_us(),
+        token_n=list(raw.token_n),
+    )
+
+
+def failed_record(
+    *,
+    run_id: int,
+    seq: int,
+    model: str,
+    prompt: str,
+    task: str,
+    repeat: int,
+    warmup: bool,
+    started_at: str,
+    error: str,
+    finish_reason: str = "error",
+    load_ms: float | None = None,
+) -> RequestRecord:
+    return RequestRecord(
+        run_id=run_id,
+        seq=seq,
+        model=model,
+        prompt=prompt,
+        task=task,
+        repeat=repeat,
+        warmup=warmup,
+        ok=False,
+        error=error,
+        finish_reason=finish_reason,
+        started_at=started_at,
+        load_ms=load_ms,
+    )

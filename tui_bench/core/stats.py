@@ -1,0 +1,176 @@
+"""Summary statistics and two-sample comparisons, as docs/metrics specify.
+
+- percentiles: numpy's linear interpolation; p99.9 only with n >= 1000
+- sd: sample standard deviation (ddof=1)
+- ci95: Student-t interval of the mean
+- comparisons: relative difference of medians with a bootstrap 95% interval, a
+  Mann-Whitney U p-value and a verdict; never a verdict from a single sample.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+
+@dataclass
+class Summary:
+    n: int
+    mean: float | None
+    median: float | None
+    p90: float | None
+    p99: float | None
+    sd: float | None
+    ci95: tuple[float, float] | None
+    min: float | None
+    max: float | None
+    p999: float | None = None
+
+    def as_dict(self, digits: int = 4) -> dict[str, Any]:
+        out = asdict(self)
+        for k, v in out.items():
+            if isinstance(v, float):
+                out[k] = round(v, digits)
+            elif isinstance(v, tuple | list):
+                out[k] = [round(x, digits) for x in v]
+        if self.p999 is None:
+            out.pop("p999")
+        return out
+
+
+EMPTY = Summary(0, None, None, None, None, None, None, None, None)
+
+
+def t_critical(df: int, confidence: float = 0.95) -> float:
+    from scipy.stats import t
+
+    return float(t.ppf(0.5 + confidence / 2, df))
+
+
+def summarize(values: Sequence[float | None]) -> Summary:
+    import numpy as np
+
+    xs = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    n = int(xs.size)
+    if n == 0:
+        return EMPTY
+    mean = float(xs.mean())
+    p50, p90, p99 = (float(v) for v in np.percentile(xs, [50, 90, 99]))
+    sd = ci = None
+    if n >= 2:
+        sd = float(xs.std(ddof=1))
+        half = t_critical(n - 1) * sd / math.sqrt(n)
+        ci = (mean - half, mean + half)
+    p999 = float(np.percentile(xs, 99.9)) if n >= 1000 else None
+    return Summary(n, mean, p50, p90, p99, sd, ci, float(xs.min()), float(xs.max()), p999)
+
+
+def bootstrap_ci(
+    values: Sequence[float],
+    stat: str = "median",
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 5000,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """Percentile bootstrap interval for the median (or a percentile like ``"p90"``)."""
+    import numpy as np
+
+    xs = np.asarray(values, dtype=float)
+    if xs.size < 2:
+        return None
+    q = 50.0 if stat == "median" else float(stat.lstrip("p"))
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, xs.size, size=(n_resamples, xs.size))
+    stats = np.percentile(xs[idx], q, axis=1)
+    lo, hi = np.percentile(stats, [50 * (1 - confidence), 100 - 50 * (1 - confidence)])
+    return float(lo), float(hi)
+
+
+Verdict = Literal["faster", "slower", "no significant difference", "not enough data"]
+
+
+@dataclass
+class Comparison:
+    metric: str
+    higher_is_better: bool
+    n_baseline: int
+    n_candidate: int
+    median_baseline: float | None
+    median_candidate: float | None
+    rel_diff: float | None  # (candidate - baseline) / baseline, of medians
+    ci95: tuple[float, float] | None  # bootstrap interval of rel_diff
+    p_value: float | None  # two-sided Mann-Whitney U
+    verdict: Verdict
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for k in ("median_baseline", "median_candidate", "rel_diff", "p_value"):
+            if out[k] is not None:
+                out[k] = round(out[k], 6)
+        if self.ci95 is not None:
+            out["ci95"] = [round(x, 6) for x in self.ci95]
+        return out
+
+
+def compare(
+    metric: str,
+    baseline: Sequence[float | None],
+    candidate: Sequence[float | None],
+    *,
+    higher_is_better: bool,
+    alpha: float = 0.05,
+    n_resamples: int = 5000,
+    seed: int = 0,
+) -> Comparison:
+    """Baseline vs candidate on one metric.
+
+    The verdict is "faster"/"slower" only when the Mann-Whitney test rejects equality at
+    ``alpha`` *and* the bootstrap interval of the relative difference of medians excludes
+    zero; with fewer than two samples on either side it is "not enough data".
+    """
+    import numpy as np
+
+    a = np.asarray([v for v in baseline if v is not None and math.isfinite(v)], dtype=float)
+    b = np.asarray([v for v in candidate if v is not None and math.isfinite(v)], dtype=float)
+    med_a = float(np.median(a)) if a.size else None
+    med_b = float(np.median(b)) if b.size else None
+    rel = None
+    if med_a not in (None, 0.0) and med_b is not None:
+        rel = (med_b - med_a) / med_a
+    if a.size < 2 or b.size < 2:
+        return Comparison(
+            metric,
+            higher_is_better,
+            int(a.size),
+            int(b.size),
+            med_a,
+            med_b,
+            rel,
+            None,
+            None,
+            "not enough data",
+        )
+
+    from scipy.stats import mannwhitneyu
+
+    p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+    rng = np.random.default_rng(seed)
+    ra = np.median(a[rng.integers(0, a.size, size=(n_resamples, a.size))], axis=1)
+    rb = np.median(b[rng.integers(0, b.size, size=(n_resamples, b.size))], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rels = (rb - ra) / ra
+    rels = rels[np.isfinite(rels)]
+    ci = None
+    if rels.size:
+        lo, hi = np.percentile(rels, [2.5, 97.5])
+        ci = (float(lo), float(hi))
+    verdict: Verdict = "no significant difference"
+    if rel is not None and ci is not None and p < alpha and (ci[0] > 0 or ci[1] < 0):
+        better = rel > 0 if higher_is_better else rel < 0
+        verdict = "faster" if better else "slower"
+    return Comparison(
+        metric, higher_is_better, int(a.size), int(b.size), med_a, med_b, rel, ci, p, verdict
+    )
