@@ -15,6 +15,7 @@ chunk), so a definition can be re-applied to runs stored long ago.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,7 +149,7 @@ def compute(raw: RawTiming, n_in: int | None, n_out: int) -> RequestMetrics:
         tpot = (e2e - ttft) / (n_out - 1)
         decode = (n_out - 1) * NS_PER_S / (t_last - t_first)
     prefill = n_in * 1000.0 / ttft if n_in and ttft > 0 else None
-    itl = [(b - a) / NS_PER_MS for a, b in zip(times, times[1:], strict=False)]
+    itl = [(b - a) / NS_PER_MS for a, b in itertools.pairwise(times)]
     return RequestMetrics(ttfr, ttft, e2e, tpot, decode, prefill, itl)
 
 

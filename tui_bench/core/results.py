@@ -6,6 +6,7 @@ it, so that any figure can be recomputed from what was measured.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +71,7 @@ class RequestRecord:
     @property
     def itl_ms(self) -> list[float]:
         us = self.token_us
-        return [(b - a) / 1000.0 for a, b in zip(us, us[1:], strict=False)]
+        return [(b - a) / 1000.0 for a, b in itertools.pairwise(us)]
 
     @property
     def engine_decode_tps(self) -> float | None:
