@@ -87,6 +87,7 @@ class ModelSpec(_Strict):
     n_batch: PosInt = 512
     n_gpu_layers: Annotated[int, Field(ge=-1)] = 0
     flash_attn: bool = False
+    load_timeout_s: Annotated[float, Field(gt=0)] = 600.0
     mock: MockOptions | None = None
 
     @model_validator(mode="after")

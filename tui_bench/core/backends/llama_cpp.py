@@ -1,0 +1,301 @@
+"""In-process llama.cpp models, each in its own worker process.
+
+The worker (:mod:`.llama_worker`) holds the model; this side drives it over pipes with
+JSON lines. A native crash, an out-of-memory kill or a hung load becomes a failed
+request with a clear reason, and the run goes on. Memory is measured per model and freed
+when the worker exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from tui_bench.core.backends.base import Backend, GenRequest, LoadInfo, OnTokens, TokenBatch
+from tui_bench.core.errors import BackendError
+from tui_bench.core.metrics import EngineCounters, RawTiming
+from tui_bench.core.plan import ModelSpec
+from tui_bench.core.results import GenOutcome
+
+STARTUP_TIMEOUT_S = 120.0
+STREAM_LIMIT = 64 * 1024 * 1024
+
+
+def _signal_name(returncode: int | None) -> str:
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        hint = " (out of memory?)" if -returncode == signal.SIGKILL else ""
+        return f"killed by {name}{hint}"
+    return f"exited with code {returncode}"
+
+
+class LlamaCppBackend(Backend):
+    token_source = "engine"
+
+    def __init__(self, spec: ModelSpec, path: Path | None = None) -> None:
+        super().__init__(spec, path)
+        self.proc: asyncio.subprocess.Process | None = None
+        self.hello: dict[str, Any] = {}
+        self._stderr_tail: deque[str] = deque(maxlen=30)
+        self._stderr_task: asyncio.Task[None] | None = None
+        self._dead_reason: str | None = None
+        self._seq = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None and self._dead_reason is None
+
+    # -- process plumbing -----------------------------------------------------------------
+
+    async def _start(self) -> None:
+        env = dict(os.environ)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tui_bench.core.backends.llama_worker",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+            limit=STREAM_LIMIT,
+            env=env,
+        )
+        self._stderr_task = asyncio.create_task(self._drain_stderr())
+
+    async def _drain_stderr(self) -> None:
+        assert self.proc and self.proc.stderr
+        while True:
+            line = await self.proc.stderr.readline()
+            if not line:
+                return
+            text = line.decode(errors="replace").rstrip()
+            if text:
+                self._stderr_tail.append(text)
+
+    def _send(self, msg: dict[str, Any]) -> None:
+        assert self.proc and self.proc.stdin
+        self.proc.stdin.write(json.dumps(msg).encode() + b"\n")
+
+    async def _recv(self, timeout: float | None) -> dict[str, Any] | None:
+        """Next message, or None when the worker's stream ended (it died)."""
+        assert self.proc and self.proc.stdout
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+        if not line:
+            return None
+        return json.loads(line)
+
+    async def _death_reason(self) -> str:
+        assert self.proc
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.proc.wait(), 5)
+        if self._stderr_task:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._stderr_task), 1)
+        reason = f"worker {_signal_name(self.proc.returncode)}"
+        last = self._last_stderr()
+        return f"{reason}: {last}" if last else reason
+
+    def _last_stderr(self) -> str:
+        for line in reversed(self._stderr_tail):
+            low = line.lower()
+            if any(w in low for w in ("error", "failed", "abort", "exception", "assert")):
+                return line.strip()
+        return self._stderr_tail[-1].strip() if self._stderr_tail else ""
+
+    async def _kill(self) -> None:
+        if self.proc and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.proc.wait(), 10)
+
+    # -- Backend ------------------------------------------------------------------------
+
+    async def load(self) -> LoadInfo:
+        spec = self.spec
+        if self.path is None:
+            raise BackendError(f"{spec.id}: no model file")
+        await self._start()
+        try:
+            hello = await self._recv(STARTUP_TIMEOUT_S)
+            if hello is None:
+                raise BackendError(f"{spec.id}: {await self._death_reason()}")
+            if hello.get("type") == "fatal":
+                raise BackendError(f"{spec.id}: {hello.get('message')}")
+            self.hello = hello
+            self._send(
+                {
+                    "op": "load",
+                    "path": str(self.path),
+                    "n_ctx": spec.n_ctx,
+                    "n_threads": spec.n_threads,
+                    "n_batch": spec.n_batch,
+                    "n_gpu_layers": spec.n_gpu_layers,
+                    "flash_attn": spec.flash_attn,
+                }
+            )
+            msg = await self._recv(spec.load_timeout_s)
+        except asyncio.TimeoutError:
+            await self._kill()
+            raise BackendError(
+                f"{spec.id}: model load timed out after {spec.load_timeout_s:g} s"
+            ) from None
+        except BackendError:
+            await self._kill()
+            raise
+        if msg is None:
+            reason = await self._death_reason()
+            raise BackendError(f"{spec.id}: crashed while loading {self.path.name}: {reason}")
+        if msg.get("type") == "error":
+            await self.close()
+            raise BackendError(f"{spec.id}: {msg.get('message')}")
+        info = dict(msg.get("info", {}))
+        info.update(
+            {
+                "path": str(self.path),
+                "llama_cpp_python": hello.get("llama_cpp_python"),
+                "gpu_offload_supported": bool(hello.get("gpu_offload")),
+                "n_gpu_layers": spec.n_gpu_layers,
+                "system_info": hello.get("system_info"),
+            }
+        )
+        if spec.n_gpu_layers != 0 and not hello.get("gpu_offload"):
+            info["warning"] = (
+                f"n_gpu_layers={spec.n_gpu_layers} asked, but this llama-cpp-python build cannot "
+                "offload to a GPU: everything runs on the CPU (see README: build with CUDA)"
+            )
+        return LoadInfo(load_ms=float(msg["load_ms"]), pid=self.pid, info=info)
+
+    async def generate(self, request: GenRequest, on_tokens: OnTokens) -> GenOutcome:
+        if not self.alive:
+            return GenOutcome(raw=RawTiming(0), error=self._dead_reason or "worker is not running")
+        gen, prompt = request.gen, request.prompt
+        self._seq += 1
+        rid = self._seq
+        self._send(
+            {
+                "op": "generate",
+                "id": rid,
+                "prompt": prompt.text,
+                "system": prompt.system,
+                "mode": gen.mode,
+                "max_tokens": gen.max_tokens,
+                "temperature": gen.temperature,
+                "top_k": gen.top_k,
+                "top_p": gen.top_p,
+                "min_p": gen.min_p,
+                "seed": gen.seed,
+                "ignore_eos": gen.ignore_eos,
+                "stop": gen.stop,
+                "prompt_cache": gen.prompt_cache,
+                "batch_ms": 50,
+            }
+        )
+        times: list[int] = []
+        t_send: int | None = None
+        text: list[str] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + gen.timeout_s
+        try:
+            while True:
+                msg = await self._recv(max(0.0, deadline - loop.time()))
+                if msg is None:
+                    self._dead_reason = await self._death_reason()
+                    return self._partial(t_send, times, text, f"crashed: {self._dead_reason}")
+                kind = msg.get("type")
+                if kind == "tokens":
+                    t_send = msg["t_send"]
+                    times.extend(msg["t"])
+                    text.append(msg["text"])
+                    on_tokens(
+                        TokenBatch(msg["t"], [1] * len(msg["t"]), msg["text"], msg["n_out"], t_send)
+                    )
+                elif kind == "done":
+                    return self._outcome(msg, times)
+                elif kind == "error":
+                    return self._partial(
+                        msg.get("t_send", t_send), times, text, str(msg.get("message"))
+                    )
+        except asyncio.TimeoutError:
+            await self._kill()
+            self._dead_reason = f"request timed out after {gen.timeout_s:g} s"
+            return self._partial(t_send, times, text, self._dead_reason, finish="truncated")
+
+    def _partial(
+        self,
+        t_send: int | None,
+        times: list[int],
+        text: list[str],
+        error: str,
+        finish: str = "error",
+    ) -> GenOutcome:
+        raw = RawTiming(
+            t_send or (times[0] if times else 0),
+            times[0] if times else None,
+            list(times),
+            [1] * len(times),
+        )
+        return GenOutcome(
+            raw=raw,
+            n_out=len(times),
+            n_out_source=self.token_source,
+            finish_reason=finish,
+            text="".join(text),
+            error=error,
+        )
+
+    def _outcome(self, msg: dict[str, Any], times: list[int]) -> GenOutcome:
+        t_send = int(msg["t_send"])
+        raw = RawTiming(t_send, times[0] if times else None, times, [1] * len(times))
+        return GenOutcome(
+            raw=raw,
+            n_in=int(msg["n_in"]),
+            n_in_source="engine",
+            n_out=int(msg["n_out"]),
+            n_out_source=self.token_source,
+            n_out_other=(msg.get("engine") or {}).get("n_eval"),
+            finish_reason=msg.get("finish_reason"),
+            text=msg.get("text", ""),
+            engine=EngineCounters.from_dict(msg.get("engine")),
+            peak_rss_kb=msg.get("peak_rss_kb"),
+            cached_tokens=msg.get("n_cached") or None,
+            error=msg.get("error"),
+        )
+
+    def cancel(self) -> None:
+        if self.proc and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGUSR1)
+
+    async def close(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.returncode is None:
+            try:
+                self._send({"op": "exit"})
+                assert self.proc.stdin
+                self.proc.stdin.close()
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except (asyncio.TimeoutError, BrokenPipeError, ConnectionResetError, AssertionError):
+                await self._kill()
+        if self._stderr_task:
+            self._stderr_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stderr_task

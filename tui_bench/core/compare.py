@@ -1,0 +1,81 @@
+"""Baseline vs candidate: two runs from history compared metric by metric, per model.
+
+For each model present in both runs and each key metric: the relative difference of
+medians, its bootstrap 95% interval, a Mann-Whitney U p-value and a verdict
+(faster / slower / no significant difference), from the measured, valid requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tui_bench.core.results import RequestRecord
+from tui_bench.core.stats import Comparison, compare
+from tui_bench.core.summary import METRIC, counts_for_timing
+
+COMPARED = ("ttft_ms", "decode_tps", "e2e_ms", "tpot_ms", "prefill_tps")
+
+
+@dataclass
+class ModelComparison:
+    model_baseline: str
+    model_candidate: str
+    rows: list[Comparison]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model_baseline": self.model_baseline,
+            "model_candidate": self.model_candidate,
+            "metrics": [c.as_dict() for c in self.rows],
+        }
+
+
+def _values(records: list[RequestRecord], model: str, metric: str) -> list[float]:
+    return [
+        getattr(r, metric)
+        for r in records
+        if r.model == model and counts_for_timing(r) and getattr(r, metric) is not None
+    ]
+
+
+def compare_records(
+    baseline: list[RequestRecord],
+    candidate: list[RequestRecord],
+    *,
+    pairs: list[tuple[str, str]] | None = None,
+    metrics: tuple[str, ...] = COMPARED,
+) -> list[ModelComparison]:
+    """Compare per model. ``pairs`` maps baseline model -> candidate model; by default
+    models with the same id, or the only model of each run when both have exactly one."""
+    if pairs is None:
+        a_models = list(dict.fromkeys(r.model for r in baseline))
+        b_models = list(dict.fromkeys(r.model for r in candidate))
+        pairs = [(m, m) for m in a_models if m in b_models]
+        if not pairs and len(a_models) == 1 and len(b_models) == 1:
+            pairs = [(a_models[0], b_models[0])]
+    out = []
+    for ma, mb in pairs:
+        rows = [
+            compare(
+                key,
+                _values(baseline, ma, key),
+                _values(candidate, mb, key),
+                higher_is_better=METRIC[key].higher_is_better,
+            )
+            for key in metrics
+        ]
+        out.append(ModelComparison(ma, mb, rows))
+    return out
+
+
+def compare_runs(store: Any, baseline_id: int, candidate_id: int) -> dict[str, Any]:
+    a = store.get_run(baseline_id)
+    b = store.get_run(candidate_id)
+    comps = compare_records(store.get_requests(baseline_id), store.get_requests(candidate_id))
+    return {
+        "baseline": a.as_dict(),
+        "candidate": b.as_dict(),
+        "models": [c.as_dict() for c in comps],
+        "comparisons": comps,
+    }

@@ -1,0 +1,462 @@
+"""The async runner: models x prompts x repeats, warm-ups, cancellation, events to sinks.
+
+Models run one after another, each in a fresh backend (for llama.cpp: its own worker
+process, so memory is measured per model and freed between models). Within a model,
+warm-ups come first (stored flagged, never aggregated), then the measured requests with
+prompts interleaved inside each repetition, so slow drift spreads over every prompt.
+
+A model that fails to load, crashes or times out becomes failed requests with the
+reason; the run goes on with the next request (after reloading a crashed worker) or the
+next model. :meth:`Engine.cancel` stops at the next token: every finished request is
+kept, the one in flight is recorded ``cancelled``, the run is marked ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui_bench.core import hostinfo
+from tui_bench.core.backends.base import Backend, GenRequest, TokenBatch, create_backend
+from tui_bench.core.errors import BackendError, TuiBenchError
+from tui_bench.core.events import (
+    Event,
+    Log,
+    ModelFailed,
+    ModelLoaded,
+    ModelLoading,
+    ModelUnloaded,
+    RequestFinished,
+    RequestKey,
+    RequestStarted,
+    RunFinished,
+    RunStarted,
+    Sink,
+    TelemetrySample,
+    TokensGenerated,
+)
+from tui_bench.core.plan import LoadedPlan, ModelSpec, PromptSpec
+from tui_bench.core.results import RequestRecord, build_record, failed_record
+from tui_bench.core.store import Store, append_history_line
+from tui_bench.core.summary import RunSummary, summarize_run
+from tui_bench.core.telemetry import Telemetry
+
+MAX_RELOADS = 2
+
+
+@dataclass
+class RunOutcome:
+    run_id: int
+    status: str
+    records: list[RequestRecord]
+    summary: RunSummary
+    success_rate: float | None
+    passed: bool
+    started_at: str
+    finished_at: str
+    duration_s: float
+    host: dict[str, Any]
+    model_info: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class _Slot:
+    prompt: PromptSpec
+    repeat: int
+    warmup: bool
+
+
+class Engine:
+    def __init__(
+        self,
+        loaded: LoadedPlan,
+        *,
+        store: Store | None = None,
+        sinks: list[Sink] | None = None,
+        telemetry: bool = True,
+        telemetry_interval_s: float = 0.1,
+        output_dir: Path | None = None,
+        write_history: bool = True,
+    ) -> None:
+        self.loaded = loaded
+        self.plan = loaded.plan
+        self.store = store
+        self.sinks: list[Sink] = []
+        if store is not None:
+            self.sinks.append(store)
+        self.sinks.extend(sinks or [])
+        self.use_telemetry = telemetry
+        self.telemetry_interval_s = telemetry_interval_s
+        self.output_dir = output_dir
+        self.write_history = write_history
+        self.run_id = 0
+        self.records: list[RequestRecord] = []
+        self.model_info: dict[str, dict[str, Any]] = {}
+        self._cancelled = False
+        self._cancel_event: asyncio.Event | None = None
+        self._backend: Backend | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._telemetry: Telemetry | None = None
+
+    # -- events ---------------------------------------------------------------------------
+
+    def publish(self, event: Event) -> None:
+        for sink in self.sinks:
+            if sink is self.store:
+                sink.handle(event)  # a store failure must not pass silently
+                continue
+            try:
+                sink.handle(event)
+            except Exception as exc:  # a broken front end never stops a measurement
+                if not isinstance(event, Log):
+                    self.publish(Log("error", f"sink {type(sink).__name__} failed: {exc}"))
+
+    def _publish_threadsafe(self, sample: TelemetrySample) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.publish, sample)
+
+    # -- control --------------------------------------------------------------------------
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel(self) -> None:
+        """Stop at the next token; keep everything finished. Safe from signal handlers."""
+        if self._cancelled:
+            return
+        self._cancelled = True
+        if self._backend is not None:
+            self._backend.cancel()
+        if self._cancel_event is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._cancel_event.set)
+
+    # -- the run --------------------------------------------------------------------------
+
+    def _schedule(self) -> list[_Slot]:
+        plan = self.plan
+        slots = [_Slot(plan.prompts[i % len(plan.prompts)], i, True) for i in range(plan.warmup)]
+        for rep in range(plan.repeats):
+            slots.extend(_Slot(p, rep, False) for p in plan.prompts)
+        return slots
+
+    async def run(self) -> RunOutcome:
+        self._loop = asyncio.get_running_loop()
+        self._cancel_event = asyncio.Event()
+        if self._cancelled:
+            self._cancel_event.set()
+        plan = self.plan
+        t_start = time.perf_counter_ns()
+        started_at = hostinfo.now_iso()
+        if self.use_telemetry:
+            self._telemetry = Telemetry(
+                self._publish_threadsafe, interval_s=self.telemetry_interval_s
+            )
+        host = hostinfo.host(self._telemetry.gpu.describe() if self._telemetry else None)
+        host["versions"] = hostinfo.versions()
+        total = plan.n_measured + plan.n_warmup
+        if self.store is not None:
+            self.run_id = self.store.create_run(
+                plan=plan.name,
+                plan_path=str(self.loaded.path) if self.loaded.path else None,
+                plan_raw=plan.model_dump(mode="json"),
+                started_at=started_at,
+                host=host,
+                threshold=plan.success_threshold,
+                n_planned=plan.n_measured,
+                t0_ns=t_start,
+            )
+        self.publish(
+            RunStarted(
+                run_id=self.run_id,
+                plan=plan.name,
+                plan_path=str(self.loaded.path) if self.loaded.path else None,
+                started_at=started_at,
+                n_measured=plan.n_measured,
+                n_warmup=plan.n_warmup,
+                models=[m.id for m in plan.models],
+                prompts=[p.id for p in plan.prompts],
+                repeats=plan.repeats,
+                host=host,
+            )
+        )
+        if self._telemetry is not None:
+            self._telemetry.start()
+        seq = 0
+        try:
+            for spec in plan.models:
+                if self._cancelled:
+                    break
+                seq = await self._run_model(spec, seq, total)
+        finally:
+            if self._telemetry is not None:
+                self._telemetry.stop()
+            if self._backend is not None:
+                with contextlib.suppress(Exception):
+                    await self._backend.close()
+                self._backend = None
+        return self._finish(t_start, started_at, host)
+
+    def _finish(self, t_start: int, started_at: str, host: dict[str, Any]) -> RunOutcome:
+        plan = self.plan
+        summary = summarize_run(self.records, [m.id for m in plan.models])
+        ov = summary.overall
+        status = "cancelled" if self._cancelled else "completed"
+        rate = ov.success_rate
+        passed = rate is not None and rate >= plan.success_threshold and status == "completed"
+        finished_at = hostinfo.now_iso()
+        duration = (time.perf_counter_ns() - t_start) / 1e9
+        out_dir = str(self.output_dir) if self.output_dir else None
+        if self.store is not None:
+            self.store.finish_run(
+                self.run_id,
+                status=status,
+                finished_at=finished_at,
+                n_measured=ov.n,
+                n_ok=ov.n_ok,
+                n_failed=ov.n_failed,
+                success_rate=rate,
+                mean_e2e_ms=ov.metrics["e2e_ms"].mean,
+                mean_ttft_ms=ov.metrics["ttft_ms"].mean,
+                summary=[g.as_dict() for g in summary.per_model],
+                output_dir=out_dir,
+            )
+        if self.write_history:
+            append_history_line(
+                {
+                    "run_id": self.run_id,
+                    "plan": plan.name,
+                    "status": status,
+                    "started_at": started_at,
+                    "finished_at": finished_at,
+                    "success_rate": rate,
+                    "threshold": plan.success_threshold,
+                    "models": {
+                        g.key["model"]: {
+                            "n": g.n,
+                            "success_rate": g.success_rate,
+                            "ttft_ms_median": g.metrics["ttft_ms"].median,
+                            "decode_tps_median": g.metrics["decode_tps"].median,
+                            "e2e_ms_mean": g.metrics["e2e_ms"].mean,
+                        }
+                        for g in summary.per_model
+                    },
+                }
+            )
+        outcome = RunOutcome(
+            run_id=self.run_id,
+            status=status,
+            records=self.records,
+            summary=summary,
+            success_rate=rate,
+            passed=passed,
+            started_at=started_at,
+            finished_at=finished_at,
+            duration_s=duration,
+            host=host,
+            model_info=self.model_info,
+        )
+        self.last_outcome = outcome
+        self.publish(
+            RunFinished(
+                run_id=self.run_id,
+                status=status,
+                n_ok=ov.n_ok,
+                n_failed=ov.n_failed,
+                n_measured=ov.n,
+                success_rate=rate,
+                threshold=plan.success_threshold,
+                passed=passed,
+                duration_s=duration,
+                output_dir=out_dir,
+                db_path=str(self.store.path) if self.store else None,
+            )
+        )
+        return outcome
+
+    async def _resolve(self, spec: ModelSpec) -> Path | None:
+        if spec.backend != "llama_cpp" or spec.source is None:
+            return None
+        from tui_bench.core.models import resolve_source
+
+        base = self.loaded.path.parent if self.loaded.path else None
+        if spec.source.startswith("builtin:"):
+            self.publish(Log("info", f"{spec.id}: locating {spec.source}"))
+        return await asyncio.to_thread(resolve_source, spec.source, base_dir=base, assemble=True)
+
+    async def _load(
+        self, spec: ModelSpec, path: Path | None
+    ) -> tuple[Backend, float, dict[str, Any]]:
+        backend = create_backend(spec, path)
+        self._backend = backend
+        assert self._cancel_event is not None
+        load_task = asyncio.ensure_future(backend.load())
+        cancel_task = asyncio.ensure_future(self._cancel_event.wait())
+        done, _ = await asyncio.wait({load_task, cancel_task}, return_when=asyncio.FIRST_COMPLETED)
+        cancel_task.cancel()
+        if load_task not in done:
+            load_task.cancel()
+            with contextlib.suppress(BaseException):
+                await load_task
+            await backend.close()
+            self._backend = None
+            raise asyncio.CancelledError
+        try:
+            info = load_task.result()
+        except BaseException:
+            self._backend = None
+            with contextlib.suppress(Exception):
+                await backend.close()
+            raise
+        return backend, info.load_ms, info.info | {"pid": info.pid}
+
+    def _fail_remaining(
+        self,
+        spec: ModelSpec,
+        slots: list[_Slot],
+        seq: int,
+        total: int,
+        error: str,
+        load_ms: float | None = None,
+    ) -> int:
+        for slot in slots:
+            key = RequestKey(spec.id, slot.prompt.id, slot.repeat, slot.warmup)
+            self.publish(RequestStarted(key, seq, total))
+            rec = failed_record(
+                run_id=self.run_id,
+                seq=seq,
+                model=spec.id,
+                prompt=slot.prompt.id,
+                task=slot.prompt.task,
+                repeat=slot.repeat,
+                warmup=slot.warmup,
+                started_at=hostinfo.now_iso(),
+                error=error,
+                load_ms=load_ms,
+            )
+            self._record(rec)
+            seq += 1
+        return seq
+
+    def _record(self, rec: RequestRecord) -> None:
+        self.records.append(rec)
+        self.publish(RequestFinished(rec))
+
+    async def _run_model(self, spec: ModelSpec, seq: int, total: int) -> int:
+        slots = self._schedule()
+        self.publish(ModelLoading(spec.id, spec.source or spec.backend, None))
+        try:
+            path = await self._resolve(spec)
+        except TuiBenchError as exc:
+            self.publish(ModelFailed(spec.id, str(exc)))
+            return self._fail_remaining(spec, slots, seq, total, f"model unavailable: {exc}")
+        reloads = 0
+        backend: Backend | None = None
+        load_ms: float | None = None
+        i = 0
+        try:
+            while i < len(slots):
+                if self._cancelled:
+                    break
+                if backend is None or not backend.alive:
+                    if backend is not None:
+                        await backend.close()
+                        reloads += 1
+                        if reloads > MAX_RELOADS:
+                            msg = f"skipped: the worker died {reloads} times"
+                            self.publish(Log("error", f"{spec.id}: {msg}"))
+                            return self._fail_remaining(spec, slots[i:], seq, total, msg, load_ms)
+                        self.publish(
+                            Log("warning", f"{spec.id}: reloading the model after a crash")
+                        )
+                    try:
+                        backend, load_ms, info = await self._load(spec, path)
+                    except asyncio.CancelledError:
+                        break
+                    except BackendError as exc:
+                        self.publish(ModelFailed(spec.id, str(exc)))
+                        return self._fail_remaining(
+                            spec, slots[i:], seq, total, f"load failed: {exc}"
+                        )
+                    self.model_info[spec.id] = info
+                    if self._telemetry is not None:
+                        self._telemetry.set_target(spec.id, backend.pid)
+                    self.publish(ModelLoaded(spec.id, load_ms, backend.pid, info))
+                    if info.get("warning"):
+                        self.publish(Log("warning", f"{spec.id}: {info['warning']}"))
+                slot = slots[i]
+                await self._request(backend, spec, slot, seq, total, load_ms)
+                seq += 1
+                i += 1
+        finally:
+            if backend is not None:
+                await backend.close()
+                self._backend = None
+                if self._telemetry is not None:
+                    self._telemetry.set_target(None, None)
+                self.publish(ModelUnloaded(spec.id))
+        return seq
+
+    async def _request(
+        self,
+        backend: Backend,
+        spec: ModelSpec,
+        slot: _Slot,
+        seq: int,
+        total: int,
+        load_ms: float | None,
+    ) -> None:
+        gen = self.plan.generation_for(slot.prompt)
+        key = RequestKey(spec.id, slot.prompt.id, slot.repeat, slot.warmup)
+        self.publish(RequestStarted(key, seq, total))
+        started_at = hostinfo.now_iso()
+
+        def on_tokens(batch: TokenBatch) -> None:
+            self.publish(
+                TokensGenerated(key, batch.t_ns, batch.n, batch.text, batch.n_out, batch.t_send_ns)
+            )
+
+        if self._telemetry is not None:
+            self._telemetry.window_start()
+        outcome = await backend.generate(GenRequest(slot.prompt, gen), on_tokens)
+        peaks = self._telemetry.window_end() if self._telemetry is not None else None
+        rec = build_record(
+            run_id=self.run_id,
+            seq=seq,
+            model=spec.id,
+            prompt=slot.prompt.id,
+            task=slot.prompt.task,
+            repeat=slot.repeat,
+            warmup=slot.warmup,
+            started_at=started_at,
+            outcome=outcome,
+            prompt_cache=gen.prompt_cache,
+            load_ms=load_ms,
+            vram_peak_mb=peaks.vram_used_mb if peaks else None,
+            vram_proc_peak_mb=peaks.vram_proc_mb if peaks else None,
+            peak_rss_kb=peaks.rss_kb if peaks else None,
+        )
+        if rec.ok:
+            rec.quality = await self._score(slot.prompt, rec.text, gen.max_tokens)
+        self._record(rec)
+
+    async def _score(self, prompt: PromptSpec, text: str, max_tokens: int) -> dict[str, float]:
+        from tui_bench.core.quality import score
+
+        if prompt.expect is not None and prompt.expect.tests:
+            return await asyncio.to_thread(
+                score,
+                prompt.expect,
+                text,
+                prompt=prompt.text,
+                task=prompt.task,
+                max_tokens=max_tokens,
+            )
+        return score(
+            prompt.expect, text, prompt=prompt.text, task=prompt.task, max_tokens=max_tokens
+        )

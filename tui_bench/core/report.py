@@ -1,0 +1,479 @@
+"""Reports of an LLM run: ``report.md``, ``data.json`` and ``results.csv``.
+
+The same :class:`RunData` comes from a live engine (the report sink) or from history
+(``tui-bench report RUN_ID``), so a rebuilt report is identical to the original.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui_bench.core.events import (
+    Event,
+    ModelFailed,
+    ModelLoaded,
+    RequestFinished,
+    RunFinished,
+    RunStarted,
+)
+from tui_bench.core.metrics import FLAG_TEXT
+from tui_bench.core.results import RequestRecord
+from tui_bench.core.stats import Summary
+from tui_bench.core.summary import METRIC, GroupSummary, RunSummary, summarize_run
+
+FORMAT = "tui-bench/llm-run"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class RunData:
+    run: dict[str, Any]
+    plan: dict[str, Any]
+    models: list[dict[str, Any]]
+    records: list[RequestRecord]
+    summary: RunSummary = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.summary = summarize_run(self.records, [m["id"] for m in self.models])
+
+
+def _plan_models(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": m["id"],
+            "backend": m.get("backend", "llama_cpp"),
+            "source": m.get("source"),
+            "role": m.get("role"),
+            "load_ms": None,
+            "error": None,
+            "info": {},
+        }
+        for m in plan.get("models", [])
+    ]
+
+
+def run_data_from_store(store: Any, run_id: int) -> RunData:
+    row = store.get_run(run_id)
+    plan = row.plan_raw
+    models = _plan_models(plan)
+    by_id = {m["id"]: m for m in models}
+    for mr in store.get_models(run_id):
+        m = by_id.setdefault(
+            mr.model, {"id": mr.model, "backend": None, "source": None, "role": None, "info": {}}
+        )
+        if mr.attempt == 0 or m.get("load_ms") is None:
+            m["load_ms"] = mr.load_ms
+            m["info"] = mr.info
+        m["error"] = mr.error or m.get("error")
+    run = {
+        "id": row.id,
+        "plan": row.plan,
+        "plan_path": row.plan_path,
+        "description": plan.get("description", ""),
+        "status": row.status,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+        "threshold": row.threshold,
+        "success_rate": row.success_rate,
+        "passed": row.success_rate is not None
+        and row.threshold is not None
+        and row.success_rate >= row.threshold
+        and row.status == "completed",
+        "host": {k: v for k, v in row.host.items() if k != "versions"},
+        "versions": row.host.get("versions", {}),
+        "label": row.label,
+    }
+    return RunData(
+        run=run, plan=plan, models=list(by_id.values()), records=store.get_requests(run_id)
+    )
+
+
+class ReportSink:
+    """Collects a run's events and writes the three reports when it finishes."""
+
+    def __init__(self, output_dir: Path, plan: dict[str, Any]) -> None:
+        self.output_dir = Path(output_dir)
+        self.plan = plan
+        self.run: dict[str, Any] = {}
+        self.models = {m["id"]: m for m in _plan_models(plan)}
+        self.records: list[RequestRecord] = []
+        self.written: list[Path] = []
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            host = dict(event.host)
+            self.run = {
+                "id": event.run_id,
+                "plan": event.plan,
+                "plan_path": event.plan_path,
+                "description": self.plan.get("description", ""),
+                "status": "running",
+                "started_at": event.started_at,
+                "finished_at": None,
+                "threshold": self.plan.get("success_threshold"),
+                "success_rate": None,
+                "passed": False,
+                "versions": host.pop("versions", {}),
+                "host": host,
+            }
+        elif isinstance(event, ModelLoaded):
+            m = self.models[event.model]
+            if m.get("load_ms") is None:
+                m["load_ms"] = event.load_ms
+                m["info"] = event.info
+        elif isinstance(event, ModelFailed):
+            self.models[event.model]["error"] = event.error
+        elif isinstance(event, RequestFinished):
+            self.records.append(event.record)
+        elif isinstance(event, RunFinished):
+            self.run.update(
+                status=event.status,
+                finished_at=_now(),
+                duration_s=round(event.duration_s, 3),
+                success_rate=event.success_rate,
+                passed=event.passed,
+            )
+            data = RunData(self.run, self.plan, list(self.models.values()), self.records)
+            self.written = write_reports(data, self.output_dir)
+
+
+def _now() -> str:
+    from tui_bench.core.hostinfo import now_iso
+
+    return now_iso()
+
+
+def write_reports(data: RunData, output_dir: Path) -> list[Path]:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    md = output_dir / "report.md"
+    js = output_dir / "data.json"
+    cs = output_dir / "results.csv"
+    md.write_text(render_markdown(data), encoding="utf-8")
+    js.write_text(json.dumps(to_json(data), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_csv(data.records, cs)
+    return [md, js, cs]
+
+
+# -- JSON ---------------------------------------------------------------------------------
+
+
+def _summary_entry(g: GroupSummary) -> dict[str, Any]:
+    return g.as_dict()
+
+
+def to_json(data: RunData) -> dict[str, Any]:
+    s = data.summary
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "run": data.run,
+        "models": data.models,
+        "requests": [r.to_dict(raw=True) for r in data.records],
+        "summary": [_summary_entry(g) for g in s.per_model],
+        "per_prompt": [_summary_entry(g) for g in s.per_model_prompt],
+        "per_task": [_summary_entry(g) for g in s.per_task_model],
+        "task_winners": s.task_winners("decode_tps") + s.task_winners("ttft_ms"),
+        "cold_start": [c.__dict__ for c in s.cold],
+    }
+
+
+# -- CSV ----------------------------------------------------------------------------------
+
+CSV_COLUMNS = [
+    "run_id", "seq", "model", "prompt", "task", "repeat", "warmup", "ok", "error",
+    "finish_reason", "started_at", "ttfr_ms", "ttft_ms", "e2e_ms", "tpot_ms", "decode_tps",
+    "prefill_tps", "n_in", "n_in_source", "n_out", "n_out_source", "load_ms", "peak_rss_kb",
+    "vram_peak_mb", "vram_proc_peak_mb", "engine_n_p_eval", "engine_t_p_eval_ms",
+    "engine_n_eval", "engine_t_eval_ms", "engine_n_sample", "engine_t_sample_ms",
+    "engine_decode_tps", "flags",
+]  # fmt: skip
+
+
+def write_csv(records: Sequence[RequestRecord], path: Path) -> None:
+    qkeys = sorted({k for r in records for k in r.quality})
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(CSV_COLUMNS + [f"quality_{k}" for k in qkeys])
+        for r in records:
+            d = r.to_dict(raw=False)
+            e = d["engine"] or {}
+            row = [r.run_id] + [d[c] for c in CSV_COLUMNS[1:25]]
+            row += [e.get("n_p_eval"), e.get("t_p_eval_ms"), e.get("n_eval"), e.get("t_eval_ms")]
+            row += [
+                e.get("n_sample"),
+                e.get("t_sample_ms"),
+                d["engine_decode_tps"],
+                ";".join(r.flags),
+            ]
+            row += [d["quality"].get(k) for k in qkeys]
+            w.writerow(["" if v is None else v for v in row])
+
+
+# -- Markdown -----------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def _med(s: Summary, digits: int = 1) -> str:
+    if s.n == 0:
+        return "–"
+    text = _fmt(s.median, digits)
+    if s.n >= 2:
+        text += f" (p90 {_fmt(s.p90, digits)})"
+    return text
+
+
+def _mean_ci(s: Summary, digits: int = 1) -> str:
+    if s.n == 0:
+        return "–"
+    if s.ci95 is None:
+        return f"{_fmt(s.mean, digits)} (n=1)"
+    half = (s.ci95[1] - s.ci95[0]) / 2
+    return f"{_fmt(s.mean, digits)} ± {_fmt(half, digits)}"
+
+
+def _mem(kb: float | None) -> str:
+    return "–" if kb is None else f"{kb / 1024:,.0f} MB"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    return out
+
+
+def render_markdown(data: RunData) -> str:
+    run, s = data.run, data.summary
+    lines: list[str] = [f"# tui-bench report: {run.get('plan')} (run {run.get('id')})", ""]
+    if run.get("description"):
+        lines += [run["description"], ""]
+    status = run.get("status")
+    rate = run.get("success_rate")
+    thr = run.get("threshold")
+    verdict = "PASS" if run.get("passed") else ("cancelled" if status == "cancelled" else "FAIL")
+    lines += [
+        f"- **Status**: {status} — success rate {_pct(rate)} against a threshold of {_pct(thr)}: **{verdict}**",
+        f"- **Started**: {run.get('started_at')} — **finished**: {run.get('finished_at')}"
+        + (f" ({run['duration_s']:.1f} s)" if run.get("duration_s") is not None else ""),
+    ]
+    host = run.get("host", {})
+    if host:
+        lines.append(
+            f"- **Host**: {host.get('hostname')} — {host.get('cpu')}, {host.get('cores_logical')} logical cores, "
+            f"{host.get('ram_gb')} GB RAM, {host.get('os')}"
+        )
+        gpu = host.get("gpu", {})
+        if gpu.get("available"):
+            names = ", ".join(f"{d['name']} ({d['total_mb']} MB)" for d in gpu.get("devices", []))
+            lines.append(f"- **GPU**: {names}, driver {gpu.get('driver')}")
+        else:
+            lines.append(f"- **GPU**: {gpu.get('reason', 'no NVIDIA GPU')}")
+    v = run.get("versions", {})
+    if v:
+        lines.append(
+            "- **Versions**: "
+            + ", ".join(f"{k.replace('_', '-')} {val}" for k, val in v.items() if val)
+        )
+    for m in data.models:
+        info = m.get("info") or {}
+        bits = [
+            f"`{m['id']}`",
+            m.get("backend") or "",
+            f"source `{m.get('source')}`" if m.get("source") else "",
+        ]
+        if info.get("desc"):
+            bits.append(str(info["desc"]))
+        if "gpu_offload_supported" in info and m.get("backend") == "llama_cpp":
+            offload = (
+                "can offload to GPU"
+                if info["gpu_offload_supported"]
+                else "CPU-only build (no GPU offload)"
+            )
+            bits.append(f"{offload}, n_gpu_layers={info.get('n_gpu_layers')}")
+        if info.get("n_threads"):
+            bits.append(f"{info['n_threads']} threads")
+        if m.get("error"):
+            bits.append(f"**failed: {m['error']}**")
+        if info.get("simulated"):
+            bits.append("*simulated (mock backend): not a measurement*")
+        lines.append("- **Model** " + " — ".join(b for b in bits if b))
+    lines.append("")
+
+    lines += ["## Per model", ""]
+    rows = []
+    for g in s.per_model:
+        m = g.metrics
+        rows.append(
+            [
+                g.key["model"],
+                f"{g.n_ok}/{g.n}",
+                _pct(g.success_rate),
+                _med(m["ttft_ms"]),
+                _med(m["decode_tps"]),
+                _mean_ci(m["decode_tps"]),
+                _med(m["e2e_ms"], 0),
+                _med(m["tpot_ms"], 2),
+                _mem(m["peak_rss_kb"].max),
+                _fmt(m["vram_peak_mb"].max, 0)
+                + (" MB" if m["vram_peak_mb"].max is not None else ""),
+            ]
+        )
+    lines += _table(
+        [
+            "model",
+            "ok/n",
+            "success",
+            "TTFT ms median",
+            "decode tok/s median",
+            "decode tok/s mean ± 95% CI",
+            "end-to-end ms median",
+            "TPOT ms",
+            "peak RSS",
+            "peak VRAM",
+        ],
+        rows,
+    )
+    lines.append("")
+
+    lines += ["## Cold start (apart from the figures above)", ""]
+    rows = [
+        [c.model, _fmt(c.load_ms, 0), _fmt(c.first_ttft_ms), _fmt(c.first_e2e_ms, 0)]
+        for c in s.cold
+    ]
+    lines += _table(
+        ["model", "load ms", "first request TTFT ms", "first request end-to-end ms"], rows
+    )
+    lines += [
+        "",
+        "The first request is usually a warm-up; warm-ups never enter the aggregates.",
+        "",
+    ]
+
+    lines += ["## Per prompt", ""]
+    rows = []
+    for g in s.per_model_prompt:
+        m = g.metrics
+        q = g.quality.get("heuristic")
+        rows.append(
+            [
+                g.key["model"],
+                g.key["prompt"],
+                g.key["task"],
+                _fmt((m["e2e_ms"].median or 0) / 1000, 2) if m["e2e_ms"].n else "–",
+                _mem(m["peak_rss_kb"].max),
+                _med(m["ttft_ms"]),
+                _med(m["decode_tps"]),
+                f"{g.n_ok}/{g.n}",
+                _fmt(q.mean, 2) if q and q.n else "–",
+            ]
+        )
+    lines += _table(
+        [
+            "model",
+            "prompt",
+            "task",
+            "duration s (median)",
+            "peak RSS",
+            "TTFT ms",
+            "decode tok/s",
+            "success",
+            "quality (heuristic)",
+        ],
+        rows,
+    )
+    lines.append("")
+
+    lines += ["## Per task type", ""]
+    rows = []
+    for g in s.per_task_model:
+        m = g.metrics
+        rows.append(
+            [
+                g.key["task"],
+                g.key["model"],
+                f"{g.n_ok}/{g.n}",
+                _med(m["ttft_ms"]),
+                _med(m["decode_tps"]),
+                _med(m["e2e_ms"], 0),
+            ]
+        )
+    lines += _table(["task", "model", "success", "TTFT ms", "decode tok/s", "end-to-end ms"], rows)
+    lines.append("")
+    winners = s.task_winners("decode_tps")
+    if winners and len(s.models) > 1:
+        lines += ["Fastest decoding per task (median tok/s):", ""]
+        for w in winners:
+            order = " > ".join(f"{m} ({_fmt(v)})" for m, v in w["order"])
+            lines.append(f"- **{w['task']}**: {order}")
+        lines.append("")
+
+    qkeys = sorted({k for g in s.per_model for k in g.quality})
+    if qkeys:
+        lines += ["## Quality (reported beside speed, never folded into it)", ""]
+        rows = []
+        for g in s.per_model:
+            rows.append(
+                [g.key["model"]]
+                + [_fmt(g.quality[k].mean, 3) if k in g.quality else "–" for k in qkeys]
+            )
+        lines += _table(["model"] + [f"{k} (mean)" for k in qkeys], rows)
+        lines += ["", _quality_notes(qkeys), ""]
+
+    problems = [g for g in s.per_model if g.flags or g.errors]
+    if problems:
+        lines += ["## Failures and validity flags", ""]
+        for g in problems:
+            for err, n in g.errors.items():
+                lines.append(f"- `{g.key['model']}`: {n} × {err}")
+            for flag, n in g.flags.items():
+                lines.append(
+                    f"- `{g.key['model']}`: {n} × flag `{flag}`: {FLAG_TEXT.get(flag, flag)}"
+                )
+        lines.append("")
+
+    lines += _HOW_TO_READ
+    return "\n".join(lines) + "\n"
+
+
+def _quality_notes(keys: list[str]) -> str:
+    try:
+        from tui_bench.core.quality import SCORERS
+    except ImportError:  # pragma: no cover
+        return ""
+    return "\n".join(f"- `{k}`: {SCORERS[k]}" for k in keys if k in SCORERS)
+
+
+_HOW_TO_READ = [
+    "## How to read these numbers",
+    "",
+    "- **TTFT**: time from sending the request to the first generated token (includes prompt processing).",
+    "- **decode tok/s**: (output tokens − 1) / (last token − first token): pure generation speed, "
+    "measured after the first token. The engine's own counter (llama.cpp decode + sampling time) is "
+    "stored beside it in data.json; a request where the two differ by more than 5% is flagged.",
+    "- **TPOT**: (end-to-end − TTFT) / (output tokens − 1), per request. **end-to-end**: send to last token.",
+    "- **peak RSS**: highest resident memory of the process running the model during a request. "
+    "**peak VRAM**: highest device memory in use sampled during a request.",
+    "- Medians with p90; means with a Student-t 95% confidence interval (sample sd, ddof=1). "
+    "Warm-up requests and model load time are reported apart and never enter these figures.",
+    "- Timings come from successful requests without invalidating flags (prompt cache hit, truncated "
+    "stream, missing finish reason). Success rate = successful / attempted measured requests.",
+    "",
+]
+
+
+def metric_label(key: str) -> str:
+    spec = METRIC[key]
+    return f"{spec.label} ({spec.unit})"

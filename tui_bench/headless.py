@@ -1,0 +1,166 @@
+"""The headless front end: progress lines on stderr, NDJSON events on stdout, exit codes.
+
+Exit codes (in one place): 0 the success rate meets the plan's threshold; 1 it does not;
+2 bad input; 130 interrupted (Ctrl-C / SIGTERM).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from tui_bench.core.errors import EXIT_BELOW_THRESHOLD, EXIT_INTERRUPTED, EXIT_OK
+from tui_bench.core.events import (
+    Event,
+    Log,
+    ModelFailed,
+    ModelLoaded,
+    ModelLoading,
+    RequestFinished,
+    RunFinished,
+    RunStarted,
+    TelemetrySample,
+    TokensGenerated,
+)
+
+
+def exit_code_for(status: str, passed: bool) -> int:
+    if status == "cancelled":
+        return EXIT_INTERRUPTED
+    return EXIT_OK if passed else EXIT_BELOW_THRESHOLD
+
+
+class LogSink:
+    """Readable progress lines (stderr by default)."""
+
+    def __init__(self, stream: IO[str] | None = None, *, verbose: bool = False) -> None:
+        self.stream = stream or sys.stderr
+        self.verbose = verbose
+        self.total = 0
+        self.done = 0
+        self.report_files: list[str] = []
+
+    def _w(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.total = event.n_measured + event.n_warmup
+            gpu = event.host.get("gpu", {})
+            gpu_text = (
+                ", ".join(d["name"] for d in gpu.get("devices", []))
+                if gpu.get("available")
+                else gpu.get("reason", "no GPU")
+            )
+            self._w(
+                f"[run {event.run_id}] {event.plan}: {len(event.models)} model(s) × {len(event.prompts)} prompt(s) "
+                f"× {event.repeats} repeat(s) = {event.n_measured} measured + {event.n_warmup} warm-up request(s)"
+            )
+            self._w(f"[run {event.run_id}] host: {event.host.get('cpu')}; GPU: {gpu_text}")
+        elif isinstance(event, ModelLoading):
+            self._w(f"[{event.model}] loading {event.source} ...")
+        elif isinstance(event, ModelLoaded):
+            info = event.info
+            bits = [f"loaded in {event.load_ms:.0f} ms"]
+            if info.get("desc"):
+                bits.append(str(info["desc"]))
+            if "gpu_offload_supported" in info and not info.get("simulated"):
+                bits.append(
+                    f"GPU offload: {'available' if info['gpu_offload_supported'] else 'not in this build (CPU only)'}"
+                    f", n_gpu_layers={info.get('n_gpu_layers')}"
+                )
+            if info.get("n_threads"):
+                bits.append(f"{info['n_threads']} threads")
+            if info.get("simulated"):
+                bits.append("simulated")
+            self._w(f"[{event.model}] " + "; ".join(bits))
+        elif isinstance(event, ModelFailed):
+            self._w(f"[{event.model}] FAILED: {event.error}")
+        elif isinstance(event, RequestFinished):
+            self.done += 1
+            r = event.record
+            width = len(str(self.total))
+            kind = "warm-up" if r.warmup else f"rep {r.repeat + 1}"
+            head = f"[{self.done:>{width}}/{self.total}] {r.model} / {r.prompt} / {kind}"
+            if r.ok:
+                tps = f"{r.decode_tps:7.1f} tok/s" if r.decode_tps is not None else "      – tok/s"
+                ttft = f"{r.ttft_ms:7.1f}" if r.ttft_ms is not None else "      –"
+                e2e = f"{r.e2e_ms / 1000:.2f} s" if r.e2e_ms is not None else "–"
+                line = f"{head}: TTFT {ttft} ms  {tps}  {r.n_out} tok  {e2e}  ({r.finish_reason})"
+                if r.flags:
+                    line += "  FLAGS: " + ",".join(r.flags)
+            else:
+                line = f"{head}: {r.finish_reason}: {r.error or ''}".rstrip(": ")
+            self._w(line)
+        elif isinstance(event, Log):
+            if event.level != "info" or self.verbose:
+                self._w(f"{event.level}: {event.message}")
+        elif isinstance(event, RunFinished):
+            rate = "–" if event.success_rate is None else f"{100 * event.success_rate:.0f}%"
+            verdict = (
+                "PASS" if event.passed else ("CANCELLED" if event.status == "cancelled" else "FAIL")
+            )
+            self._w(
+                f"[run {event.run_id}] {event.status} in {event.duration_s:.1f} s: {event.n_ok}/{event.n_measured} ok "
+                f"(success {rate}, threshold {100 * event.threshold:.0f}%): {verdict}"
+            )
+
+
+class JsonSink:
+    """NDJSON events on stdout (one object per line)."""
+
+    def __init__(self, stream: IO[str] | None = None, *, telemetry: bool = True) -> None:
+        self.stream = stream or sys.stdout
+        self.telemetry = telemetry
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, TelemetrySample) and not self.telemetry:
+            return
+        self.stream.write(json.dumps(_jsonable(event.to_json()), ensure_ascii=False) + "\n")
+        if not isinstance(event, TokensGenerated | TelemetrySample):
+            self.stream.flush()
+
+
+def _jsonable(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _jsonable(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_jsonable(v) for v in data]
+    if isinstance(data, Path):
+        return str(data)
+    return data
+
+
+async def run_engine_with_signals(engine: Any, log: LogSink | None = None) -> Any:
+    """Run the engine; the first Ctrl-C/SIGTERM cancels cleanly, a second one aborts."""
+    loop = asyncio.get_running_loop()
+    hits = {"n": 0}
+
+    def on_signal(signame: str) -> None:
+        hits["n"] += 1
+        if hits["n"] == 1:
+            if log is not None:
+                log._w(
+                    f"{signame}: stopping after the current token; finished results are kept (again to abort now)"
+                )
+            engine.cancel()
+        else:
+            raise KeyboardInterrupt
+
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, on_signal, sig.name)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-main thread
+            pass
+    try:
+        return await engine.run()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
