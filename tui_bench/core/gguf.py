@@ -286,11 +286,12 @@ def _parse(mm: mmap.mmap, p: Path, size: int, want_tensors: bool) -> GGUFInfo:
     r = _Reader(mm, p)
     r.pos = 4
     version = r.scalar("<I")
-    if version not in (1, 2, 3):
-        raise GGUFError(f"{p}: unsupported GGUF version {version}")
-    count_fmt = "<I" if version == 1 else "<Q"
-    n_tensors = r.scalar(count_fmt)
-    n_kv = r.scalar(count_fmt)
+    if version not in (2, 3):
+        raise GGUFError(
+            f"{p}: unsupported GGUF version {version} (llama.cpp reads versions 2 and 3)"
+        )
+    n_tensors = r.scalar("<Q")
+    n_kv = r.scalar("<Q")
     if n_kv > 1_000_000 or n_tensors > 10_000_000:
         raise GGUFError(f"{p}: implausible header counts (corrupt file?)")
     metadata: dict[str, Any] = {}
@@ -333,9 +334,10 @@ def human_params(n: int) -> str:
 
 
 def human_bytes(n: int | float) -> str:
+    """Binary units, labelled as such (llama.cpp and nvidia-smi count in MiB too)."""
     value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
-    return f"{value:.1f} TB"
+    return f"{value:.1f} TiB"

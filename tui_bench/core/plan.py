@@ -88,6 +88,7 @@ class ModelSpec(_Strict):
     n_gpu_layers: Annotated[int, Field(ge=-1)] = 0
     flash_attn: bool = False
     load_timeout_s: Annotated[float, Field(gt=0)] = 600.0
+    chat_template: str | None = None
     mock: MockOptions | None = None
 
     @model_validator(mode="after")
@@ -234,10 +235,18 @@ def parse_plan(raw: Any, path: object = "<plan>") -> Plan:
         if isinstance(items, list):
             _check_unique(items, "id", section, path)
     try:
-        return Plan.model_validate(raw)
+        plan = Plan.model_validate(raw)
     except ValidationError as exc:
         field, msg = _first_error(exc)
         raise PlanError(path, field or None, msg) from None
+    from tui_bench.core.quality import validate_expect
+
+    for i, prompt in enumerate(plan.prompts):
+        problem = validate_expect(prompt.expect)
+        if problem:
+            field, _, msg = problem.partition(": ")
+            raise PlanError(path, f"prompts[{i}].expect.{field}", msg)
+    return plan
 
 
 def read_plan_file(path: Path) -> dict[str, Any]:

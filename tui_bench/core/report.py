@@ -246,7 +246,7 @@ def _mean_ci(s: Summary, digits: int = 1) -> str:
 
 
 def _mem(kb: float | None) -> str:
-    return "–" if kb is None else f"{kb / 1024:,.0f} MB"
+    return "–" if kb is None else f"{kb / 1024:,.0f} MiB"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -277,7 +277,7 @@ def render_markdown(data: RunData) -> str:
         )
         gpu = host.get("gpu", {})
         if gpu.get("available"):
-            names = ", ".join(f"{d['name']} ({d['total_mb']} MB)" for d in gpu.get("devices", []))
+            names = ", ".join(f"{d['name']} ({d['total_mb']} MiB)" for d in gpu.get("devices", []))
             lines.append(f"- **GPU**: {names}, driver {gpu.get('driver')}")
         else:
             lines.append(f"- **GPU**: {gpu.get('reason', 'no NVIDIA GPU')}")
@@ -328,7 +328,7 @@ def render_markdown(data: RunData) -> str:
                 _med(m["tpot_ms"], 2),
                 _mem(m["peak_rss_kb"].max),
                 _fmt(m["vram_peak_mb"].max, 0)
-                + (" MB" if m["vram_peak_mb"].max is not None else ""),
+                + (" MiB" if m["vram_peak_mb"].max is not None else ""),
             ]
         )
     lines += _table(

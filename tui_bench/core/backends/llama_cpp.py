@@ -149,6 +149,7 @@ class LlamaCppBackend(Backend):
                     "n_batch": spec.n_batch,
                     "n_gpu_layers": spec.n_gpu_layers,
                     "flash_attn": spec.flash_attn,
+                    "chat_template": spec.chat_template,
                 }
             )
             msg = await self._recv(spec.load_timeout_s)

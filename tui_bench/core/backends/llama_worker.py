@@ -136,7 +136,7 @@ class Model:
         self.add_bos = bool(ll.llama_vocab_get_add_bos(self.vocab))
         self.eog = [t for t in range(self.n_vocab) if ll.llama_vocab_is_eog(self.vocab, t)]
         self.cached: list[int] = []  # tokens in the KV cache (prompt caching only)
-        self.tmpl = ll.llama_model_chat_template(model, None)
+        self.tmpl = _chat_template(ll, model, cmd.get("chat_template"))
         self.piece = ctypes.create_string_buffer(256)
 
     def info(self) -> dict[str, Any]:
@@ -151,7 +151,7 @@ class Model:
             "n_ctx_train": int(ll.llama_model_n_ctx_train(self.model)),
             "n_vocab": int(self.n_vocab),
             "n_threads": int(self.n_threads),
-            "has_chat_template": bool(self.tmpl),
+            "chat_template": _template_name(self.tmpl),
             "n_eog_tokens": len(self.eog),
         }
 
@@ -395,6 +395,29 @@ class Model:
             },
             "peak_rss_kb": _peak_rss_kb() if rss_reset else None,
         }
+
+
+def _chat_template(ll: Any, model: Any, wanted: str | None) -> bytes | None:
+    """The plan's template (a llama.cpp built-in name or a Jinja text), else the GGUF's own,
+    else a built-in chosen by architecture for GGUFs published without one."""
+    if wanted:
+        return wanted.encode()
+    own = ll.llama_model_chat_template(model, None)
+    if own:
+        return own
+    buf = ctypes.create_string_buffer(64)
+    n = ll.llama_model_meta_val_str(model, b"general.architecture", buf, 64)
+    arch = buf.value.decode() if n > 0 else ""
+    return _ARCH_TEMPLATES.get(arch.rstrip("0123456789") or arch)
+
+
+_ARCH_TEMPLATES = {"gemma": b"gemma"}
+
+
+def _template_name(tmpl: bytes | None) -> str | None:
+    if not tmpl:
+        return None
+    return tmpl.decode(errors="replace") if len(tmpl) < 32 else "from GGUF"
 
 
 def _install_log_capture(ll: Any) -> Any:
