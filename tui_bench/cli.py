@@ -15,37 +15,11 @@ import click
 
 _DEBUG = False
 
-PLANS_DIR_ENV = "TUI_BENCH_PLANS_DIR"
-
-
-def _plans_dirs() -> list[Path]:
-    dirs = []
-    env = os.environ.get(PLANS_DIR_ENV)
-    if env:
-        dirs += [Path(p) for p in env.split(os.pathsep) if p]
-    dirs.append(Path.cwd() / "plans")
-    repo_plans = Path(__file__).resolve().parent.parent / "plans"
-    if repo_plans not in dirs:
-        dirs.append(repo_plans)
-    return dirs
-
 
 def find_plan(name: str) -> Path:
-    """A plan path, or a plan name looked up in the plans folders."""
-    from tui_bench.core.errors import UserError
+    from tui_bench.core.catalog import find_plan as _find
 
-    p = Path(name).expanduser()
-    if p.exists() or p.suffix in (".toml", ".json"):
-        return p
-    for d in _plans_dirs():
-        for ext in (".toml", ".json"):
-            cand = d / f"{name}{ext}"
-            if cand.exists():
-                return cand
-    raise UserError(
-        f"{name}: no such plan file, and no plan of that name in "
-        + ", ".join(str(d) for d in _plans_dirs())
-    )
+    return _find(name)
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -213,36 +187,10 @@ def plans(plans_dir: Path | None, fmt: str) -> int:
     """List the plan catalog: id, description, models, prompts, threshold."""
     import json
 
-    from tui_bench.core.errors import UserError
-    from tui_bench.core.plan import load_plan
+    from tui_bench.core.catalog import list_plans, plans_dirs
 
-    dirs = [plans_dir] if plans_dir else _plans_dirs()
-    seen: set[Path] = set()
-    entries = []
-    for d in dirs:
-        if not d.is_dir():
-            continue
-        for path in sorted([*d.glob("*.toml"), *d.glob("*.json")]):
-            if path.resolve() in seen:
-                continue
-            seen.add(path.resolve())
-            try:
-                p = load_plan(path, check_models=False).plan
-                entries.append(
-                    {
-                        "id": path.stem,
-                        "name": p.name,
-                        "path": str(path),
-                        "description": p.description,
-                        "models": [m.id for m in p.models],
-                        "prompts": len(p.prompts),
-                        "repeats": p.repeats,
-                        "threshold": p.success_threshold,
-                        "error": None,
-                    }
-                )
-            except UserError as exc:
-                entries.append({"id": path.stem, "path": str(path), "error": str(exc)})
+    dirs = [plans_dir] if plans_dir else plans_dirs()
+    entries = [e.as_dict() for e in list_plans(dirs)]
     if fmt == "json":
         click.echo(json.dumps(entries, indent=2))
         return 0

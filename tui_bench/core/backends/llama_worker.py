@@ -315,7 +315,7 @@ class Model:
             n_out += 1
             n = to_piece(vocab, tok, piece, 256, 0, False)
             if n > 0:
-                s = utf8.decode(piece.raw[:n])
+                s = utf8.decode(piece[:n])
                 if s:
                     text_parts.append(s)
                     if stops:
