@@ -81,7 +81,7 @@ def run_data() -> RunData:
             started_at="2026-01-02T03:04:09+00:00",
             error="crashed: worker killed by SIGKILL (out of memory?)",
             load_ms=150.0,
-        ),  # fmt: skip
+        ),
     ]
     recs[2].flags = ["rate_mismatch"]
     run = {
