@@ -288,6 +288,7 @@ def _engine_capability() -> dict[str, Any]:
 
 @cli.command()
 @click.option("--plan", "plan_name", help="Only runs of this plan (its name).")
+@click.option("--kind", type=click.Choice(["llm", "classify"]), help="Only LLM or classifier runs.")
 @click.option(
     "--status", type=click.Choice(["running", "completed", "cancelled", "interrupted", "failed"])
 )
@@ -299,7 +300,9 @@ def _engine_capability() -> dict[str, Any]:
     default="table",
     show_default=True,
 )
-def history(plan_name: str | None, status: str | None, limit: int, fmt: str) -> int:
+def history(
+    plan_name: str | None, kind: str | None, status: str | None, limit: int, fmt: str
+) -> int:
     """List past runs with status, success rate and mean latency."""
     import csv
     import json
@@ -308,7 +311,7 @@ def history(plan_name: str | None, status: str | None, limit: int, fmt: str) -> 
 
     store = Store()
     try:
-        rows = store.list_runs(plan=plan_name, status=status, limit=limit)
+        rows = store.list_runs(plan=plan_name, status=status, kind=kind, limit=limit)
     finally:
         store.close()
     data = [r.as_dict() for r in rows]
@@ -386,12 +389,44 @@ def report(run_id: str, output: Path) -> int:
 
     store = Store()
     try:
-        data = run_data_from_store(store, _run_id(store, run_id))
+        rid = _run_id(store, run_id)
+        if store.get_run(rid).kind == "classify":
+            written = _classify_report_from_history(store.get_run(rid), output)
+        else:
+            written = write_reports(run_data_from_store(store, rid), output)
     finally:
         store.close()
-    for p in write_reports(data, output):
+    for p in written:
         click.echo(str(p))
     return 0
+
+
+def _classify_report_from_history(row: Any, output: Path) -> list[Path]:
+    """data.json and results.csv from the stored result; report.md copied from the run's folder."""
+    import json
+    import shutil
+
+    from tui_bench.core.classify.report import write_csv
+
+    output.mkdir(parents=True, exist_ok=True)
+    data = row.summary
+    written = [output / "data.json", output / "results.csv"]
+    written[0].write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_csv(data.get("results", []), written[1])
+    original = Path(row.output_dir or "") / "report.md"
+    if (
+        row.output_dir
+        and original.exists()
+        and original.resolve() != (output / "report.md").resolve()
+    ):
+        shutil.copyfile(original, output / "report.md")
+        written.append(output / "report.md")
+    elif not (output / "report.md").exists():
+        click.echo(
+            f"note: report.md of run {row.id} is not in {row.output_dir}; data.json has every figure",
+            err=True,
+        )
+    return written
 
 
 @cli.command()
@@ -409,11 +444,16 @@ def compare(baseline: str, candidate: str, fmt: str) -> int:
     import json
 
     from tui_bench.core.compare import compare_runs
+    from tui_bench.core.errors import UserError
     from tui_bench.core.store import Store
 
     store = Store()
     try:
-        result = compare_runs(store, _run_id(store, baseline), _run_id(store, candidate))
+        ids = (_run_id(store, baseline), _run_id(store, candidate))
+        for rid in ids:
+            if store.get_run(rid).kind != "llm":
+                raise UserError(f"run {rid} is a classifier benchmark: compare works on LLM runs")
+        result = compare_runs(store, *ids)
     finally:
         store.close()
     if fmt == "json":
@@ -471,6 +511,174 @@ def compare(baseline: str, candidate: str, fmt: str) -> int:
     else:
         click.echo(_table(headers, rows))
     return 0
+
+
+def _csv_list(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    return items or None
+
+
+@cli.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--text-column", default="text", show_default=True, help="Column holding the text.")
+@click.option("--label-column", help="Column holding one label per row (one category).")
+@click.option("--annotation-column", help="Column holding a JSON object: category -> label.")
+@click.option(
+    "--language-column",
+    help="Column holding the language (default: 'language' or 'lang' if present).",
+)
+@click.option("--categories", help="Comma-separated categories (default: the suggested ones).")
+@click.option(
+    "--models",
+    help="Comma-separated candidates (default: " + "tfidf-logreg,char-svm,complement-nb,sgd" + ").",
+)
+@click.option(
+    "--epochs",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Quick-training epochs for learners that train by epochs.",
+)
+@click.option(
+    "--jobs",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Candidates trained in parallel (0: every core).",
+)
+@click.option(
+    "--choose",
+    default="none",
+    show_default=True,
+    help="After the benchmark: top, a candidate name, or none.",
+)
+@click.option("--by-language", is_flag=True, help="Train one model per language.")
+@click.option(
+    "--language-penalty", type=float, help="Rank by mean − λ·sd of macro-F1 over languages."
+)
+@click.option(
+    "--cv", type=int, help="Stratified k-fold cross-validation instead of one hold-out split."
+)
+@click.option("--test-size", type=float, default=0.2, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Folder for report.md, data.json, results.csv and saved models.",
+)
+@click.option(
+    "--headless",
+    is_flag=True,
+    help="Log lines instead of the classifier screen (default when not on a terminal).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="NDJSON events on stdout (implies --headless)."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Also log every epoch.")
+def classify(
+    data: Path,
+    text_column: str,
+    label_column: str | None,
+    annotation_column: str | None,
+    language_column: str | None,
+    categories: str | None,
+    models: str | None,
+    epochs: int,
+    jobs: int,
+    choose: str,
+    by_language: bool,
+    language_penalty: float | None,
+    cv: int | None,
+    test_size: float,
+    seed: int,
+    output: Path | None,
+    headless: bool,
+    as_json: bool,
+    verbose: bool,
+) -> int:
+    """Benchmark text classifiers on DATA (CSV, JSONL or Parquet).
+
+    Analyses class imbalance per category, suggests representative categories,
+    quick-trains several scikit-learn candidates, ranks them by macro-F1, and with
+    --choose trains the chosen one on all the data and saves it.
+    """
+    from tui_bench.core.classify.runner import ClassifyConfig
+
+    config = ClassifyConfig(
+        data=data,
+        text_column=text_column,
+        label_column=label_column,
+        annotation_column=annotation_column,
+        language_column=language_column,
+        categories=_csv_list(categories),
+        models=_csv_list(models),
+        epochs=epochs,
+        jobs=jobs,
+        choose=choose,
+        by_language=by_language,
+        language_penalty=language_penalty,
+        cv=cv,
+        test_size=test_size,
+        seed=seed,
+        output_dir=output or _default_output(f"classify-{data.stem}"),
+    )
+    config.validate()
+    if not (headless or as_json) and sys.stdout.isatty() and sys.stdin.isatty():
+        try:
+            from tui_bench.tui.app import run_classify_app
+        except ImportError:
+            pass
+        else:
+            return run_classify_app(config)
+    return _classify_headless(config, as_json=as_json, verbose=verbose)
+
+
+def _classify_headless(config: Any, *, as_json: bool, verbose: bool) -> int:
+    import signal
+    import threading
+
+    from tui_bench.core.classify.history import record_classify_run
+    from tui_bench.core.classify.report import write_reports
+    from tui_bench.core.classify.runner import run_classify
+    from tui_bench.core.errors import EXIT_INTERRUPTED, EXIT_OK
+    from tui_bench.headless import ClassifyLogSink, JsonSink
+
+    log = ClassifyLogSink(verbose=verbose)
+    sinks: list[Any] = [log]
+    if as_json:
+        sinks.append(JsonSink())
+
+    def publish(event: Any) -> None:
+        for sink in sinks:
+            sink.handle(event)
+
+    cancel = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        log._w(
+            "interrupt: stopping after the current epoch; finished results are kept (again to abort now)"
+        )
+        cancel.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = run_classify(config, publish, cancel=cancel)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    paths = write_reports(result, config.output_dir)
+    run_id, db = record_classify_run(result)
+    log._w("report: " + ", ".join(str(p) for p in paths.values()))
+    log._w(f"history: {db} (run {run_id})")
+    if result.status == "cancelled":
+        log._w(f"interrupted: finished results kept; partial report in {config.output_dir}")
+        return EXIT_INTERRUPTED
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -164,3 +164,72 @@ async def run_engine_with_signals(engine: Any, log: LogSink | None = None) -> An
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
+
+
+class ClassifyLogSink:
+    """Readable progress lines for a classifier benchmark (stderr by default)."""
+
+    def __init__(self, stream: IO[str] | None = None, *, verbose: bool = False) -> None:
+        self.stream = stream or sys.stderr
+        self.verbose = verbose
+        self.done = 0
+        self.total = 0
+
+    def _w(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def handle(self, event: Event) -> None:
+        from tui_bench.core.classify import events as ce
+
+        if isinstance(event, ce.ClassifyStarted):
+            self.total = event.n_trainings
+            langs = f", languages {', '.join(event.languages)}" if event.languages else ""
+            self._w(
+                f"[classify] {event.data}: {event.n_rows} rows; categories {', '.join(event.categories)}; "
+                f"models {', '.join(event.models)}{langs}; {event.epochs} epoch(s); {event.n_trainings} trainings, "
+                f"{event.jobs} job(s)"
+            )
+        elif isinstance(event, ce.ImbalanceAnalysed):
+            for a in event.imbalance:
+                ratio = a.get("imbalance_ratio")
+                self._w(
+                    f"[imbalance] {a['category']}: {a.get('n_classes')} classes, {a.get('n_samples')} rows, "
+                    f"ratio {ratio if ratio is None else f'{ratio:.2f}'}, "
+                    f"entropy {a.get('normalized_entropy') or 0:.3f}: {a.get('profile') or 'excluded'}"
+                )
+            for ex in event.excluded:
+                self._w(f"[imbalance] excluded {ex['category']}: {ex['reason']}")
+            picks = ", ".join(f"{k}={v or '–'}" for k, v in event.suggested.items())
+            self._w(f"[imbalance] suggested: {picks}")
+        elif isinstance(event, ce.EpochProgress):
+            if self.verbose:
+                f1 = "–" if event.val_f1_macro is None else f"{event.val_f1_macro:.3f}"
+                self._w(
+                    f"  {event.candidate} / {event.category}: epoch {event.epoch}/{event.n_epochs} val F1 {f1}"
+                )
+        elif isinstance(event, ce.CandidateFinished):
+            self.done += 1
+            r = event.result
+            cell = r.category + (f"/{r.language}" if r.language else "")
+            head = f"[{self.done:>{len(str(self.total))}}/{self.total}] {r.candidate} on {cell}"
+            if r.error:
+                self._w(f"{head}: {r.error}")
+            else:
+                self._w(
+                    f"{head}: macro-F1 {r.f1_macro:.3f}  accuracy {r.accuracy:.3f}  "
+                    f"balanced {r.balanced_accuracy:.3f}  train {r.train_time_s:.2f} s"
+                )
+        elif isinstance(event, ce.FinalModelSaved):
+            self._w(
+                f"[final] {event.candidate} trained on all of {event.category}: {event.model_path}"
+            )
+        elif isinstance(event, Log):
+            if event.level != "info" or self.verbose:
+                self._w(f"{event.level}: {event.message}")
+        elif isinstance(event, ce.ClassifyFinished):
+            wins = "; ".join(f"{cell}: {model}" for cell, model in event.winners.items())
+            self._w(
+                f"[classify] {event.status} in {event.duration_s:.1f} s: {event.n_results} results, "
+                f"{event.n_failed} failed" + (f"; best: {wins}" if wins else "")
+            )

@@ -1,0 +1,47 @@
+"""Classifier benchmark mode: load labelled text, measure class imbalance, train quick
+candidates, rank them and train the chosen one on all the data.
+
+This module stays light (no scikit-learn, numpy or pyarrow at import): front ends import
+it freely, and the heavy modules load on first use of a name below.
+
+Modules:
+    data        CSV / JSONL / Parquet in, per-category texts and labels out
+    imbalance   class counts, ratio, normalised entropy, profiles, suggestions
+    candidates  the catalog of named scikit-learn pipelines
+    train       quick training and evaluation, in parallel over candidates
+    rank        rankings per category (binary and multi-class never mixed), medals
+    final       training the chosen model on all the data, joblib + JSON card
+    runner      ``ClassifyConfig`` and ``run_classify``: the whole flow
+    report      report.md, data.json, results.csv
+    corpora     real labelled corpora shipped offline by packages
+    events      the events the flow publishes
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "ClassifyConfig": "runner",
+    "ClassifyResult": "runner",
+    "run_classify": "runner",
+    "load_dataset": "data",
+    "Dataset": "data",
+    "analyse_dataset": "imbalance",
+    "analyse_counts": "imbalance",
+    "suggest": "imbalance",
+    "CATALOG": "candidates",
+    "DEFAULT_MODELS": "candidates",
+    "write_reports": "report",
+    "export_corpus": "corpora",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -1,0 +1,246 @@
+"""The catalog of candidate classifiers: named scikit-learn pipelines (vectoriser + learner).
+
+Each candidate says whether it trains by epochs (``partial_fit``, one call per epoch, so
+the benchmark can stop early and report progress) and whether it is multilingual-safe:
+character n-grams (``char_wb``) need no word boundaries, so they work for any script;
+word n-grams split on spaces and punctuation and fail on Chinese, Japanese or Thai.
+
+Learners that accept it weigh classes by inverse frequency (``class_weight``), since
+macro-F1, the ranking key, counts every class equally. ``majority`` is the baseline that
+always answers the commonest class: it is always trained, shown, and never ranked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sklearn.dummy import DummyClassifier
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.naive_bayes import ComplementNB
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.svm import LinearSVC
+
+from tui_bench.core.errors import UserError
+
+BASELINE = "majority"
+
+
+@dataclass(frozen=True)
+class CandidateSpec:
+    name: str
+    description: str
+    by_epochs: bool
+    multilingual: bool
+    good_for: str  # "short texts" | "long texts" | "short and long texts"
+    make_vectorizer: Callable[[], Any] | None
+    make_classifier: Callable[[int, dict[str, float]], Any]
+    baseline: bool = False
+
+    def build(self, seed: int, class_weight: Mapping[str, float]) -> tuple[Any | None, Any]:
+        vec = self.make_vectorizer() if self.make_vectorizer is not None else None
+        return vec, self.make_classifier(seed, dict(class_weight))
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "by_epochs": self.by_epochs,
+            "multilingual": self.multilingual,
+            "good_for": self.good_for,
+            "baseline": self.baseline,
+        }
+
+
+# Factories are module-level functions so that worker processes can rebuild a candidate
+# from its name alone.
+
+
+def _word_tfidf() -> TfidfVectorizer:
+    return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_features=200_000)
+
+
+def _char_tfidf() -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1, max_features=300_000
+    )
+
+
+def _char_hashing_tfidf() -> Pipeline:
+    # Hashing needs no vocabulary pass: the feature space is fixed before the first epoch.
+    return make_pipeline(
+        HashingVectorizer(
+            analyzer="char_wb", ngram_range=(2, 4), n_features=2**20, alternate_sign=False
+        ),
+        TfidfTransformer(sublinear_tf=True),
+    )
+
+
+def _small_char_tfidf() -> TfidfVectorizer:
+    return TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, max_features=20_000
+    )
+
+
+def _logreg(seed: int, class_weight: dict[str, float]) -> LogisticRegression:
+    return LogisticRegression(C=10.0, max_iter=1000, class_weight="balanced", random_state=seed)
+
+
+def _linear_svc(seed: int, class_weight: dict[str, float]) -> LinearSVC:
+    return LinearSVC(C=0.5, class_weight="balanced", random_state=seed)
+
+
+def _complement_nb(seed: int, class_weight: dict[str, float]) -> ComplementNB:
+    return ComplementNB(alpha=0.3)
+
+
+def _sgd(seed: int, class_weight: dict[str, float]) -> SGDClassifier:
+    # partial_fit refuses class_weight="balanced": the runner passes the weights computed
+    # from the training labels. shuffle=False: the trainer shuffles each epoch itself, with
+    # its own seeded generator (SGD's own shuffle repeats one order on every call).
+    return SGDClassifier(
+        loss="modified_huber",
+        alpha=1e-5,
+        shuffle=False,
+        class_weight=class_weight or None,
+        random_state=seed,
+    )
+
+
+def _mlp(seed: int, class_weight: dict[str, float]) -> MLPClassifier:
+    return MLPClassifier(
+        hidden_layer_sizes=(64,),
+        learning_rate_init=0.005,
+        batch_size=32,
+        alpha=1e-4,
+        shuffle=False,
+        random_state=seed,
+    )
+
+
+def _majority(seed: int, class_weight: dict[str, float]) -> DummyClassifier:
+    return DummyClassifier(strategy="most_frequent")
+
+
+CATALOG: dict[str, CandidateSpec] = {
+    spec.name: spec
+    for spec in (
+        CandidateSpec(
+            name="tfidf-logreg",
+            description="word 1-2-gram TF-IDF + logistic regression (balanced class weights)",
+            by_epochs=False,
+            multilingual=False,
+            good_for="long texts",
+            make_vectorizer=_word_tfidf,
+            make_classifier=_logreg,
+        ),
+        CandidateSpec(
+            name="char-svm",
+            description="character 2-5-gram TF-IDF (char_wb) + linear SVM (balanced class weights)",
+            by_epochs=False,
+            multilingual=True,
+            good_for="short and long texts",
+            make_vectorizer=_char_tfidf,
+            make_classifier=_linear_svc,
+        ),
+        CandidateSpec(
+            name="complement-nb",
+            description="word 1-2-gram TF-IDF + complement naive Bayes (suits skewed classes)",
+            by_epochs=False,
+            multilingual=False,
+            good_for="long texts",
+            make_vectorizer=_word_tfidf,
+            make_classifier=_complement_nb,
+        ),
+        CandidateSpec(
+            name="sgd",
+            description=(
+                "hashed character 2-4-gram TF-IDF + linear SGD (modified Huber), "
+                "trained by epochs with early stopping"
+            ),
+            by_epochs=True,
+            multilingual=True,
+            good_for="short and long texts",
+            make_vectorizer=_char_hashing_tfidf,
+            make_classifier=_sgd,
+        ),
+        CandidateSpec(
+            name="mlp",
+            description=(
+                "character 2-4-gram TF-IDF (20k features) + one-hidden-layer MLP (64), "
+                "trained by epochs with early stopping"
+            ),
+            by_epochs=True,
+            multilingual=True,
+            good_for="short texts",
+            make_vectorizer=_small_char_tfidf,
+            make_classifier=_mlp,
+        ),
+        CandidateSpec(
+            name=BASELINE,
+            description="majority-class baseline: always answers the commonest training class",
+            by_epochs=False,
+            multilingual=True,
+            good_for="reference only",
+            make_vectorizer=None,
+            make_classifier=_majority,
+            baseline=True,
+        ),
+    )
+}
+
+DEFAULT_MODELS: tuple[str, ...] = ("tfidf-logreg", "char-svm", "complement-nb", "sgd")
+MIN_CANDIDATES = 2
+
+
+def real_names() -> list[str]:
+    return [name for name, spec in CATALOG.items() if not spec.baseline]
+
+
+def get(name: str) -> CandidateSpec:
+    try:
+        return CATALOG[name]
+    except KeyError:
+        raise UserError(f"unknown model {name!r} (catalog: {', '.join(real_names())})") from None
+
+
+def resolve(names: Iterable[str] | None, *, where: str = "models") -> list[str]:
+    """Validated real candidate names, in the given order, duplicates and the baseline dropped.
+
+    At least ``MIN_CANDIDATES`` real candidates are required.
+    """
+    raw = list(DEFAULT_MODELS if names is None else names)
+    out: list[str] = []
+    for name in raw:
+        name = name.strip()
+        if not name:
+            continue
+        spec = get(name)
+        if not spec.baseline and name not in out:
+            out.append(name)
+    if len(out) < MIN_CANDIDATES:
+        given = ", ".join(out) if out else "none"
+        raise UserError(
+            f"{where}: pick at least {MIN_CANDIDATES} candidates besides the baseline "
+            f"(given: {given}; catalog: {', '.join(real_names())})"
+        )
+    return out
+
+
+def check_multilingual(names: Sequence[str], languages: Sequence[str]) -> None:
+    """One model for several languages needs at least two multilingual-safe candidates."""
+    if len(languages) < 2:
+        return
+    safe = [n for n in names if CATALOG[n].multilingual]
+    if len(safe) >= MIN_CANDIDATES:
+        return
+    all_safe = [n for n in real_names() if CATALOG[n].multilingual]
+    shown = ", ".join(languages[:6]) + (", ..." if len(languages) > 6 else "")
+    raise UserError(
+        f"the data has {len(languages)} languages ({shown}) and one model serves them all: "
+        f"pick at least {MIN_CANDIDATES} multilingual-safe candidates "
+        f"({', '.join(all_safe)}; given: {', '.join(safe) or 'none'}), or train by language"
+    )

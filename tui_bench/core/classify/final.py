@@ -1,0 +1,199 @@
+"""The chosen model, trained on all the data of a category and saved with its card.
+
+``DIR/model-<category>[-<lang>].joblib`` holds a fitted scikit-learn ``Pipeline``
+(vectoriser, classifier): ``joblib.load(path).predict(["some text"])`` works with
+scikit-learn alone. ``DIR/model-<category>[-<lang>].json`` is its card: labels, the
+benchmark's metrics for that cell, sample counts, the training data hash, library
+versions, creation time, candidate name and parameters.
+
+Learners that train by epochs get ``FINAL_EPOCH_FACTOR`` times the quick benchmark's
+epochs, with no validation split (all rows train; nothing is held out to stop early).
+
+Training data hash: sha256 over the rows in file order, each row written as the UTF-8
+JSON array ``[text, label]`` (``ensure_ascii=False``, default separators) followed by
+``\\n``. ``data_sha256(texts, labels)`` computes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import re
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import scipy
+import sklearn
+from sklearn.pipeline import Pipeline
+
+import tui_bench
+from tui_bench.core.classify import candidates as cand
+from tui_bench.core.classify.train import fit_by_epochs, fit_once
+
+FINAL_EPOCH_FACTOR = 2
+CARD_VERSION = 1
+
+
+def data_sha256(texts: Sequence[str], labels: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for text, label in zip(texts, labels, strict=True):
+        h.update(json.dumps([text, label], ensure_ascii=False).encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a category or language name."""
+    cleaned = re.sub(r"[^\w.-]+", "_", name, flags=re.UNICODE).strip("._")
+    return cleaned or "category"
+
+
+def model_stem(category: str, language: str | None) -> str:
+    stem = f"model-{slug(category)}"
+    return f"{stem}-{slug(language)}" if language else stem
+
+
+def library_versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "joblib": joblib.__version__,
+        "tui-bench": tui_bench.__version__,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return repr(value)
+
+
+def _params(step: Any) -> dict[str, Any] | None:
+    if step is None:
+        return None
+    return {
+        "class": f"{type(step).__module__}.{type(step).__name__}",
+        "params": {
+            k: _jsonable(v)
+            for k, v in step.get_params(deep=False).items()
+            if k != "steps" and not hasattr(v, "get_params")
+        },
+        "steps": [_params(s) for _, s in step.steps] if isinstance(step, Pipeline) else None,
+    }
+
+
+@dataclass
+class FinalModel:
+    candidate: str
+    category: str
+    language: str | None
+    model_path: str
+    card_path: str
+    n_samples: int
+    labels: list[str]
+    data_sha256: str
+    train_time_s: float
+    epochs: int | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["train_time_s"] = round(self.train_time_s, 4)
+        return out
+
+
+def train_final(
+    candidate: str,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    category: str,
+    language: str | None,
+    output_dir: str | Path,
+    quick_epochs: int,
+    seed: int,
+    metrics: dict[str, Any] | None = None,
+    reason: str = "",
+    dropped_classes: dict[str, int] | None = None,
+) -> FinalModel:
+    """Train ``candidate`` on every row and write the joblib model and its JSON card."""
+    spec = cand.get(candidate)
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    classes = sorted(set(labels))
+    epochs = quick_epochs * FINAL_EPOCH_FACTOR if spec.by_epochs else None
+    t0 = time.perf_counter()
+    if spec.by_epochs:
+        vec, clf, _ = fit_by_epochs(
+            spec,
+            texts,
+            labels,
+            classes=classes,
+            epochs=epochs or 1,
+            seed=seed,
+            early_stopping=False,
+        )
+    else:
+        vec, clf = fit_once(spec, texts, labels, seed=seed)
+    train_time = time.perf_counter() - t0
+    steps = [("vectorizer", vec), ("classifier", clf)] if vec is not None else [("classifier", clf)]
+    pipeline = Pipeline(steps)
+
+    stem = model_stem(category, language)
+    model_path = out / f"{stem}.joblib"
+    card_path = out / f"{stem}.json"
+    joblib.dump(pipeline, model_path)
+    digest = data_sha256(texts, labels)
+    card = {
+        "card_version": CARD_VERSION,
+        "candidate": candidate,
+        "description": spec.description,
+        "category": category,
+        "language": language,
+        "labels": classes,
+        "class_counts": dict(sorted(Counter(labels).items())),
+        "n_samples": len(labels),
+        "dropped_classes": dropped_classes or {},  # too rare to train: not in the data hashed
+        "data_sha256": digest,
+        "data_hash_rule": "sha256 of each row as UTF-8 JSON [text, label] + newline, file order",
+        "epochs": epochs,
+        "seed": seed,
+        "train_time_s": round(train_time, 4),
+        "benchmark_metrics": metrics or {},
+        "chosen_because": reason,
+        "params": {"vectorizer": _params(vec), "classifier": _params(clf)},
+        "versions": library_versions(),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model_file": model_path.name,
+        "usage": f"joblib.load({model_path.name!r}).predict(['some text'])",
+    }
+    card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return FinalModel(
+        candidate=candidate,
+        category=category,
+        language=language,
+        model_path=str(model_path),
+        card_path=str(card_path),
+        n_samples=len(labels),
+        labels=classes,
+        data_sha256=digest,
+        train_time_s=train_time,
+        epochs=epochs,
+        reason=reason,
+    )

@@ -1,0 +1,61 @@
+"""A classifier benchmark in the history database, beside the LLM runs (kind ``classify``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tui_bench.core import hostinfo
+from tui_bench.core.store import Store, append_history_line
+
+
+def record_classify_run(result: Any, store: Store | None = None) -> tuple[int, Path]:
+    """Store one finished (or cancelled) benchmark; returns (run id, database path)."""
+    own = store is None
+    st = store or Store()
+    data = result.to_dict()
+    trainings = [r for r in data["results"] if not r.get("baseline")]
+    n_ok = sum(1 for r in trainings if not r.get("error"))
+    try:
+        name = f"classify:{Path(str(data['config']['data'])).name}"
+        run_id = st.create_run(
+            kind="classify",
+            plan=name,
+            plan_path=str(data["config"]["data"]),
+            plan_raw=data["config"],
+            started_at=data["started_at"],
+            host={**hostinfo.host(), "versions": hostinfo.versions()},
+            threshold=None,
+            n_planned=len(trainings),
+        )
+        st.finish_run(
+            run_id,
+            status=data["status"],
+            finished_at=hostinfo.now_iso(),
+            n_measured=len(trainings),
+            n_ok=n_ok,
+            n_failed=len(trainings) - n_ok,
+            success_rate=n_ok / len(trainings) if trainings else None,
+            mean_e2e_ms=None,
+            mean_ttft_ms=None,
+            summary=data,
+            output_dir=data.get("output_dir"),
+        )
+        append_history_line(
+            {
+                "run_id": run_id,
+                "kind": "classify",
+                "plan": name,
+                "status": data["status"],
+                "started_at": data["started_at"],
+                "winners": {
+                    f"{r['category']}{'/' + r['language'] if r.get('language') else ''}": r["model"]
+                    for r in data["results"]
+                    if r.get("rank") == 1
+                },
+            }
+        )
+        return run_id, st.path
+    finally:
+        if own:
+            st.close()

@@ -1,0 +1,370 @@
+"""Report files of a classifier benchmark: report.md, data.json, results.csv.
+
+``data.json`` is ``ClassifyResult.to_dict()``: ``imbalance`` (one entry per category:
+category, n_classes, n_samples, imbalance_ratio, normalized_entropy, minority_share,
+profile ...), ``suggested`` {balanced, moderate, imbalanced}, ``results`` (one row per
+candidate and cell: rank, medal, model, category, language, f1_macro, accuracy,
+balanced_accuracy, train_time_s ...), ``aggregates``, ``final`` and the rest.
+``results.csv`` holds the ``results`` rows, per-class F1 as a JSON string.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from tui_bench.core.classify import imbalance as imb
+from tui_bench.core.classify.runner import ClassifyResult
+
+CSV_COLUMNS = [
+    "rank",
+    "medal",
+    "model",
+    "category",
+    "language",
+    "group",
+    "n_classes",
+    "baseline",
+    "f1_macro",
+    "f1_vs_baseline",
+    "f1_macro_sd",
+    "accuracy",
+    "balanced_accuracy",
+    "minority_class",
+    "minority_f1",
+    "train_time_s",
+    "predict_ms_per_1k",
+    "n_train",
+    "n_test",
+    "folds",
+    "epochs_run",
+    "best_epoch",
+    "error",
+    "per_class_f1",
+]
+
+
+def write_reports(result: ClassifyResult, output_dir: str | Path) -> dict[str, Path]:
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = result.to_dict()
+    paths = {
+        "json": out / "data.json",
+        "csv": out / "results.csv",
+        "md": out / "report.md",
+    }
+    paths["json"].write_text(
+        json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    write_csv(data["results"], paths["csv"])
+    paths["md"].write_text(render_markdown(result), encoding="utf-8")
+    return paths
+
+
+def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            flat = dict(row)
+            flat["per_class_f1"] = json.dumps(row.get("per_class_f1", {}), ensure_ascii=False)
+            writer.writerow({k: "" if flat.get(k) is None else flat.get(k) for k in CSV_COLUMNS})
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+def _f(x: float | None, digits: int = 3) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def _signed(x: float | None) -> str:
+    return "—" if x is None else f"{x:+.3f}"
+
+
+def _cell_name(category: str, language: str | None) -> str:
+    return f"{category} / {language}" if language else category
+
+
+def _esc(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(result: ClassifyResult) -> str:
+    cfg = result.config
+    ds = result.dataset
+    lines: list[str] = ["# Classifier benchmark", ""]
+    source = cfg.get("label_column") or cfg.get("annotation_column")
+    lines += [
+        f"- data: `{ds['path']}` ({ds['n_rows']} rows, {ds['format']}); text column "
+        f"`{ds['text_column']}`, labels from `{source}`"
+        + (f", language column `{ds['language_column']}`" if ds.get("language_column") else ""),
+        f"- status: {result.status}; started {result.started_at}; {result.duration_s:.1f} s",
+        "- split: "
+        + (
+            f"stratified {cfg['cv']}-fold cross-validation"
+            if cfg.get("cv")
+            else f"stratified hold-out, {cfg['test_size']:.0%} test"
+        )
+        + f"; seed {cfg['seed']}; {cfg['epochs']} epochs (patience {cfg['patience']}) for learners "
+        f"that train by epochs; {cfg['jobs']} job(s)"
+        + ("; one model per language" if cfg.get("by_language") else ""),
+    ]
+    if ds.get("skipped_no_text"):
+        lines.append(f"- rows without text, left out: {ds['skipped_no_text']}")
+    lines.append("")
+
+    lines += _imbalance_section(result)
+    lines += _ranking_section(result)
+    lines += _aggregate_section(result)
+    if result.language_balance:
+        lines += _balance_section(result)
+    lines += _final_section(result)
+    for note in result.notes:
+        lines.append(f"- note: {note}")
+    if result.notes:
+        lines.append("")
+    lines += _how_to_read()
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _imbalance_section(result: ClassifyResult) -> list[str]:
+    t = result.thresholds
+    lines = [
+        "## Class imbalance",
+        "",
+        f"Profile by imbalance ratio r = largest class / smallest class: **balanced** if "
+        f"r ≤ {t['balanced_max_ratio']:g}, **imbalanced** if r ≥ {t['imbalanced_min_ratio']:g}, "
+        f"**moderate** in between. The ratio means the same with 2 or with 10 classes; "
+        f"normalised entropy (H / ln k, 1 = balanced) and the minority shares are shown "
+        f"but do not decide the profile. Rare classes: {t['rare_class_rule']}; the measures "
+        f"are those of the classes that remain. A category is used when it has "
+        f"{t['eligibility']}.",
+        "",
+        "| Category | Rows | Classes | Ratio | Norm. entropy | Minority share | Minority vs 1/k "
+        "| Profile | Dropped rare classes | Used |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|---|",
+    ]
+    chosen = set(result.categories)
+    for a in result.imbalance:
+        used = "benchmarked" if a.category in chosen else ("yes" if a.eligible else "excluded")
+        lines.append(
+            f"| {_esc(a.category)} | {a.n_samples} | {a.n_classes} | {_f(a.imbalance_ratio, 2)} "
+            f"| {_f(a.normalized_entropy)} | {_f(a.minority_share)} | {_f(a.minority_vs_fair)} "
+            f"| {a.profile or '—'} | {_dropped(a.dropped_classes)} | {used} |"
+        )
+    lines.append("")
+    counts = [
+        f"{_esc(a.category)}: " + ", ".join(f"{_esc(k)} {v}" for k, v in a.class_counts.items())
+        for a in result.imbalance
+        if a.n_classes <= 12
+    ]
+    if counts:
+        lines += ["Class counts: " + "; ".join(counts) + ".", ""]
+    if result.cell_imbalance:
+        lines += [
+            "Per language (one model per language: each is split, trained and ranked apart):",
+            "",
+            "| Category | Language | Rows | Classes | Ratio | Norm. entropy | Minority share "
+            "| Profile | Used |",
+            "|---|---|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for a in result.cell_imbalance:
+            lines.append(
+                f"| {_esc(a.category)} | {_esc(a.language or '—')} | {a.n_samples} | {a.n_classes} "
+                f"| {_f(a.imbalance_ratio, 2)} | {_f(a.normalized_entropy)} "
+                f"| {_f(a.minority_share)} | {a.profile or '—'} "
+                f"| {'yes' if a.eligible else 'excluded'} |"
+            )
+        lines.append("")
+    if result.excluded:
+        lines += ["Excluded:", ""]
+        for ex in result.excluded:
+            lines.append(
+                f"- {_esc(_cell_name(ex['category'], ex.get('language')))}: {ex['reason']}"
+            )
+        lines.append("")
+    lines += [
+        "Suggested categories (per profile, the eligible category with the most rows):",
+        "",
+    ]
+    for profile in imb.PROFILES:
+        s = result.suggested[profile]
+        if s.category is None:
+            lines.append(f"- {profile}: none ({s.reason})")
+        else:
+            lines.append(f"- {profile}: **{_esc(s.category)}** ({s.reason})")
+    lines += ["", f"Benchmarked: {', '.join(map(_esc, result.categories))}.", ""]
+    return lines
+
+
+def _dropped(dropped: dict[str, int]) -> str:
+    if not dropped:
+        return "—"
+    items = [f"{_esc(k)} ({v})" for k, v in dropped.items()]
+    return ", ".join(items[:4]) + (f" +{len(items) - 4} more" if len(items) > 4 else "")
+
+
+def _ranking_section(result: ClassifyResult) -> list[str]:
+    lines = ["## Ranking per category", ""]
+    lines.append(
+        "Ranked by macro-F1 (ties: accuracy, then training time). Binary and multi-class "
+        "categories are ranked separately, never against each other. The majority baseline "
+        "is shown in every table, never ranked; 'vs baseline' is macro-F1 minus the "
+        "baseline's. Medals go to the top three that beat the baseline."
+    )
+    lines.append("")
+    cells: dict[tuple[str, str | None], list[Any]] = {}
+    for row in result.rows:
+        cells.setdefault(row.cell, []).append(row)
+    cv = bool(result.config.get("cv"))
+    for (category, language), rows in cells.items():
+        first = rows[0]
+        kind = "binary" if first.group == "binary" else f"multi-class, {first.n_classes} classes"
+        res = result.result_for(first.model, category, language)
+        sizes = f"; {res.n_train} train / {res.n_test} test rows" if res is not None else ""
+        lines += [f"### {_esc(_cell_name(category, language))} ({kind}{sizes})", ""]
+        head = "| Rank | Model | Macro-F1 |" + (" ± sd |" if cv else "")
+        head += (
+            " vs baseline | Accuracy | Balanced acc. | Minority F1 | Train s | Predict ms / 1k |"
+        )
+        lines.append(head)
+        lines.append("|---|---|---:|" + ("---:|" if cv else "") + "---:|---:|---:|---:|---:|---:|")
+        for row in rows:
+            if row.baseline:
+                rank = "baseline"
+            elif row.rank is None:
+                rank = "failed"
+            else:
+                rank = f"{row.medal} {row.rank}".strip()
+            minority = (
+                f"{_f(row.minority_f1)} ({_esc(row.minority_class)})" if row.minority_class else "—"
+            )
+            line = f"| {rank} | {row.model} | {_f(row.f1_macro)} |"
+            if cv:
+                line += f" {_f(row.f1_macro_sd)} |"
+            line += (
+                f" {_signed(row.f1_vs_baseline)} | {_f(row.accuracy)} | {_f(row.balanced_accuracy)} "
+                f"| {minority} | {_f(row.train_time_s, 2)} | {_f(row.predict_ms_per_1k, 1)} |"
+            )
+            lines.append(line)
+        errors = [r for r in rows if r.error]
+        lines.append("")
+        for r in errors:
+            lines.append(f"- {r.model} failed: {_esc(r.error or '')}")
+        if errors:
+            lines.append("")
+    return lines
+
+
+def _aggregate_section(result: ClassifyResult) -> list[str]:
+    if not result.aggregates:
+        return []
+    lines = [
+        "## Across categories",
+        "",
+        "Mean over the benchmarked cells of each kind; binary and multi-class categories are "
+        "aggregated apart because their F1 scales differ.",
+        "",
+    ]
+    for group, title in (("binary", "Binary categories"), ("multiclass", "Multi-class categories")):
+        rows = [a for a in result.aggregates if a.group == group]
+        if not rows:
+            continue
+        lines += [
+            f"### {title}",
+            "",
+            "| Rank | Model | Cells | Mean macro-F1 | Mean vs baseline | Mean accuracy | Mean rank "
+            "| Wins | Train s (total) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for a in rows:
+            rank = f"{a.medal} {a.rank}".strip() if a.rank else f"— ({a.n_missing} missing)"
+            lines.append(
+                f"| {rank} | {a.model} | {a.n_cells} | {_f(a.mean_f1_macro)} "
+                f"| {_signed(a.mean_f1_vs_baseline)} | {_f(a.mean_accuracy)} | {_f(a.mean_rank, 2)} "
+                f"| {a.wins} | {_f(a.total_train_time_s, 2)} |"
+            )
+        lines.append("")
+    return lines
+
+
+def _balance_section(result: ClassifyResult) -> list[str]:
+    penalty = result.language_balance[0].penalty
+    lines = [
+        "## Balance across languages",
+        "",
+        f"Language balance penalty in use: score = mean macro-F1 over languages − {penalty:g} × "
+        "sd over languages (population sd). A model good in one language and poor in another "
+        "ranks below a steadier one.",
+        "",
+        "| Category | Kind | Rank | Model | Score | Mean F1 | Sd | Per language |",
+        "|---|---|---|---|---:|---:|---:|---|",
+    ]
+    for b in result.language_balance:
+        per = ", ".join(f"{lang} {v:.3f}" for lang, v in b.f1_by_language.items())
+        lines.append(
+            f"| {_esc(b.category)} | {b.group} | {f'{b.medal} {b.rank}'.strip()} | {b.model} "
+            f"| {_f(b.score)} "
+            f"| {_f(b.mean_f1_macro)} | {_f(b.sd_f1_macro)} | {per} |"
+        )
+    lines.append("")
+    return lines
+
+
+def _final_section(result: ClassifyResult) -> list[str]:
+    lines = ["## Final choice", ""]
+    choice = result.choice
+    mode = choice.get("mode")
+    if mode == "none":
+        lines.append(
+            f"No final model trained ({choice.get('reason', 'stopped after the benchmark')})."
+        )
+    elif "models_by_language" in choice:
+        for lang, model in choice["models_by_language"].items():
+            why = choice.get("reasons", {}).get(lang, "")
+            lines.append(f"- {lang}: **{model or 'none'}** ({why})")
+    else:
+        lines.append(f"Chosen: **{choice.get('model') or 'none'}** ({choice.get('reason', '')}).")
+    lines.append("")
+    if result.final:
+        lines += [
+            "Trained on all the rows of each category, epochs doubled for learners that train "
+            "by epochs, and saved with a JSON card (labels, benchmark metrics, data hash, "
+            "library versions):",
+            "",
+        ]
+        for fm in result.final:
+            lines.append(
+                f"- {_esc(_cell_name(fm.category, fm.language))}: {fm.candidate}, "
+                f"{fm.n_samples} rows, {fm.train_time_s:.2f} s → `{Path(fm.model_path).name}`, "
+                f"`{Path(fm.card_path).name}`"
+            )
+        lines.append("")
+    return lines
+
+
+def _how_to_read() -> list[str]:
+    return [
+        "## How to read these numbers",
+        "",
+        "- Macro-F1 averages the F1 of every class with equal weight: a model that ignores a "
+        "rare class loses as much as on a common one. It is the ranking key.",
+        "- Accuracy counts correct answers; on an imbalanced category the majority baseline "
+        "already scores high on it, so read it against the baseline row.",
+        "- Balanced accuracy is the mean recall over classes (the baseline gets 1/k).",
+        "- Minority F1 is the F1 of the class with the fewest training rows: the first thing "
+        "to suffer from imbalance.",
+        "- 'vs baseline' is how far macro-F1 sits above always answering the commonest class; "
+        "near zero means the model learned little.",
+        "- Train s is wall time for vectorising and training (every epoch and its validation "
+        "included); Predict ms / 1k is the time to vectorise and classify 1,000 texts.",
+        "- Scores of binary and multi-class categories are not comparable: a 0.80 macro-F1 "
+        "over 10 classes is harder to reach than over 2.",
+        "- A single hold-out split on a few hundred rows moves by a few points from one seed "
+        "to another; differences under ~0.02 are within that noise (use cross-validation to "
+        "see the spread).",
+        "",
+    ]

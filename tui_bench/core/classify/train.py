@@ -1,0 +1,637 @@
+"""Quick training and evaluation of candidates, in parallel over candidates.
+
+One ``TrainJob`` is one candidate on one category (and one language when training by
+language). Its data is split once in the parent, with the run's seed, so every candidate
+of a cell sees the same train and test rows:
+
+- hold-out (default): a stratified train / test split (``test_size``, at least one test
+  row per class);
+- cross-validation (``cv`` ≥ 2): stratified k-fold; metrics are the mean over folds and
+  ``f1_macro_sd`` their sample standard deviation.
+
+Learners that train by epochs get a validation split carved from the training part
+(stratified, ``VALIDATION_FRACTION``, at least one row per class). Each epoch is one
+``partial_fit`` over the fit rows in a fresh seeded order; after it, macro-F1 on the
+validation rows decides: the best epoch's model is kept, and training stops after
+``patience`` epochs without improvement (early stopping). Other learners fit once on the
+whole training part.
+
+Figures per job: macro-F1, accuracy, balanced accuracy, per-class F1, minority-class F1
+(the class with the fewest training rows; ties: label order), training time (wall seconds:
+vectoriser fit and transform, every epoch and its validation included) and prediction time
+per 1,000 texts (vectorising included), on the test rows.
+
+``jobs == 1`` trains in this process and every event is live. More jobs run in loky
+worker processes (joblib); their events come back through a manager queue and are
+published from the caller's thread as they arrive. A failing candidate is recorded with
+its error; the run goes on, and so does a worker process that dies: its jobs are
+recorded as failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import os
+import queue as queue_mod
+import secrets
+import statistics
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+from tui_bench.core.classify import candidates as cand
+from tui_bench.core.classify.events import CandidateFinished, CandidateStarted, EpochProgress
+from tui_bench.core.events import Event
+
+VALIDATION_FRACTION = 0.1
+DEFAULT_PATIENCE = 2
+CANCELLED = "cancelled"
+
+Publish = Callable[[Event], None]
+
+
+@dataclass
+class TrainJob:
+    index: int
+    total: int
+    candidate: str
+    category: str
+    language: str | None
+    texts: list[str]
+    labels: list[str]
+    folds: list[tuple[list[int], list[int]]]  # (train rows, test rows) per fold
+    epochs: int
+    seed: int
+    patience: int = DEFAULT_PATIENCE
+    spec: cand.CandidateSpec | None = None  # None: the catalog entry named ``candidate``
+
+    def candidate_spec(self) -> cand.CandidateSpec:
+        return self.spec if self.spec is not None else cand.CATALOG[self.candidate]
+
+
+@dataclass
+class CandidateResult:
+    candidate: str
+    category: str
+    language: str | None
+    baseline: bool
+    n_classes: int
+    classes: list[str]
+    n_train: int
+    n_test: int
+    folds: int
+    f1_macro: float | None = None
+    f1_macro_sd: float | None = None  # across folds, when cross-validating
+    accuracy: float | None = None
+    balanced_accuracy: float | None = None
+    per_class_f1: dict[str, float] = field(default_factory=dict)
+    minority_class: str | None = None
+    minority_f1: float | None = None
+    train_time_s: float | None = None
+    predict_ms_per_1k: float | None = None
+    by_epochs: bool = False
+    n_epochs: int | None = None  # planned
+    epochs_run: int | None = None
+    best_epoch: int | None = None  # cross-validation: the most frequent best epoch
+    val_f1_by_epoch: list[float] = field(default_factory=list)  # hold-out only
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.f1_macro is not None
+
+    @property
+    def binary(self) -> bool:
+        return self.n_classes == 2
+
+    def to_dict(self, digits: int = 4) -> dict[str, Any]:
+        out = asdict(self)
+        for key, value in out.items():
+            if isinstance(value, float):
+                out[key] = round(value, digits)
+        out["per_class_f1"] = {k: round(v, digits) for k, v in self.per_class_f1.items()}
+        out["val_f1_by_epoch"] = [round(v, digits) for v in self.val_f1_by_epoch]
+        return out
+
+
+# --------------------------------------------------------------------------- splits
+
+
+def holdout_split(
+    labels: Sequence[str], *, test_size: float, seed: int
+) -> list[tuple[list[int], list[int]]]:
+    """One stratified train / test split, at least one test row per class."""
+    n = len(labels)
+    k = len(set(labels))
+    n_test = min(n - k, max(k, math.ceil(test_size * n)))
+    idx = np.arange(n)
+    train, test = train_test_split(
+        idx, test_size=n_test, stratify=np.asarray(labels), random_state=seed
+    )
+    return [(sorted(train.tolist()), sorted(test.tolist()))]
+
+
+def kfold_splits(labels: Sequence[str], *, cv: int, seed: int) -> list[tuple[list[int], list[int]]]:
+    skf = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
+    y = np.asarray(labels)
+    return [(train.tolist(), test.tolist()) for train, test in skf.split(np.zeros(len(y)), y)]
+
+
+def make_folds(
+    labels: Sequence[str], *, test_size: float, cv: int | None, seed: int
+) -> list[tuple[list[int], list[int]]]:
+    if cv is not None and cv >= 2:
+        return kfold_splits(labels, cv=cv, seed=seed)
+    return holdout_split(labels, test_size=test_size, seed=seed)
+
+
+def balanced_class_weight(labels: Sequence[str]) -> dict[str, float]:
+    """n / (k · n_c), as scikit-learn's "balanced" (which partial_fit refuses)."""
+    counts = Counter(labels)
+    n, k = len(labels), len(counts)
+    return {label: n / (k * c) for label, c in counts.items()}
+
+
+def minority_of(labels: Sequence[str]) -> str:
+    counts = Counter(labels)
+    return min(counts, key=lambda label: (counts[label], label))
+
+
+# --------------------------------------------------------------------------- one fit
+
+
+@dataclass
+class _FoldOutcome:
+    f1_macro: float
+    accuracy: float
+    balanced_accuracy: float
+    per_class_f1: dict[str, float]
+    minority_class: str
+    minority_f1: float
+    train_time_s: float
+    predict_ms_per_1k: float
+    epochs_run: int | None
+    best_epoch: int | None
+    val_f1_by_epoch: list[float]
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _carve_validation(labels: Sequence[str], seed: int) -> tuple[list[int], list[int]] | None:
+    """(fit rows, validation rows) within a training part, or None when too small."""
+    n = len(labels)
+    k = len(set(labels))
+    n_val = max(k, round(VALIDATION_FRACTION * n))
+    counts = Counter(labels)
+    if n - n_val < k or min(counts.values()) < 2:
+        return None
+    idx = np.arange(n)
+    fit, val = train_test_split(
+        idx, test_size=n_val, stratify=np.asarray(labels), random_state=seed
+    )
+    return sorted(fit.tolist()), sorted(val.tolist())
+
+
+def fit_by_epochs(
+    spec: cand.CandidateSpec,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    classes: Sequence[str],
+    epochs: int,
+    seed: int,
+    patience: int = DEFAULT_PATIENCE,
+    on_epoch: Callable[[int, float | None, float, bool], None] | None = None,
+    early_stopping: bool = True,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Vectoriser and classifier trained by ``partial_fit`` epochs; (vec, clf, info).
+
+    With ``early_stopping`` the best epoch on a validation split is kept; without it (the
+    final model on all the data) every epoch runs on every row.
+    """
+    t0 = time.perf_counter()
+    carve = _carve_validation(labels, seed) if early_stopping else None
+    if carve is None:
+        fit_rows, val_rows = list(range(len(labels))), []
+    else:
+        fit_rows, val_rows = carve
+    fit_texts = [texts[i] for i in fit_rows]
+    y_fit = np.asarray([labels[i] for i in fit_rows])
+    vec, clf = spec.build(seed, balanced_class_weight(list(y_fit)))
+    batch = getattr(clf, "batch_size", None)
+    if isinstance(batch, int) and batch > len(fit_rows):
+        clf.set_params(batch_size=max(1, len(fit_rows)))  # small cells: no clipping warning
+    x_fit = vec.fit_transform(fit_texts)
+    x_val = vec.transform([texts[i] for i in val_rows]) if val_rows else None
+    y_val = [labels[i] for i in val_rows]
+    class_array = np.asarray(sorted(classes))
+    rng = np.random.default_rng(seed)
+    best_clf, best_f1, best_epoch, stale = None, -1.0, None, 0
+    history: list[float] = []
+    epochs_run = 0
+    for epoch in range(1, epochs + 1):
+        order = rng.permutation(len(fit_rows))
+        clf.partial_fit(x_fit[order], y_fit[order], classes=class_array)
+        epochs_run = epoch
+        if x_val is None:
+            best_clf, best_epoch = clf, epoch
+            if on_epoch is not None:
+                on_epoch(epoch, None, time.perf_counter() - t0, True)
+            continue
+        score = float(
+            f1_score(
+                y_val, clf.predict(x_val), average="macro", labels=class_array, zero_division=0
+            )
+        )
+        history.append(score)
+        improved = score > best_f1
+        if improved:
+            best_clf, best_f1, best_epoch, stale = copy.deepcopy(clf), score, epoch, 0
+        else:
+            stale += 1
+        if on_epoch is not None:
+            on_epoch(epoch, score, time.perf_counter() - t0, improved)
+        if stale >= patience:
+            break
+    info = {"epochs_run": epochs_run, "best_epoch": best_epoch, "val_f1_by_epoch": history}
+    return vec, best_clf, info
+
+
+def fit_once(
+    spec: cand.CandidateSpec, texts: Sequence[str], labels: Sequence[str], *, seed: int
+) -> tuple[Any, Any]:
+    vec, clf = spec.build(seed, balanced_class_weight(labels))
+    x = vec.fit_transform(list(texts)) if vec is not None else list(texts)
+    clf.fit(x, np.asarray(labels))
+    return vec, clf
+
+
+def predict(vec: Any, clf: Any, texts: Sequence[str]) -> np.ndarray:
+    x = vec.transform(list(texts)) if vec is not None else list(texts)
+    return clf.predict(x)
+
+
+def _evaluate_fold(
+    job: TrainJob,
+    spec: cand.CandidateSpec,
+    train_rows: list[int],
+    test_rows: list[int],
+    classes: list[str],
+    *,
+    fold: int | None,
+    emit: Callable[[Event], None],
+    is_cancelled: Callable[[], bool],
+) -> _FoldOutcome:
+    train_texts = [job.texts[i] for i in train_rows]
+    train_y = [job.labels[i] for i in train_rows]
+    test_texts = [job.texts[i] for i in test_rows]
+    test_y = [job.labels[i] for i in test_rows]
+
+    t0 = time.perf_counter()
+    info: dict[str, Any] = {"epochs_run": None, "best_epoch": None, "val_f1_by_epoch": []}
+    if spec.by_epochs:
+
+        def on_epoch(epoch: int, score: float | None, elapsed: float, improved: bool) -> None:
+            emit(
+                EpochProgress(
+                    candidate=job.candidate,
+                    category=job.category,
+                    language=job.language,
+                    epoch=epoch,
+                    n_epochs=job.epochs,
+                    val_f1_macro=round(score, 4) if score is not None else None,
+                    elapsed_s=round(elapsed, 4),
+                    fold=fold,
+                    improved=improved,
+                )
+            )
+            if is_cancelled():
+                raise _Cancelled
+
+        vec, clf, info = fit_by_epochs(
+            spec,
+            train_texts,
+            train_y,
+            classes=classes,
+            epochs=job.epochs,
+            seed=job.seed,
+            patience=job.patience,
+            on_epoch=on_epoch,
+        )
+    else:
+        vec, clf = fit_once(spec, train_texts, train_y, seed=job.seed)
+    train_time = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    pred = predict(vec, clf, test_texts)
+    predict_time = time.perf_counter() - t1
+
+    per_class = f1_score(test_y, pred, average=None, labels=classes, zero_division=0)
+    per_class_f1 = {label: float(v) for label, v in zip(classes, per_class, strict=True)}
+    minority = minority_of(train_y)
+    return _FoldOutcome(
+        f1_macro=float(f1_score(test_y, pred, average="macro", labels=classes, zero_division=0)),
+        accuracy=float(accuracy_score(test_y, pred)),
+        balanced_accuracy=float(balanced_accuracy_score(test_y, pred)),
+        per_class_f1=per_class_f1,
+        minority_class=minority,
+        minority_f1=per_class_f1[minority],
+        train_time_s=train_time,
+        predict_ms_per_1k=predict_time * 1000.0 / max(1, len(test_texts)) * 1000.0,
+        epochs_run=info["epochs_run"],
+        best_epoch=info["best_epoch"],
+        val_f1_by_epoch=list(info["val_f1_by_epoch"]),
+    )
+
+
+def empty_result(job: TrainJob, error: str | None = None) -> CandidateResult:
+    """The result of a job before (or instead of) training it."""
+    spec = job.candidate_spec()
+    first_train, first_test = job.folds[0]
+    return CandidateResult(
+        candidate=job.candidate,
+        category=job.category,
+        language=job.language,
+        baseline=spec.baseline,
+        n_classes=len(set(job.labels)),
+        classes=sorted(set(job.labels)),
+        n_train=len(first_train),
+        n_test=len(first_test),
+        folds=len(job.folds),
+        by_epochs=spec.by_epochs,
+        n_epochs=job.epochs if spec.by_epochs else None,
+        error=error,
+    )
+
+
+def run_job(
+    job: TrainJob,
+    emit: Callable[[Event], None],
+    is_cancelled: Callable[[], bool] = lambda: False,
+) -> CandidateResult:
+    """Train and evaluate one candidate on one cell; never raises for a learner's failure."""
+    spec = job.candidate_spec()
+    classes = sorted(set(job.labels))
+    result = empty_result(job)
+    if is_cancelled():
+        result.error = CANCELLED
+        return result
+    emit(
+        CandidateStarted(
+            candidate=job.candidate,
+            category=job.category,
+            language=job.language,
+            index=job.index,
+            total=job.total,
+        )
+    )
+    outcomes: list[_FoldOutcome] = []
+    try:
+        for i, (train_rows, test_rows) in enumerate(job.folds, start=1):
+            fold = i if len(job.folds) > 1 else None
+            outcomes.append(
+                _evaluate_fold(
+                    job,
+                    spec,
+                    train_rows,
+                    test_rows,
+                    classes,
+                    fold=fold,
+                    emit=emit,
+                    is_cancelled=is_cancelled,
+                )
+            )
+    except _Cancelled:
+        result.error = CANCELLED
+        return result
+    except Exception as exc:  # a learner failing is a result, not a crash
+        result.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return result
+    _merge(result, outcomes)
+    return result
+
+
+def _merge(result: CandidateResult, outcomes: list[_FoldOutcome]) -> None:
+    def mean(xs: Sequence[float]) -> float:
+        return float(statistics.fmean(xs))
+
+    f1s = [o.f1_macro for o in outcomes]
+    result.f1_macro = mean(f1s)
+    result.f1_macro_sd = float(statistics.stdev(f1s)) if len(f1s) >= 2 else None
+    result.accuracy = mean([o.accuracy for o in outcomes])
+    result.balanced_accuracy = mean([o.balanced_accuracy for o in outcomes])
+    result.per_class_f1 = {
+        label: mean([o.per_class_f1[label] for o in outcomes]) for label in result.classes
+    }
+    # The minority class is a property of the training labels: the same in every fold of
+    # a stratified split except for ties, where the first fold decides.
+    result.minority_class = outcomes[0].minority_class
+    result.minority_f1 = result.per_class_f1[result.minority_class]
+    result.train_time_s = mean([o.train_time_s for o in outcomes])
+    result.predict_ms_per_1k = mean([o.predict_ms_per_1k for o in outcomes])
+    if result.by_epochs:
+        result.epochs_run = max(o.epochs_run or 0 for o in outcomes)
+        best = Counter(o.best_epoch for o in outcomes if o.best_epoch is not None)
+        result.best_epoch = min(best, key=lambda e: (-best[e], e)) if best else None
+        if len(outcomes) == 1:
+            result.val_f1_by_epoch = outcomes[0].val_f1_by_epoch
+
+
+# --------------------------------------------------------------------------- many jobs
+
+
+def effective_jobs(jobs: int, n_tasks: int) -> int:
+    """``jobs`` ≤ 0 means every core (-1 as in joblib); never more workers than tasks."""
+    cores = os.cpu_count() or 1
+    n = cores if jobs <= 0 else jobs
+    return max(1, min(n, n_tasks))
+
+
+def train_all(
+    jobs: Sequence[TrainJob],
+    *,
+    n_jobs: int = 1,
+    publish: Publish = lambda e: None,
+    cancel: threading.Event | None = None,
+) -> list[CandidateResult]:
+    """Run every job; results come back in job order, events reach ``publish`` live."""
+    workers = effective_jobs(n_jobs, len(jobs))
+    if workers == 1:
+        results = []
+        is_cancelled = cancel.is_set if cancel is not None else (lambda: False)
+        for job in jobs:
+            result = run_job(job, publish, is_cancelled)
+            if result.error != CANCELLED:
+                publish(CandidateFinished(result))
+            results.append(result)
+        return results
+    return _train_parallel(jobs, workers, publish, cancel)
+
+
+class _EventChannel:
+    """Parent end of the event path from worker processes: a local socket.
+
+    Each job connects, is told "go" (or "stop" once the run is cancelled), sends its events
+    and then its result on that one connection, so they arrive in order. A socket needs no
+    helper process and, unlike a spawned manager, never re-imports the caller's main module.
+    """
+
+    def __init__(self) -> None:
+        from multiprocessing.connection import Listener
+
+        self.authkey = secrets.token_bytes(32)
+        self._listener = Listener(authkey=self.authkey)
+        self.address = self._listener.address
+        self.inbox: queue_mod.Queue[tuple[str, Any, Any]] = queue_mod.Queue()
+        self._stopped = threading.Event()
+        self._closing = False
+        self._conns: list[Any] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, name="classify-accept", daemon=True).start()
+
+    def _accept(self) -> None:
+        from multiprocessing import AuthenticationError
+
+        while True:
+            try:
+                conn = self._listener.accept()
+            except AuthenticationError:
+                continue
+            except OSError:
+                return
+            if self._closing:
+                conn.close()
+                return
+            with self._lock:
+                self._conns.append(conn)
+                stop = self._stopped.is_set()
+            try:
+                conn.send("stop" if stop else "go")
+            except OSError:
+                continue
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: Any) -> None:
+        try:
+            while True:
+                kind, index, payload = conn.recv()
+                self.inbox.put((kind, index, payload))
+        except (EOFError, OSError):
+            pass
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._stopped.set()
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.send("stop")
+
+    def close(self) -> None:
+        from multiprocessing.connection import Client
+
+        self._closing = True
+        # Wake the accept() call: closing the socket alone does not, on Linux.
+        with contextlib.suppress(OSError):
+            Client(self.address, authkey=self.authkey).close()
+        self._listener.close()
+        with self._lock:
+            for conn in self._conns:
+                conn.close()
+
+
+def _worker(job: TrainJob, address: Any, authkey: bytes) -> CandidateResult:
+    from multiprocessing.connection import Client
+
+    with Client(address, authkey=authkey) as conn:
+        stopped = conn.recv() == "stop"
+
+        def is_cancelled() -> bool:
+            nonlocal stopped
+            while not stopped and conn.poll():
+                stopped = conn.recv() == "stop"
+            return stopped
+
+        def emit(event: Event) -> None:
+            conn.send(("event", job.index, event))
+
+        result = run_job(job, emit, is_cancelled)
+        conn.send(("done", job.index, result))
+    return result
+
+
+def _train_parallel(
+    jobs: Sequence[TrainJob], workers: int, publish: Publish, cancel: threading.Event | None
+) -> list[CandidateResult]:
+    from joblib import Parallel, delayed
+
+    channel = _EventChannel()
+    if cancel is not None and cancel.is_set():
+        channel.cancel()
+    returned: dict[int, CandidateResult] = {}
+    failure: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            runner = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
+            tasks = (delayed(_worker)(job, channel.address, channel.authkey) for job in jobs)
+            for res in runner(tasks):
+                returned[by_key[(res.candidate, res.category, res.language)]] = res
+        except BaseException as exc:  # surfaced in the caller's thread below
+            failure.append(exc)
+        finally:
+            channel.inbox.put(("end", None, None))
+
+    by_key = {(j.candidate, j.category, j.language): j.index for j in jobs}
+    results: dict[int, CandidateResult] = {}
+    thread = threading.Thread(target=consume, name="classify-train", daemon=True)
+    thread.start()
+    ended_at: float | None = None
+    stopping = False
+    try:
+        while len(results) < len(jobs):
+            if not stopping and cancel is not None and cancel.is_set():
+                stopping = True
+                channel.cancel()
+            try:
+                kind, index, payload = channel.inbox.get(timeout=0.2)
+            except queue_mod.Empty:
+                # Every job's "done" travels before its return value; a short grace period
+                # covers the reader thread lagging behind joblib.
+                if ended_at is not None and time.monotonic() - ended_at > 5.0:
+                    break
+                continue
+            if kind == "event":
+                publish(payload)
+            elif kind == "done":
+                results[index] = payload
+                if payload.error != CANCELLED:
+                    publish(CandidateFinished(payload))
+            else:
+                if failure:
+                    break
+                ended_at = time.monotonic()
+        thread.join()
+    finally:
+        channel.close()
+    for job in jobs:
+        if job.index in results:
+            continue
+        if job.index in returned:  # its message was lost; the return value still counts
+            results[job.index] = returned[job.index]
+        else:  # a worker died under it (killed, out of memory, native crash)
+            why = f"{type(failure[0]).__name__}: {failure[0]}" if failure else "no result"
+            results[job.index] = empty_result(job, error=f"worker failed: {why}".splitlines()[0])
+        publish(CandidateFinished(results[job.index]))
+    return [results[job.index] for job in jobs]
