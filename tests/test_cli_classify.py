@@ -25,6 +25,15 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def test_corpus_command(bench_home: Path, tmp_path: Path, corpus: Path) -> None:
+    out = tmp_path / "en.csv"
+    proc = _cli(bench_home, "corpus", "chatterbot", str(out), "--languages", "en")
+    assert proc.returncode == 0 and "2026 rows" in proc.stdout
+    assert out.read_text(encoding="utf-8") == corpus.read_text(encoding="utf-8")
+    bad = _cli(bench_home, "corpus", "nope", str(out))
+    assert bad.returncode == 2 and "unknown corpus 'nope'" in bad.stderr
+
+
 def test_classify_corpus_headless(corpus: Path, bench_home: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = _cli(

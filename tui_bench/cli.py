@@ -681,6 +681,20 @@ def _classify_headless(config: Any, *, as_json: bool, verbose: bool) -> int:
     return EXIT_OK
 
 
+@cli.command()
+@click.argument("name")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--languages", help="Comma-separated language codes to keep (default: all).")
+def corpus(name: str, path: Path, languages: str | None) -> int:
+    """Export a labelled corpus shipped offline by a package (e.g. chatterbot) to PATH (.csv/.jsonl)."""
+    from tui_bench.core.classify.corpora import export_corpus
+
+    export = export_corpus(name, path, languages=_csv_list(languages))
+    langs = ", ".join(f"{k} {v}" for k, v in sorted(export.languages.items()))
+    click.echo(f"{path}: {export.n_rows} rows, {export.topics} topics ({langs})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     from tui_bench.core.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, TuiBenchError
 
