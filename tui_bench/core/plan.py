@@ -86,7 +86,7 @@ class ModelSpec(_Strict):
     n_threads: PosInt | None = None
     n_batch: PosInt = 512
     n_gpu_layers: Annotated[int, Field(ge=-1)] = 0
-    flash_attn: bool = False
+    flash_attn: bool | None = False  # None: llama.cpp decides (auto)
     load_timeout_s: Annotated[float, Field(gt=0)] = 600.0
     chat_template: str | None = None
     mock: MockOptions | None = None

@@ -120,8 +120,9 @@ class Model:
         cparams.n_threads = n_threads
         cparams.n_threads_batch = n_threads
         cparams.no_perf = False
-        if cmd.get("flash_attn"):
-            cparams.flash_attn_type = 1  # LLAMA_FLASH_ATTN_TYPE_ENABLED
+        # llama_flash_attn_type: -1 auto, 0 disabled, 1 enabled
+        fa = cmd.get("flash_attn")
+        cparams.flash_attn_type = -1 if fa is None else int(bool(fa))
         ctx = ll.llama_init_from_model(model, cparams)
         if not ctx:
             ll.llama_model_free(model)
