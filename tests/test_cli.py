@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PLANS, cli_env, tui_bench_cmd
+from bench_helpers import PLANS, cli_env, tui_bench_cmd
 
 HEAVY = (
     "numpy",

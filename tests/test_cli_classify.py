@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import cli_env, tui_bench_cmd
+from bench_helpers import cli_env, tui_bench_cmd
 
 from tui_bench.core.classify.corpora import export_corpus
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import cli_env, tui_bench_cmd
+from bench_helpers import cli_env, tui_bench_cmd
 
 from tui_bench.core.engine import Engine
 from tui_bench.core.events import Event, TokensGenerated

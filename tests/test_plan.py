@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PLANS, cli_env, tui_bench_cmd
+from bench_helpers import PLANS, cli_env, tui_bench_cmd
 
 from tui_bench.core.errors import PlanError
 from tui_bench.core.plan import load_plan, parse_plan, plan_to_toml

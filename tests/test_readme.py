@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPO
+from bench_helpers import REPO
 
 
 def _commands(text: str) -> list[str]:

@@ -48,13 +48,19 @@ def cli(ctx: click.Context, debug: bool) -> int | None:
     return None
 
 
-def _open_tui(plan_path: Path | None, *, start: bool = False, output: Path | None = None) -> int:
-    try:
-        from tui_bench.tui.app import run_app
-    except ImportError:
-        click.echo(cli.get_help(click.get_current_context()))
-        return 0
-    return run_app(plan_path=plan_path, start=start, output_dir=output)
+def _open_tui(
+    plan_path: Path | None,
+    *,
+    start: bool = False,
+    output: Path | None = None,
+    loaded: Any = None,
+    telemetry: bool = True,
+) -> int:
+    from tui_bench.tui.app import run_app
+
+    return run_app(
+        plan_path=plan_path, start=start, output_dir=output, loaded=loaded, telemetry=telemetry
+    )
 
 
 def _load(plan_arg: str, overrides: dict[str, Any]) -> Any:
@@ -73,13 +79,9 @@ def _load(plan_arg: str, overrides: dict[str, Any]) -> Any:
 
 
 def _default_output(plan_name: str) -> Path:
-    from datetime import datetime
+    from tui_bench.core.paths import run_output_dir
 
-    from tui_bench.core import paths
-
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in plan_name)
-    return paths.data_dir() / "runs" / f"{stamp}-{safe}"
+    return run_output_dir(plan_name)
 
 
 @cli.command()
@@ -133,12 +135,9 @@ def run(
         )
     loaded = _load(plan, {"repeats": repeats, "warmup": warmup, "max_tokens": max_tokens})
     if not (headless or as_json) and sys.stdout.isatty() and sys.stdin.isatty():
-        try:
-            import tui_bench.tui.app  # noqa: F401
-        except ImportError:
-            pass
-        else:
-            return _open_tui(loaded.path, start=True, output=output)
+        return _open_tui(
+            loaded.path, start=True, output=output, loaded=loaded, telemetry=not no_telemetry
+        )
     return _run_headless(
         loaded, output, as_json=as_json, telemetry=not no_telemetry, verbose=verbose
     )

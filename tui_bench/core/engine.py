@@ -48,6 +48,11 @@ from tui_bench.core.telemetry import Telemetry
 MAX_RELOADS = 2
 
 
+def _preload_statistics() -> None:
+    import numpy  # noqa: F401
+    import scipy.stats  # noqa: F401
+
+
 @dataclass
 class RunOutcome:
     run_id: int
@@ -187,12 +192,18 @@ class Engine:
         )
         if self._telemetry is not None:
             self._telemetry.start()
+        # the statistics at the end need numpy and scipy (~1 s to import): load them now,
+        # before anything is measured, rather than stall the event loop when the run ends
+        await asyncio.to_thread(_preload_statistics)
         seq = 0
         try:
             for spec in plan.models:
                 if self._cancelled:
                     break
                 seq = await self._run_model(spec, seq, total)
+        except BaseException as exc:
+            self._fail_run(started_at, exc)
+            raise
         finally:
             if self._telemetry is not None:
                 self._telemetry.stop()
@@ -201,6 +212,29 @@ class Engine:
                     await self._backend.close()
                 self._backend = None
         return self._finish(t_start, started_at, host)
+
+    def _fail_run(self, started_at: str, exc: BaseException) -> None:
+        """The run itself broke (not a model: those failures are records): say so in history."""
+        if self.store is None:
+            return
+        ok = sum(1 for r in self.records if r.ok and not r.warmup)
+        measured = sum(1 for r in self.records if not r.warmup)
+        with contextlib.suppress(Exception):
+            self.store.finish_run(
+                self.run_id,
+                status="cancelled"
+                if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+                else "failed",
+                finished_at=hostinfo.now_iso(),
+                n_measured=measured,
+                n_ok=ok,
+                n_failed=measured - ok,
+                success_rate=ok / measured if measured else None,
+                mean_e2e_ms=None,
+                mean_ttft_ms=None,
+                summary={"error": f"{type(exc).__name__}: {exc}"},
+                output_dir=str(self.output_dir) if self.output_dir else None,
+            )
 
     def _finish(self, t_start: int, started_at: str, host: dict[str, Any]) -> RunOutcome:
         plan = self.plan

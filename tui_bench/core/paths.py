@@ -45,3 +45,18 @@ def db_path() -> Path:
 
 def history_jsonl_path() -> Path:
     return data_dir() / "benchmark_history.jsonl"
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+
+
+def run_output_dir(plan_name: str, *, run_id: int | None = None) -> Path:
+    """The default report folder: ``runs/<stamp>-<plan>`` for a new run,
+    ``runs/run-<id>-<plan>`` when exporting a past one."""
+    from datetime import datetime
+
+    if run_id is not None:
+        return data_dir() / "runs" / f"run-{run_id}-{_safe(plan_name)}"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return data_dir() / "runs" / f"{stamp}-{_safe(plan_name)}"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_bench.core.backends.base import Backend, GenRequest, LoadInfo, OnTokens, TokenBatch
+from tui_bench.core.backends.spawn import WorkerProcess, start_process
 from tui_bench.core.errors import BackendError
 from tui_bench.core.metrics import EngineCounters, RawTiming
 from tui_bench.core.plan import ModelSpec
@@ -46,7 +47,7 @@ class LlamaCppBackend(Backend):
 
     def __init__(self, spec: ModelSpec, path: Path | None = None) -> None:
         super().__init__(spec, path)
-        self.proc: asyncio.subprocess.Process | None = None
+        self.proc: WorkerProcess | None = None
         self.hello: dict[str, Any] = {}
         self._stderr_tail: deque[str] = deque(maxlen=30)
         self._stderr_task: asyncio.Task[None] | None = None
@@ -66,16 +67,10 @@ class LlamaCppBackend(Backend):
     async def _start(self) -> None:
         env = dict(os.environ)
         env.setdefault("PYTHONUNBUFFERED", "1")
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tui_bench.core.backends.llama_worker",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-            limit=STREAM_LIMIT,
+        self.proc = await start_process(
+            [sys.executable, "-m", "tui_bench.core.backends.llama_worker"],
             env=env,
+            limit=STREAM_LIMIT,
         )
         self._stderr_task = asyncio.create_task(self._drain_stderr())
 
@@ -90,8 +85,8 @@ class LlamaCppBackend(Backend):
                 self._stderr_tail.append(text)
 
     def _send(self, msg: dict[str, Any]) -> None:
-        assert self.proc and self.proc.stdin
-        self.proc.stdin.write(json.dumps(msg).encode() + b"\n")
+        assert self.proc
+        self.proc.write(json.dumps(msg).encode() + b"\n")
 
     async def _recv(self, timeout: float | None) -> dict[str, Any] | None:
         """Next message, or None when the worker's stream ended (it died)."""
@@ -121,8 +116,7 @@ class LlamaCppBackend(Backend):
 
     async def _kill(self) -> None:
         if self.proc and self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
+            self.proc.kill()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.proc.wait(), 10)
 
@@ -291,11 +285,11 @@ class LlamaCppBackend(Backend):
         if self.proc.returncode is None:
             try:
                 self._send({"op": "exit"})
-                assert self.proc.stdin
-                self.proc.stdin.close()
+                self.proc.close_stdin()
                 await asyncio.wait_for(self.proc.wait(), 10)
-            except (asyncio.TimeoutError, BrokenPipeError, ConnectionResetError, AssertionError):
+            except (asyncio.TimeoutError, BrokenPipeError, ConnectionResetError):
                 await self._kill()
+        self.proc.close()
         if self._stderr_task:
             self._stderr_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,0 +1,181 @@
+"""Does the TUI slow what it measures? The same plan headless and in the TUI, alternating.
+
+Each round runs the plan once with the core engine and the headless log sink (what
+``tui-bench run --headless`` does) and once inside the Textual app, driven headless by
+Textual's Pilot with the live view repainting at its normal rate (4 Hz, every panel
+updated from the bridge state). The order alternates round by round so that drift hits
+both alike. Prints per round the median decode rate of each and their ratio, then the
+ratio of the pooled medians TUI / headless (goal: >= 0.98) and the median of the
+per-round ratios (robust to drift between rounds), with TTFT beside them, and the CPU
+time the front-end process itself used per run (the model's worker excluded).
+
+    python benchmarks/tui_overhead.py [--plan quickstart] [--rounds 3] [--size 100x30]
+                                      [--threads N]
+
+``--threads N`` sets every llama.cpp model's thread count (default: the plan's, i.e. all
+logical cores): with fewer threads than cores the front end no longer competes with the
+model for a core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from tui_bench.core.backends.spawn import lower_this_thread_priority
+from tui_bench.core.catalog import find_plan
+from tui_bench.core.engine import Engine
+from tui_bench.core.plan import LoadedPlan, load_plan
+from tui_bench.core.report import ReportSink
+from tui_bench.core.store import Store
+from tui_bench.headless import LogSink
+
+
+def measured(records: list[Any]) -> list[Any]:
+    return [r for r in records if r.ok and not r.warmup and r.decode_tps is not None]
+
+
+def headless_round(loaded: LoadedPlan, out: Path) -> list[Any]:
+    store = Store()
+    sinks = [ReportSink(out, loaded.plan.model_dump(mode="json")), LogSink(io.StringIO())]
+    try:
+        outcome = asyncio.run(Engine(loaded, store=store, sinks=sinks, output_dir=out).run())
+    finally:
+        store.close()
+    return measured(outcome.records)
+
+
+def tui_round(loaded: LoadedPlan, out: Path, size: tuple[int, int]) -> tuple[list[Any], int]:
+    from tui_bench.tui.app import create_app
+    from tui_bench.tui.screens.results import ResultsScreen
+
+    app = create_app(
+        loaded=loaded,
+        start=True,
+        output_dir=out,
+        models_dirs=[],
+        discover_stores=False,
+        keymap={},
+    )
+
+    async def drive() -> tuple[list[Any], int]:
+        async with app.run_test(size=size) as pilot:
+            t0 = time.monotonic()
+            while not (isinstance(app.screen, ResultsScreen) and app.screen.loaded is not None):
+                if time.monotonic() - t0 > 1800:
+                    raise TimeoutError("the TUI run did not finish")
+                await asyncio.sleep(0.1)
+            run = app.active
+            assert run is not None and run.outcome is not None
+            refreshes = run.screen.refreshes
+            await pilot.press("ctrl+q")
+        return measured(run.outcome.records), refreshes
+
+    # As run_app does: the interface's thread yields the CPU to the model's worker.
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        lower_this_thread_priority()
+        try:
+            result["value"] = asyncio.run(drive())
+        except BaseException as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, name="tui-round")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+def cpu_s() -> float:
+    """CPU seconds of this process (the front end), children (the model worker) excluded."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--plan", default="quickstart")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--size", default="100x30")
+    ap.add_argument("--threads", type=int, help="n_threads for every llama.cpp model")
+    args = ap.parse_args(argv)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    loaded = load_plan(find_plan(args.plan))
+    if args.threads:
+        models = [
+            m.model_copy(update={"n_threads": args.threads}) if m.backend == "llama_cpp" else m
+            for m in loaded.plan.models
+        ]
+        plan = loaded.plan.model_copy(update={"models": models})
+        loaded = LoadedPlan(plan=plan, path=loaded.path, raw=loaded.raw)
+    print(
+        f"plan {loaded.plan.name}: {loaded.plan.n_measured} measured requests per run, "
+        f"{args.rounds} round(s), TUI at {width}x{height}, {os.cpu_count()} logical cores, "
+        f"model threads: {args.threads or 'all (plan default)'}"
+    )
+    pooled: dict[str, list[Any]] = {"headless": [], "tui": []}
+    cpu: dict[str, list[float]] = {"headless": [], "tui": []}
+    ratios: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="tui-overhead-") as home:
+        os.environ["TUI_BENCH_HOME"] = home
+        headless_round(loaded, Path(home) / "warm")  # page cache, imports: not counted
+        for i in range(args.rounds):
+            order = ("headless", "tui") if i % 2 == 0 else ("tui", "headless")
+            line = [f"round {i + 1}:"]
+            medians: dict[str, float] = {}
+            for mode in order:
+                out = Path(home) / f"{mode}-{i}"
+                c0 = cpu_s()
+                if mode == "headless":
+                    recs, extra = headless_round(loaded, out), ""
+                else:
+                    recs, refreshes = tui_round(loaded, out, (width, height))
+                    extra = f", {refreshes} repaints"
+                cpu[mode].append(cpu_s() - c0)
+                pooled[mode] += recs
+                medians[mode] = med([r.decode_tps for r in recs])
+                line.append(
+                    f"{mode} {medians[mode]:6.1f} tok/s "
+                    f"(TTFT {med([r.ttft_ms for r in recs]):.1f} ms, n={len(recs)}{extra})"
+                )
+            ratios.append(medians["tui"] / medians["headless"])
+            line.append(f"ratio {ratios[-1]:.3f}")
+            print("  ".join(line), flush=True)
+    h = med([r.decode_tps for r in pooled["headless"]])
+    t = med([r.decode_tps for r in pooled["tui"]])
+    h_ttft = med([r.ttft_ms for r in pooled["headless"]])
+    t_ttft = med([r.ttft_ms for r in pooled["tui"]])
+    print(
+        f"median decode: headless {h:.1f} tok/s, TUI {t:.1f} tok/s; "
+        f"ratio TUI/headless = {t / h:.3f} (goal >= 0.98)"
+    )
+    print(f"median of the per-round ratios: {med(ratios):.3f}")
+    print(
+        f"median TTFT: headless {h_ttft:.1f} ms, TUI {t_ttft:.1f} ms; ratio {t_ttft / h_ttft:.3f}"
+    )
+    print(
+        f"front-end CPU per run (worker excluded): headless {med(cpu['headless']):.2f} s, "
+        f"TUI {med(cpu['tui']):.2f} s (app start-up and the results screen included)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

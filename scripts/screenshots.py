@@ -1,0 +1,129 @@
+"""Regenerate the README's SVG screenshots of the TUI from the mock plan.
+
+Runs the app headless (Textual's Pilot) on a throw-away history database: the wizard on
+``plans/mock.toml``, the live view half-way through the run, the results, then a second
+run of the same plan with the slow simulated model made faster (a "change" to compare),
+the history with baseline and candidate marked, and the comparison.
+
+    python scripts/screenshots.py [--out screenshots] [--size 100x30]
+
+Timings come from the simulated models (fixed rates with seeded jitter): the pictures
+change little from one run to the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+async def _wait(pilot: Any, cond: Callable[[], bool], timeout: float = 60.0) -> None:
+    t0 = time.monotonic()
+    while not cond():
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError("the app did not reach the expected state")
+        await pilot.pause(0.05)
+
+
+async def capture(out: Path, size: tuple[int, int]) -> list[Path]:
+    from tui_bench.core.plan import LoadedPlan, load_plan, parse_plan
+    from tui_bench.tui.app import create_app
+    from tui_bench.tui.screens.history import CompareScreen, HistoryScreen
+    from tui_bench.tui.screens.live import LiveScreen
+    from tui_bench.tui.screens.results import ResultsScreen
+    from tui_bench.tui.screens.wizard import WizardScreen
+
+    plans = REPO / "plans"
+    app = create_app(
+        plans_dirs=[plans],
+        models_dirs=[],
+        discover_stores=False,
+        cursor_blink=False,
+        keymap={},
+    )
+    written: list[Path] = []
+
+    def shot(name: str) -> None:
+        written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
+
+    def results_ready() -> bool:
+        return isinstance(app.screen, ResultsScreen) and app.screen.loaded is not None
+
+    async with app.run_test(size=size) as pilot:
+        wiz = app.screen
+        assert isinstance(wiz, WizardScreen)
+        await pilot.pause(0.5)
+        # highlight the mock plan in the catalog
+        index = next(i for i, o in enumerate(wiz.options) if o.entry.id == "mock")
+        await pilot.press("home", *(["down"] * index))
+        await pilot.pause(0.3)
+        shot("wizard")
+        await pilot.press("enter")  # choose it: the review step
+        await _wait(pilot, lambda: wiz.step == "step-review" and wiz.estimate is not None)
+        await pilot.pause(0.2)
+        shot("wizard-review")
+        await pilot.press("ctrl+r")
+        await _wait(pilot, lambda: isinstance(app.screen, LiveScreen))
+        live = app.screen
+        # half-way: the fast model done, the slow one generating
+        await _wait(pilot, lambda: live.state.done >= 16 and 5 <= live.state.current.n_out <= 15)
+        await pilot.pause(0.26)  # one repaint at the live view's 4 Hz
+        shot("live")
+        await _wait(pilot, results_ready)
+        await pilot.pause(0.5)
+        shot("results")
+
+        # a second run "after a change": the slow simulated model made faster
+        mock = load_plan(plans / "mock.toml")
+        raw = copy.deepcopy(mock.plan.model_dump(mode="json", exclude_none=True))
+        for m in raw["models"]:
+            if m["id"] == "mock-slow":
+                m["mock"]["tokens_per_s"] = 150.0
+        app.start_run(LoadedPlan(plan=parse_plan(raw), path=mock.path, raw=raw))
+        await _wait(pilot, lambda: isinstance(app.screen, LiveScreen))
+        await _wait(pilot, results_ready)
+
+        await pilot.press("f3")
+        await _wait(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.loaded)
+        await pilot.press("home", "c", "down", "b")  # newest = candidate, the first = baseline
+        hist = app.screen
+        assert isinstance(hist, HistoryScreen)
+        await _wait(pilot, lambda: hist.baseline_id is not None and hist.candidate_id is not None)
+        await pilot.pause(0.3)
+        shot("history")
+        await pilot.press("d")
+        await _wait(
+            pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.result is not None
+        )
+        await pilot.pause(0.3)
+        shot("compare")
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=REPO / "screenshots")
+    ap.add_argument("--size", default="100x30", help="terminal size, WIDTHxHEIGHT")
+    args = ap.parse_args(argv)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tui-bench-shots-") as home:
+        os.environ["TUI_BENCH_HOME"] = home  # never the user's history
+        written = asyncio.run(capture(args.out, (width, height)))
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,519 @@
+"""The Textual app: owns the history store and the run in progress; screens render.
+
+One factory, :func:`create_app`, builds the app for the CLI (:func:`run_app`), the tests
+and the screenshot script. The engine runs as an async worker on Textual's event loop
+(``exit_on_error=False``: a failure becomes an error screen, never a crashed app) and
+publishes to a :class:`~tui_bench.tui.bridge.BridgeSink`; the live screen repaints from
+that state on a timer. Everything measured comes from ``tui_bench.core``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
+from textual.worker import Worker, WorkerState
+
+from tui_bench.core.backends.spawn import lower_this_thread_priority
+from tui_bench.core.engine import Engine, RunOutcome
+from tui_bench.core.errors import EXIT_INTERRUPTED, UserError
+from tui_bench.core.events import Event, RunFinished
+from tui_bench.core.plan import LoadedPlan, load_plan
+from tui_bench.core.report import ReportSink
+from tui_bench.core.store import Store
+from tui_bench.tui.bridge import BridgeSink, LiveState
+from tui_bench.tui.commands import PlanCommands
+from tui_bench.tui.paths import default_output_dir
+from tui_bench.tui.screens.dialogs import ConfirmScreen, ErrorScreen
+from tui_bench.tui.screens.help import HelpScreen
+from tui_bench.tui.screens.history import CompareScreen, HistoryScreen
+from tui_bench.tui.screens.live import DEFAULT_REFRESH_HZ, LiveScreen
+from tui_bench.tui.screens.results import ResultsScreen
+from tui_bench.tui.screens.wizard import WizardScreen
+
+STYLES = Path(__file__).parent / "styles"
+QUIT_GRACE_S = 15.0
+
+
+def _warm_imports() -> None:
+    """Import what the engine needs at the end of a run (scipy.stats alone takes ~1 s),
+    in the background, so that the UI does not freeze when the first run finishes."""
+    import numpy  # noqa: F401
+    import scipy.stats  # noqa: F401
+
+
+class ThreadedReport:
+    """The core's ReportSink, with the final write (data.json holds every raw series)
+    done in a thread instead of on the event loop the UI shares."""
+
+    def __init__(self, inner: ReportSink) -> None:
+        self.inner = inner
+        self.pending: asyncio.Future[None] | None = None
+
+    @property
+    def written(self) -> list[Path]:
+        return self.inner.written
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunFinished):
+            loop = asyncio.get_running_loop()
+            self.pending = loop.run_in_executor(None, self.inner.handle, event)
+        else:
+            self.inner.handle(event)
+
+    async def wait(self) -> None:
+        if self.pending is not None:
+            await self.pending
+
+
+def exit_code_for(status: str, passed: bool) -> int:
+    from tui_bench.headless import exit_code_for as core_exit_code
+
+    return core_exit_code(status, passed)
+
+
+@dataclass
+class ActiveRun:
+    loaded: LoadedPlan
+    engine: Engine
+    state: LiveState
+    screen: LiveScreen
+    output_dir: Path
+    report: ThreadedReport
+    store: Store
+    from_cli: bool = False
+    worker: Worker[RunOutcome] | None = None
+    outcome: RunOutcome | None = None
+    error: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.outcome is None and self.error is None
+
+
+class TuiBenchApp(App[int]):
+    TITLE = "tui-bench"
+    CSS_PATH: ClassVar[list[str | Path]] = [
+        STYLES / "app.tcss",
+        STYLES / "wizard.tcss",
+        STYLES / "live.tcss",
+        STYLES / "results.tcss",
+    ]
+    COMMANDS = App.COMMANDS | {PlanCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("f2", "new_run", "New run", id="app.new-run"),
+        Binding("f3", "history", "History", id="app.history"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        plan_path: Path | None = None,
+        loaded: LoadedPlan | None = None,
+        start: bool = False,
+        output_dir: Path | None = None,
+        plans_dirs: list[Path] | None = None,
+        models_dirs: list[Path] | None = None,
+        discover_stores: bool = True,
+        telemetry: bool = True,
+        refresh_hz: float = DEFAULT_REFRESH_HZ,
+        keymap: dict[str, str] | None = None,
+        cursor_blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.cursor_blink = cursor_blink
+        self.plan_path = plan_path if plan_path is not None else (loaded.path if loaded else None)
+        self.initial_loaded = loaded
+        self.start_on_mount = start
+        self.output_dir = output_dir
+        self.plans_dirs = plans_dirs
+        self.models_dirs = list(models_dirs or [])
+        self.discover_stores = discover_stores
+        self.telemetry = telemetry
+        self.refresh_hz = refresh_hz
+        self.keymap_overrides = keymap or {}
+        self.active: ActiveRun | None = None
+        self.runs: list[ActiveRun] = []
+        self._store: Store | None = None
+        self._cli_exit_code = 0
+        self._quit_pending = False
+        self._confirming_quit = False
+        self._warm: threading.Thread | None = None
+
+    # -- state --------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The history database (reads, labels). A run writes through its own connection."""
+        if self._store is None:
+            self._store = Store()
+        return self._store
+
+    @property
+    def run_in_progress(self) -> bool:
+        return self.active is not None and self.active.running
+
+    def on_mount(self) -> None:
+        self._warm = threading.Thread(target=_warm_imports, name="warm-imports", daemon=True)
+        self._warm.start()
+        if self.keymap_overrides:
+            self.set_keymap(self.keymap_overrides)
+        self.push_screen(WizardScreen(preselect=self.plan_path))
+        if self.start_on_mount:
+            self.call_after_refresh(self._start_initial)
+
+    def _start_initial(self) -> None:
+        loaded = self.initial_loaded
+        if loaded is None and self.plan_path is not None:
+            try:
+                loaded = load_plan(self.plan_path)
+            except UserError as exc:
+                self.push_screen(ErrorScreen("Cannot start this plan", str(exc)))
+                return
+        if loaded is not None:
+            self.start_run(loaded, output_dir=self.output_dir, from_cli=True)
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def start_run(
+        self, loaded: LoadedPlan, *, output_dir: Path | None = None, from_cli: bool = False
+    ) -> ActiveRun | None:
+        if self.run_in_progress:
+            self.notify("a run is already in progress", severity="warning")
+            return None
+        import psutil
+
+        out = output_dir or default_output_dir(loaded.plan.name)
+        state = LiveState(ram_total_kb=psutil.virtual_memory().total // 1024)
+        report = ThreadedReport(ReportSink(out, loaded.plan.model_dump(mode="json")))
+        store = Store()
+        engine = Engine(
+            loaded,
+            store=store,
+            sinks=[report, BridgeSink(state)],
+            telemetry=self.telemetry,
+            output_dir=out,
+        )
+        screen = LiveScreen(state, refresh_hz=self.refresh_hz, plan_name=loaded.plan.name)
+        run = ActiveRun(loaded, engine, state, screen, out, report, store, from_cli=from_cli)
+        self.active = run
+        self.runs.append(run)
+        self.push_screen(screen)
+        run.worker = self.run_worker(
+            self._drive(run), name="engine", group="engine", exit_on_error=False
+        )
+        return run
+
+    async def _drive(self, run: ActiveRun) -> RunOutcome:
+        try:
+            if self._warm is not None and self._warm.is_alive():
+                # never measure while this process is still importing (a second of CPU)
+                run.state.add_log("info", "preparing…")
+                await asyncio.to_thread(self._warm.join)
+            outcome = await run.engine.run()
+            try:
+                await run.report.wait()
+            except Exception as exc:  # the run is stored; only the files are missing
+                self.notify(f"reports not written: {exc}", severity="error")
+            return outcome
+        finally:
+            run.store.close()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "engine":
+            return
+        run = next((r for r in self.runs if r.worker is event.worker), None)
+        if run is None:
+            return
+        if event.state == WorkerState.SUCCESS:
+            run.outcome = event.worker.result
+            self._run_done(run)
+        elif event.state == WorkerState.ERROR:
+            err = event.worker.error
+            run.error = str(err) or type(err).__name__
+            run.state.add_log("error", f"the run stopped: {run.error}")
+            run.state.version += 1
+            if self._quit_pending:
+                self.exit(EXIT_INTERRUPTED)
+                return
+            self.push_screen(ErrorScreen("The run stopped with an error", run.error))
+
+    def _run_done(self, run: ActiveRun) -> None:
+        outcome = run.outcome
+        assert outcome is not None
+        code = exit_code_for(outcome.status, outcome.passed)
+        if run.from_cli:
+            self._cli_exit_code = code
+        if self._quit_pending:
+            self.exit(self._cli_exit_code if run.from_cli else EXIT_INTERRUPTED)
+            return
+        rate = "–" if outcome.success_rate is None else f"{100 * outcome.success_rate:.0f}%"
+        reports = f"\nreports: {run.output_dir}" if run.report.written else ""
+        self.notify(
+            f"run {outcome.run_id} {outcome.status} in {outcome.duration_s:.1f} s · success {rate}{reports}",
+            title="Run finished",
+            severity="information" if outcome.status == "completed" else "warning",
+            timeout=6,
+        )
+        self.show_results_of(run)
+
+    def show_results_of(self, run: ActiveRun) -> None:
+        if run.outcome is None or run.screen not in self.screen_stack:
+            return
+        while self.screen is not run.screen and isinstance(self.screen, ModalScreen):
+            self.pop_screen()
+        if self.screen is run.screen:
+            self.switch_screen(ResultsScreen(run.outcome.run_id))
+        else:
+            self.notify(
+                "press o in the live view, or open the run from history (f3)",
+                title=f"Results of run {run.outcome.run_id}",
+            )
+
+    def request_cancel(self) -> None:
+        run = self.active
+        if run is None or not run.running or run.state.cancelling:
+            self.notify("no run to cancel", severity="warning")
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes and run.running:
+                self.cancel_run(run)
+
+        self.push_screen(
+            ConfirmScreen(
+                "Cancel the run?",
+                "It stops after the current token. Every finished request is kept in the "
+                "history; the partial results open when it has stopped.",
+                yes="Cancel run",
+                no="Keep running",
+            ),
+            answer,
+        )
+
+    def cancel_run(self, run: ActiveRun) -> None:
+        run.state.cancelling = True
+        run.state.add_log("warning", "cancelling: stopping after the current token")
+        run.state.version += 1
+        run.engine.cancel()
+
+    # -- actions ------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        run = self.active
+        if run is None or not run.running:
+            self.exit(self._cli_exit_code)
+            return
+        if self._confirming_quit:
+            return
+        self._confirming_quit = True
+
+        def answer(yes: bool | None) -> None:
+            self._confirming_quit = False
+            if yes and run.running:
+                self._quit_pending = True
+                self.cancel_run(run)
+                self.set_timer(QUIT_GRACE_S, lambda: self.exit(EXIT_INTERRUPTED))
+            elif yes:
+                self.exit(self._cli_exit_code)
+
+        self.push_screen(
+            ConfirmScreen(
+                "Quit tui-bench?",
+                "A run is in progress. Quitting cancels it after the current token; finished "
+                "requests stay in the history.",
+                yes="Cancel run and quit",
+                no="Keep running",
+            ),
+            answer,
+        )
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_history(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, HistoryScreen):
+                while self.screen is not screen:
+                    self.pop_screen()
+                screen.action_reload()
+                return
+        self.push_screen(HistoryScreen())
+
+    def action_new_run(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, WizardScreen):
+                while self.screen is not screen:
+                    if isinstance(self.screen, LiveScreen) and self.run_in_progress:
+                        self.notify("a run is in progress: cancel it first (c)", severity="warning")
+                        return
+                    self.pop_screen()
+                return
+
+    def action_show_live(self) -> None:
+        run = self.active
+        if run is None or run.screen not in self.screen_stack:
+            return
+        while self.screen is not run.screen:
+            self.pop_screen()
+
+    def open_results(self, run_id: int) -> None:
+        self.push_screen(ResultsScreen(run_id))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "New run", "Open the wizard: choose or compose a plan", self.action_new_run
+        )
+        yield SystemCommand(
+            "History", "Browse past runs, open results, compare", self.action_history
+        )
+        yield SystemCommand("Help", "Keys of this screen", self.action_help)
+        run = self.active
+        if run is not None and run.running:
+            yield SystemCommand(
+                "Cancel run", "Stop the run after the current token", self.request_cancel
+            )
+            if screen is not run.screen:
+                yield SystemCommand(
+                    "Show live run", "Back to the run in progress", self.action_show_live
+                )
+        elif run is not None and run.outcome is not None and not isinstance(screen, ResultsScreen):
+            rid = run.outcome.run_id
+            yield SystemCommand(
+                f"Open results of run {rid}",
+                "The ranking of the last run",
+                lambda: self.open_results(rid),
+            )
+        if isinstance(screen, WizardScreen) and not self.run_in_progress:
+            yield SystemCommand("Start run", "Run the plan as reviewed", screen.action_start)
+            yield SystemCommand("Save plan", "Write the composed plan as TOML", screen.action_save)
+        if isinstance(screen, ResultsScreen):
+            yield SystemCommand(
+                "Export reports", "Markdown, JSON and CSV to a folder", screen.action_export
+            )
+            from tui_bench.tui.widgets.ranking import COLUMNS
+
+            for key, _metric, header, _digits in COLUMNS:
+                yield SystemCommand(
+                    f"Sort by {header.replace(chr(10), ' ')}",
+                    "Rank the models by this metric's median",
+                    lambda key=key: screen.sort_by(key),
+                    discover=False,
+                )
+        if isinstance(screen, HistoryScreen):
+            yield SystemCommand(
+                "Mark as baseline", "The highlighted run", lambda: screen.action_mark("baseline")
+            )
+            yield SystemCommand(
+                "Mark as candidate", "The highlighted run", lambda: screen.action_mark("candidate")
+            )
+            if screen.baseline_id is not None and screen.candidate_id is not None:
+                yield SystemCommand(
+                    "Compare baseline vs candidate",
+                    f"run {screen.baseline_id} vs run {screen.candidate_id}",
+                    screen.action_compare,
+                )
+        if isinstance(screen, CompareScreen):
+            yield SystemCommand(
+                "Swap baseline and candidate", "Compare the other way", screen.action_swap
+            )
+
+    def on_unmount(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    @property
+    def exit_code(self) -> int:
+        return self._cli_exit_code
+
+
+def _keymap_file() -> dict[str, str]:
+    """Remapped keys from ``$TUI_BENCH_HOME/keymap.toml`` (binding id = "keys")."""
+    from tui_bench.core import paths
+
+    path = paths.home() / "keymap.toml"
+    if not path.is_file():
+        return {}
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"warning: {path}: ignored ({exc})", file=sys.stderr)
+        return {}
+    return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}
+
+
+def create_app(
+    plan_path: Path | None = None,
+    *,
+    start: bool = False,
+    output_dir: Path | None = None,
+    loaded: LoadedPlan | None = None,
+    plans_dirs: list[Path] | None = None,
+    models_dirs: list[Path] | None = None,
+    discover_stores: bool = True,
+    telemetry: bool = True,
+    refresh_hz: float = DEFAULT_REFRESH_HZ,
+    keymap: dict[str, str] | None = None,
+    cursor_blink: bool = True,
+) -> TuiBenchApp:
+    """The one way to build the app (CLI, tests, screenshots).
+
+    Tests pass fixed ``plans_dirs``, ``models_dirs=[]``, ``discover_stores=False`` and
+    ``cursor_blink=False`` so that screens are reproducible.
+    """
+    return TuiBenchApp(
+        plan_path=plan_path,
+        loaded=loaded,
+        start=start,
+        output_dir=output_dir,
+        plans_dirs=plans_dirs,
+        models_dirs=models_dirs,
+        discover_stores=discover_stores,
+        telemetry=telemetry,
+        refresh_hz=refresh_hz,
+        keymap=keymap if keymap is not None else _keymap_file(),
+        cursor_blink=cursor_blink,
+    )
+
+
+def run_app(
+    plan_path: Path | None = None,
+    start: bool = False,
+    output_dir: Path | None = None,
+    loaded: LoadedPlan | None = None,
+    telemetry: bool = True,
+) -> int:
+    """Run the full-screen app; the process exit code.
+
+    With ``start``: the code of that run once the user quits (0 pass, 1 below the
+    threshold, 130 cancelled); otherwise 0. ``loaded`` (a plan with the CLI's overrides
+    applied) wins over ``plan_path``.
+    """
+    app = create_app(
+        plan_path, start=start, output_dir=output_dir, loaded=loaded, telemetry=telemetry
+    )
+    # The interface yields the CPU to the model it measures: this thread (Textual's loop and
+    # everything it starts) runs at a lower priority; model workers keep the normal one.
+    lower_this_thread_priority()
+    result = app.run()
+    if app.return_code not in (None, 0):  # Textual's own failure code
+        return int(app.return_code)
+    return int(result) if result is not None else app.exit_code

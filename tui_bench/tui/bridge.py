@@ -1,0 +1,344 @@
+"""The bridge between the engine and the live view: an event sink that only keeps state.
+
+The engine calls :meth:`BridgeSink.handle` on the event loop for every event, up to
+hundreds per second under a flood of tokens. The sink never touches a widget and never
+posts a message: it updates counters, ring buffers and the latest text in a
+:class:`LiveState`, in O(batch) time, and bumps ``version``. The live screen reads the
+state on a timer (a few times per second) and repaints only when ``version`` moved, so
+the cost of the UI is bounded by the timer rate, not by the token rate.
+
+No Textual import here: the bridge is plain Python and is tested as such.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui_bench.core.events import (
+    Event,
+    Log,
+    ModelFailed,
+    ModelLoaded,
+    ModelLoading,
+    ModelUnloaded,
+    RequestFinished,
+    RequestStarted,
+    RunFinished,
+    RunStarted,
+    TelemetrySample,
+    TokensGenerated,
+)
+
+BUCKET_NS = 250_000_000  # token-rate sparkline: tokens per 250 ms bucket
+RATE_BUCKETS = 480  # two minutes of history per model
+TELEMETRY_POINTS = 600  # one minute at the engine's 100 ms sampling interval
+TEXT_TAIL_CHARS = 4000
+LOG_LINES = 1000
+
+
+@dataclass
+class ModelLive:
+    """What the live view shows of one model."""
+
+    id: str
+    status: str = "waiting"  # waiting, loading, ready, generating, failed, done
+    load_ms: float | None = None
+    error: str | None = None
+    desc: str = ""
+    buckets: deque[int] = field(default_factory=lambda: deque(maxlen=RATE_BUCKETS))
+    last_bucket: int | None = None  # absolute index of buckets[-1]
+    ttft_ms: list[float] = field(default_factory=list)  # every request, warm-ups included
+    decode_tps: list[float] = field(default_factory=list)  # measured, successful requests
+    n_done: int = 0
+    n_ok: int = 0
+    n_failed: int = 0
+    tokens: int = 0
+
+    def add_tokens(self, bucket: int, n: int) -> None:
+        if self.last_bucket is None:
+            self.buckets.append(n)
+            self.last_bucket = bucket
+            return
+        gap = bucket - self.last_bucket
+        if gap > 0:
+            if gap > RATE_BUCKETS:
+                self.buckets.clear()
+                self.buckets.append(n)
+            else:
+                self.buckets.extend([0] * (gap - 1))
+                self.buckets.append(n)
+            self.last_bucket = bucket
+        else:
+            back = -gap
+            if back < len(self.buckets):
+                self.buckets[len(self.buckets) - 1 - back] += n
+
+    def rates(self) -> list[float]:
+        """Tokens per second in each 250 ms bucket, oldest first."""
+        scale = 1e9 / BUCKET_NS
+        return [c * scale for c in self.buckets]
+
+
+@dataclass
+class CurrentRequest:
+    label: str = ""
+    model: str = ""
+    index: int = 0
+    warmup: bool = False
+    n_out: int = 0
+    t_send_ns: int | None = None
+    t_first_ns: int | None = None
+    t_last_ns: int | None = None
+
+    @property
+    def ttft_ms(self) -> float | None:
+        if self.t_first_ns is None or self.t_send_ns is None:
+            return None
+        return (self.t_first_ns - self.t_send_ns) / 1e6
+
+    @property
+    def decode_tps(self) -> float | None:
+        """Decode rate so far, after the first token (the same definition as the metric)."""
+        if self.t_first_ns is None or self.t_last_ns is None or self.n_out < 2:
+            return None
+        dt = self.t_last_ns - self.t_first_ns
+        return (self.n_out - 1) / (dt / 1e9) if dt > 0 else None
+
+
+@dataclass
+class LogLine:
+    seq: int
+    level: str  # info, warning, error, ok
+    text: str
+
+
+class LiveState:
+    """Everything the live view renders, updated by :class:`BridgeSink`."""
+
+    def __init__(
+        self,
+        *,
+        ram_total_kb: int | None = None,
+        clock: Callable[[], int] = time.perf_counter_ns,
+    ) -> None:
+        self.clock = clock
+        self.version = 0
+        self.run_id: int | None = None
+        self.plan = ""
+        self.models: dict[str, ModelLive] = {}
+        self.prompts: list[str] = []
+        self.total = 0
+        self.done = 0
+        self.n_measured = 0
+        self.started_ns: int | None = None
+        self.finished_ns: int | None = None
+        self.t0_ns: int | None = None  # first token of the run: origin of the rate buckets
+        self.current = CurrentRequest()
+        self.text_tail = ""
+        self.tokens_total = 0
+        self.token_events = 0
+        self.ram_total_kb = ram_total_kb
+        self.gpu_available = False
+        self.gpu_reason = "no NVIDIA GPU"
+        self.gpu_name = ""
+        self.vram_total_mb: float | None = None
+        self.telemetry_model: str | None = None
+        self.rss_kb: deque[float] = deque(maxlen=TELEMETRY_POINTS)
+        self.vram_used_mb: deque[float] = deque(maxlen=TELEMETRY_POINTS)
+        self.vram_proc_mb: deque[float] = deque(maxlen=TELEMETRY_POINTS)
+        self.cpu_percent: float | None = None
+        self.log: deque[LogLine] = deque(maxlen=LOG_LINES)
+        self._log_seq = 0
+        self.finished: RunFinished | None = None
+        self.cancelling = False
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def model(self, model_id: str) -> ModelLive:
+        m = self.models.get(model_id)
+        if m is None:
+            m = self.models[model_id] = ModelLive(model_id)
+        return m
+
+    def add_log(self, level: str, text: str) -> None:
+        self._log_seq += 1
+        self.log.append(LogLine(self._log_seq, level, text))
+
+    def elapsed_s(self) -> float:
+        if self.started_ns is None:
+            return 0.0
+        end = self.finished_ns if self.finished_ns is not None else self.clock()
+        return max(0.0, (end - self.started_ns) / 1e9)
+
+    @property
+    def running(self) -> bool:
+        return self.started_ns is not None and self.finished is None
+
+
+class BridgeSink:
+    """Engine sink: folds events into a :class:`LiveState`. O(batch) per event, no UI calls."""
+
+    def __init__(self, state: LiveState) -> None:
+        self.state = state
+
+    def handle(self, event: Event) -> None:
+        s = self.state
+        s.version += 1
+        if isinstance(event, TokensGenerated):
+            self._tokens(event)
+        elif isinstance(event, TelemetrySample):
+            self._telemetry(event)
+        elif isinstance(event, RequestStarted):
+            key = event.key
+            s.current = CurrentRequest(
+                label=key.label(), model=key.model, index=event.index, warmup=key.warmup
+            )
+            s.total = event.total
+            m = s.model(key.model)
+            m.status = "generating"
+        elif isinstance(event, RequestFinished):
+            self._finished(event.record)
+        elif isinstance(event, RunStarted):
+            s.run_id = event.run_id
+            s.plan = event.plan
+            s.prompts = list(event.prompts)
+            s.total = event.n_measured + event.n_warmup
+            s.n_measured = event.n_measured
+            s.started_ns = s.clock()
+            for mid in event.models:
+                s.model(mid)
+            gpu = event.host.get("gpu") or {}
+            s.gpu_available = bool(gpu.get("available"))
+            if s.gpu_available:
+                s.gpu_name = ", ".join(d.get("name", "") for d in gpu.get("devices", []))
+                s.vram_total_mb = float(sum(d.get("total_mb", 0) for d in gpu.get("devices", [])))
+            else:
+                s.gpu_reason = str(gpu.get("reason") or "no NVIDIA GPU")
+            if s.ram_total_kb is None and event.host.get("ram_gb"):
+                s.ram_total_kb = int(float(event.host["ram_gb"]) * 1024 * 1024)
+            s.add_log(
+                "info",
+                f"run {event.run_id} · {event.plan}: {len(event.models)} model(s) × "
+                f"{len(event.prompts)} prompt(s) × {event.repeats} repeat(s) = "
+                f"{event.n_measured} measured + {event.n_warmup} warm-up",
+            )
+        elif isinstance(event, ModelLoading):
+            m = s.model(event.model)
+            m.status = "loading"
+            s.add_log("info", f"{event.model}: loading {event.source}")
+        elif isinstance(event, ModelLoaded):
+            m = s.model(event.model)
+            m.status = "ready"
+            m.load_ms = event.load_ms
+            m.desc = str(event.info.get("desc") or "")
+            s.telemetry_model = event.model
+            bits = [f"loaded in {event.load_ms:.0f} ms"]
+            if event.info.get("simulated"):
+                bits.append("simulated")
+            elif "gpu_offload_supported" in event.info:
+                offload = event.info.get("gpu_offload_supported")
+                bits.append(
+                    f"GPU offload {'available' if offload else 'not in this build'}, "
+                    f"n_gpu_layers={event.info.get('n_gpu_layers')}"
+                )
+            if event.info.get("n_threads"):
+                bits.append(f"{event.info['n_threads']} threads")
+            s.add_log("info", f"{event.model}: " + "; ".join(bits))
+        elif isinstance(event, ModelFailed):
+            m = s.model(event.model)
+            m.status = "failed"
+            m.error = event.error
+            s.add_log("error", f"{event.model}: {event.error}")
+        elif isinstance(event, ModelUnloaded):
+            m = s.model(event.model)
+            if m.status != "failed":
+                m.status = "done"
+            s.telemetry_model = None
+        elif isinstance(event, Log):
+            s.add_log(event.level, event.message)
+        elif isinstance(event, RunFinished):
+            s.finished = event
+            s.finished_ns = s.clock()
+            rate = "–" if event.success_rate is None else f"{100 * event.success_rate:.0f}%"
+            s.add_log(
+                "ok" if event.passed else ("warning" if event.status == "cancelled" else "error"),
+                f"run {event.run_id} {event.status} in {event.duration_s:.1f} s: "
+                f"{event.n_ok}/{event.n_measured} ok (success {rate}, threshold "
+                f"{100 * event.threshold:.0f}%)",
+            )
+
+    def _tokens(self, e: TokensGenerated) -> None:
+        s = self.state
+        s.token_events += 1
+        if not e.t_ns:
+            return
+        n_batch = sum(e.n)
+        s.tokens_total += n_batch
+        if s.t0_ns is None:
+            s.t0_ns = e.t_ns[0]
+        m = s.model(e.key.model)
+        m.tokens += n_batch
+        t0 = s.t0_ns
+        first_b = (e.t_ns[0] - t0) // BUCKET_NS
+        last_b = (e.t_ns[-1] - t0) // BUCKET_NS
+        if first_b == last_b:
+            m.add_tokens(first_b, n_batch)
+        else:  # a batch spans buckets only at a boundary: walk it once
+            counts: dict[int, int] = {}
+            for t, n in zip(e.t_ns, e.n, strict=False):
+                b = (t - t0) // BUCKET_NS
+                counts[b] = counts.get(b, 0) + n
+            for b in sorted(counts):
+                m.add_tokens(b, counts[b])
+        cur = s.current
+        if cur.t_send_ns is None:
+            cur.t_send_ns = e.t_send_ns
+        if cur.t_first_ns is None:  # the previous answer stays on screen until this one starts
+            cur.t_first_ns = e.t_ns[0]
+            s.text_tail = ""
+        cur.t_last_ns = e.t_ns[-1]
+        cur.n_out = e.n_out
+        if e.text:
+            tail = s.text_tail + e.text
+            s.text_tail = tail[-TEXT_TAIL_CHARS:] if len(tail) > TEXT_TAIL_CHARS else tail
+
+    def _telemetry(self, e: TelemetrySample) -> None:
+        s = self.state
+        if e.rss_kb is not None:
+            s.rss_kb.append(float(e.rss_kb))
+        if e.vram_used_mb is not None:
+            s.vram_used_mb.append(e.vram_used_mb)
+            s.vram_proc_mb.append(e.vram_proc_mb or 0.0)
+            if e.vram_total_mb:
+                s.vram_total_mb = e.vram_total_mb
+        s.cpu_percent = e.cpu_percent
+
+    def _finished(self, r: Any) -> None:
+        s = self.state
+        s.done += 1
+        m = s.model(r.model)
+        m.n_done += 1
+        if r.ttft_ms is not None:
+            m.ttft_ms.append(r.ttft_ms)
+        kind = "warm-up" if r.warmup else f"rep {r.repeat + 1}"
+        head = f"{r.model} / {r.prompt} / {kind}"
+        if r.ok:
+            if not r.warmup:
+                m.n_ok += 1
+                if r.decode_tps is not None:
+                    m.decode_tps.append(r.decode_tps)
+            ttft = "–" if r.ttft_ms is None else f"{r.ttft_ms:.1f} ms"
+            tps = "–" if r.decode_tps is None else f"{r.decode_tps:.1f} tok/s"
+            line = f"✓ {head}: TTFT {ttft}, {tps}, {r.n_out} tok ({r.finish_reason})"
+            if r.flags:
+                line += " ⚑ " + ",".join(r.flags)
+            s.add_log("warning" if r.flags else "info", line)
+        else:
+            if not r.warmup and r.finish_reason != "cancelled":
+                m.n_failed += 1
+            level = "warning" if r.finish_reason == "cancelled" else "error"
+            s.add_log(level, f"✗ {head}: {r.finish_reason}: {r.error or ''}".rstrip(": "))

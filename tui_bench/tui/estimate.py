@@ -1,0 +1,96 @@
+"""How long a plan will take, for the wizard's review step (a guide, never a measurement).
+
+Per model, in order of preference: the medians of the most recent finished run of the
+same model (same backend and source) in the history; for a simulated model, its
+configured timings; otherwise a stated rough guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tui_bench.core.plan import ModelSpec, Plan
+
+GUESS_DECODE_TPS = 30.0
+GUESS_TTFT_S = 0.5
+GUESS_LOAD_S = 3.0
+HISTORY_RUNS = 50
+
+
+@dataclass
+class ModelEstimate:
+    model: str
+    seconds: float
+    basis: str  # "run 12", "simulated", "rough guess"
+
+
+@dataclass
+class Estimate:
+    seconds: float
+    models: list[ModelEstimate]
+
+    @property
+    def guessed(self) -> bool:
+        return any(m.basis == "rough guess" for m in self.models)
+
+
+def _same_model(a: ModelSpec, b: dict[str, Any]) -> bool:
+    if a.backend != b.get("backend", "llama_cpp"):
+        return False
+    if a.backend == "mock":
+        return a.id == b.get("id")
+    return a.source == b.get("source")
+
+
+def _from_history(spec: ModelSpec, store: Any) -> tuple[float, float, float, int] | None:
+    """(ttft s, decode tok/s, load s, run id) from the latest finished run of this model."""
+    if store is None:
+        return None
+    for row in store.list_runs(kind="llm", status="completed", limit=HISTORY_RUNS):
+        models = (row.plan_raw or {}).get("models", [])
+        match = next((m for m in models if _same_model(spec, m)), None)
+        if match is None:
+            continue
+        summ = next((g for g in row.summary or [] if g.get("model") == match.get("id")), None)
+        if not summ:
+            continue
+        ttft = (summ.get("ttft_ms") or {}).get("median")
+        tps = (summ.get("decode_tps") or {}).get("median")
+        if not ttft or not tps:
+            continue
+        load_ms = next(
+            (
+                m.load_ms
+                for m in store.get_models(row.id)
+                if m.model == match.get("id") and m.load_ms
+            ),
+            None,
+        )
+        return ttft / 1000, tps, (load_ms or 0.0) / 1000, row.id
+    return None
+
+
+def estimate(plan: Plan, store: Any = None) -> Estimate:
+    per_request_tokens = [plan.generation_for(p).max_tokens for p in plan.prompts]
+    out = []
+    for spec in plan.models:
+        hist = _from_history(spec, store)
+        if hist is not None:
+            ttft, tps, load, run_id = hist
+            basis = f"run {run_id}"
+        elif spec.backend == "mock":
+            m = spec.mock
+            ttft = (m.ttft_ms if m else 30.0) / 1000
+            tps = m.tokens_per_s if m else 250.0
+            load = (m.load_ms if m else 50.0) / 1000
+            basis = "simulated"
+        else:
+            ttft, tps, load, basis = GUESS_TTFT_S, GUESS_DECODE_TPS, GUESS_LOAD_S, "rough guess"
+        per_rep = sum(ttft + max(0, n - 1) / tps for n in per_request_tokens)
+        warm = sum(
+            ttft + max(0, per_request_tokens[i % len(per_request_tokens)] - 1) / tps
+            for i in range(plan.warmup)
+        )
+        out.append(ModelEstimate(spec.id, load + warm + per_rep * plan.repeats, basis))
+    return Estimate(sum(m.seconds for m in out), out)

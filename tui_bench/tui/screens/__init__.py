@@ -1,0 +1,1 @@
+"""Screens of the app: wizard, live run, results, history and compare, dialogs, help."""

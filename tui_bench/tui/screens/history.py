@@ -1,0 +1,349 @@
+"""Past runs from the history database: filter, open, mark baseline / candidate, compare."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Select, Static
+from textual.worker import Worker, WorkerState
+
+from tui_bench.core.compare import compare_runs
+from tui_bench.core.store import RunRow
+from tui_bench.core.summary import METRIC
+from tui_bench.tui.format import num, pct, status_content, verdict_content, when
+from tui_bench.tui.widgets.header import AppHeader
+from tui_bench.tui.widgets.table import fill_table
+
+RUN_COLUMNS = (
+    ("id", "run"),
+    ("plan", "plan"),
+    ("status", "status"),
+    ("started", "started"),
+    ("ok", "ok/n"),
+    ("success", "success"),
+    ("ttft", "TTFT ms"),
+    ("e2e", "e2e ms"),
+    ("label", "label"),
+)
+COMPARE_COLUMNS = (
+    ("model", "model"),
+    ("metric", "metric"),
+    ("verdict", "verdict"),
+    ("delta", "Δ median"),
+    ("ci", "95% CI of Δ"),
+    ("p", "p (MWU)"),
+    ("n", "n base/cand"),
+    ("base", "median base"),
+    ("cand", "median cand"),
+)
+STATUSES = ("completed", "cancelled", "interrupted", "running", "failed")
+HISTORY_LIMIT = 500
+
+
+class HistoryScreen(Screen[None]):
+    HELP = (
+        "Every run kept in the history database, newest first. Enter opens a run's results. "
+        "Mark one run as baseline (b) and another as candidate (c), then compare them (d): "
+        "per model and metric, the relative difference of medians with its 95% interval, a "
+        "Mann-Whitney U p-value and a verdict."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Open", id="history.open"),
+        Binding("b", "mark('baseline')", "Baseline", id="history.baseline"),
+        Binding("c", "mark('candidate')", "Candidate", id="history.candidate"),
+        Binding("d", "compare", "Compare", id="history.compare"),
+        Binding("f", "filter", "Filter", id="history.filter"),
+        Binding("r", "reload", "Reload", id="history.reload"),
+        Binding("escape", "back", "Back", id="history.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[RunRow] = []
+        self.baseline_id: int | None = None
+        self.candidate_id: int | None = None
+        self.loaded = False
+        self._plans: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader()
+        with Horizontal(id="history-filters"):
+            yield Label("plan", classes="filter-label")
+            yield Select[str]([], prompt="all plans", id="filter-plan", allow_blank=True)
+            yield Label("status", classes="filter-label")
+            yield Select[str]([(s, s) for s in STATUSES], prompt="any status", id="filter-status")
+        yield Static(id="history-marks")
+        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "tui-bench · history"
+        table = self.query_one("#runs", DataTable)
+        fill_table(table, RUN_COLUMNS, [])
+        table.focus()
+        self.action_reload()
+
+    # -- data ---------------------------------------------------------------------------
+
+    def _filters(self) -> tuple[str | None, str | None]:
+        plan = self.query_one("#filter-plan", Select).value
+        status = self.query_one("#filter-status", Select).value
+        return (
+            plan if isinstance(plan, str) else None,
+            status if isinstance(status, str) else None,
+        )
+
+    def _load(self) -> tuple[list[RunRow], list[RunRow]]:
+        store = self.app.store  # type: ignore[attr-defined]
+        plan, status = self._filters()
+        rows = store.list_runs(plan=plan, status=status, kind="llm", limit=HISTORY_LIMIT)
+        every = store.list_runs(kind="llm", limit=HISTORY_LIMIT)
+        return rows, every
+
+    def action_reload(self) -> None:
+        self.run_worker(self._load, thread=True, exit_on_error=False, name="history-load")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "history-load":
+            return
+        if event.state == WorkerState.SUCCESS:
+            rows, every = event.worker.result
+            self._show(rows, every)
+        elif event.state == WorkerState.ERROR:
+            self.notify(str(event.worker.error), title="History", severity="error")
+
+    def _show(self, rows: list[RunRow], every: list[RunRow]) -> None:
+        self.rows = rows
+        plans = sorted({r.plan for r in every})
+        if plans != self._plans:
+            self._plans = plans
+            sel = self.query_one("#filter-plan", Select)
+            current = sel.value
+            with self.prevent(Select.Changed):
+                sel.set_options([(p, p) for p in plans])
+                if isinstance(current, str) and current in plans:
+                    sel.value = current
+        by_id = {r.id: r for r in every}
+        if self.baseline_id not in by_id:
+            self.baseline_id = next((r.id for r in every if r.label == "baseline"), None)
+        if self.candidate_id not in by_id:
+            self.candidate_id = next((r.id for r in every if r.label == "candidate"), None)
+        table = self.query_one("#runs", DataTable)
+        fill_table(table, RUN_COLUMNS, [(str(r.id), self._cells(r)) for r in rows])
+        self._marks()
+        self.loaded = True
+
+    def _cells(self, r: RunRow) -> list[Any]:
+        label: Content | str = ""
+        if r.id == self.baseline_id:
+            label = Content.styled("◆ baseline", "bold $primary")
+        elif r.id == self.candidate_id:
+            label = Content.styled("◇ candidate", "bold $accent")
+        elif r.label:
+            label = Content.styled(r.label, "dim")
+        ok = r.success_rate is not None and (r.threshold is None or r.success_rate >= r.threshold)
+        return [
+            str(r.id),
+            r.plan,
+            status_content(r.status),
+            when(r.started_at),
+            f"{r.n_ok or 0}/{r.n_measured or 0}",
+            Content.styled(pct(r.success_rate), "$success" if ok else "$error"),
+            num(r.mean_ttft_ms, 1),
+            num(r.mean_e2e_ms, 0),
+            label,
+        ]
+
+    def _marks(self) -> None:
+        def part(name: str, rid: int | None, style: str) -> list[Any]:
+            if rid is None:
+                return [(f"{name}: ", style), ("none", "$text-muted")]
+            return [(f"{name}: ", style), f"run {rid}"]
+
+        self.query_one("#history-marks", Static).update(
+            Content.assemble(
+                *part("◆ baseline", self.baseline_id, "bold $primary"),
+                "   ",
+                *part("◇ candidate", self.candidate_id, "bold $accent"),
+                ("   (b / c to mark the highlighted run, d to compare)", "$text-muted"),
+            )
+        )
+
+    def selected_id(self) -> int | None:
+        table = self.query_one("#runs", DataTable)
+        if not self.rows or table.cursor_row < 0 or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row].id
+
+    # -- events and actions ---------------------------------------------------------------
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self.action_reload()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        rid = self.selected_id()
+        if rid is None:
+            self.notify("no run selected", severity="warning")
+            return
+        from tui_bench.tui.screens.results import ResultsScreen
+
+        self.app.push_screen(ResultsScreen(rid))
+
+    def action_mark(self, label: str) -> None:
+        rid = self.selected_id()
+        if rid is None:
+            self.notify("no run selected", severity="warning")
+            return
+        store = self.app.store  # type: ignore[attr-defined]
+        if label == "baseline":
+            self.baseline_id = rid
+            if self.candidate_id == rid:
+                self.candidate_id = None
+        else:
+            self.candidate_id = rid
+            if self.baseline_id == rid:
+                self.baseline_id = None
+        try:
+            store.set_label(rid, label)
+        except Exception as exc:  # the mark still holds for this session
+            self.notify(f"could not store the label: {exc}", severity="warning")
+        self.action_reload()
+
+    def action_compare(self) -> None:
+        a, b = self.baseline_id, self.candidate_id
+        if a is None or b is None:
+            self.notify(
+                "mark a baseline (b) and a candidate (c) first", title="Compare", severity="warning"
+            )
+            return
+        self.app.push_screen(CompareScreen(a, b))
+
+    def action_filter(self) -> None:
+        self.query_one("#filter-plan", Select).focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+class CompareScreen(Screen[None]):
+    HELP = (
+        "Baseline vs candidate, per model present in both runs, on their measured, valid "
+        "requests. Δ is the relative difference of medians (candidate − baseline) / baseline, "
+        "with a bootstrap 95% interval; p is a two-sided Mann-Whitney U test. The verdict is "
+        "faster or slower only when p < 0.05 and the interval excludes zero; with fewer than "
+        "two samples on either side there is no verdict."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "swap", "Swap", id="compare.swap"),
+        Binding("escape", "back", "Back", id="compare.back"),
+    ]
+
+    def __init__(self, baseline_id: int, candidate_id: int) -> None:
+        super().__init__()
+        self.baseline_id = baseline_id
+        self.candidate_id = candidate_id
+        self.result: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader()
+        yield Static(Content.styled("comparing…", "$text-muted"), id="compare-head")
+        yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        yield Static(
+            Content.styled(
+                "Δ: relative difference of medians, candidate vs baseline · 95% CI: bootstrap "
+                "interval of Δ · p: Mann-Whitney U (two-sided)",
+                "$text-muted",
+            ),
+            id="compare-legend",
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "tui-bench · compare"
+        table = self.query_one(DataTable)
+        fill_table(table, COMPARE_COLUMNS, [])
+        table.focus()
+        self._start()
+
+    def _start(self) -> None:
+        self.result = None
+        a, b = self.baseline_id, self.candidate_id
+        store = self.app.store  # type: ignore[attr-defined]
+        self.run_worker(
+            lambda: compare_runs(store, a, b), thread=True, exit_on_error=False, name="compare"
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "compare":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self._show(event.worker.result)
+        elif event.state == WorkerState.ERROR:
+            self.query_one("#compare-head", Static).update(
+                Content.styled(f"cannot compare: {event.worker.error}", "$error")
+            )
+
+    def _show(self, result: dict[str, Any]) -> None:
+        self.result = result
+        a, b = result["baseline"], result["candidate"]
+        self.sub_title = f"run {a['id']} → run {b['id']}"
+        self.query_one("#compare-head", Static).update(
+            Content.assemble(
+                ("◆ baseline ", "bold $primary"),
+                f"run {a['id']} ({a['plan']}, {status_name(a)}, {when(a['started_at'])})\n",
+                ("◇ candidate ", "bold $accent"),
+                f"run {b['id']} ({b['plan']}, {status_name(b)}, {when(b['started_at'])})",
+            )
+        )
+        rows: list[tuple[str | None, list[Any]]] = []
+        if not result["comparisons"]:
+            self.notify("no model in common between the two runs", severity="warning")
+        for mc in result["comparisons"]:
+            name = (
+                mc.model_baseline
+                if mc.model_baseline == mc.model_candidate
+                else f"{mc.model_baseline} → {mc.model_candidate}"
+            )
+            for i, c in enumerate(mc.rows):
+                spec = METRIC.get(c.metric)
+                metric = f"{spec.label} {spec.unit}" if spec else c.metric
+                rows.append(
+                    (
+                        None,
+                        [
+                            Content.styled(name, "bold") if i == 0 else "",
+                            metric,
+                            verdict_content(c.verdict),
+                            "–" if c.rel_diff is None else f"{100 * c.rel_diff:+.1f}%",
+                            "–"
+                            if c.ci95 is None
+                            else f"[{100 * c.ci95[0]:+.1f}%, {100 * c.ci95[1]:+.1f}%]",
+                            "–" if c.p_value is None else f"{c.p_value:.3g}",
+                            f"{c.n_baseline}/{c.n_candidate}",
+                            num(c.median_baseline, 2),
+                            num(c.median_candidate, 2),
+                        ],
+                    )
+                )
+        fill_table(self.query_one(DataTable), COMPARE_COLUMNS, rows)
+
+    def action_swap(self) -> None:
+        self.baseline_id, self.candidate_id = self.candidate_id, self.baseline_id
+        self.query_one(DataTable).clear()
+        self._start()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+def status_name(run: dict[str, Any]) -> str:
+    return str(run.get("status") or "")

@@ -1,0 +1,177 @@
+"""The live view of a run: progress, per-model token rate and TTFT, memory, output, log.
+
+Nothing here reacts to an engine event. A timer (``refresh_hz``, a few per second) reads
+the :class:`LiveState` the bridge sink keeps and repaints only when it changed, so a
+flood of tokens costs the UI nothing more than a trickle.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer
+
+from tui_bench.tui.bridge import LiveState
+from tui_bench.tui.format import duration
+from tui_bench.tui.widgets.header import AppHeader
+from tui_bench.tui.widgets.line import Line, bar
+from tui_bench.tui.widgets.live import LogTail, MemoryView, ModelsView, TailView
+
+DEFAULT_REFRESH_HZ = 4.0  # one repaint per 250 ms token-rate bucket
+
+
+class LiveScreen(Screen[None]):
+    HELP = (
+        "The run as it goes. Per model: the token rate in 250 ms buckets (sparkline), the "
+        "decode rate of the request in flight, the median of finished requests and the TTFT "
+        "of each request. Memory is drawn against total RAM / VRAM, not auto-scaled. "
+        "Cancelling keeps every finished request; the partial results open when it stops."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "cancel_run", "Cancel run", id="live.cancel"),
+        Binding("l", "toggle_log", "Log/output", id="live.toggle-log"),
+        Binding("o", "open_results", "Results", id="live.results"),
+    ]
+
+    def __init__(
+        self, state: LiveState, *, refresh_hz: float = DEFAULT_REFRESH_HZ, plan_name: str = ""
+    ) -> None:
+        super().__init__()
+        self.state = state
+        self.plan_name = plan_name
+        self.refresh_hz = refresh_hz
+        self.refreshes = 0  # timer ticks that repainted: bounded by refresh_hz x duration
+        self.ticks = 0
+        self._seen_version = -1
+        self._seen_finished = False
+        self._timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield AppHeader()
+        yield Line(id="live-status")
+        with Horizontal(id="live-top"):
+            models = ModelsView(self.state, id="live-models")
+            models.border_title = "models · tokens/s per 250 ms · TTFT per request"
+            yield models
+            memory = MemoryView(self.state, id="live-memory")
+            memory.border_title = "memory · scale: total RAM / VRAM"
+            yield memory
+        with Horizontal(id="live-bottom"):
+            out = TailView(id="live-output")
+            out.border_title = "output"
+            yield out
+            log = LogTail(id="live-log")
+            log.border_title = "log"
+            yield log
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "tui-bench · live run"
+        self.sub_title = self.state.plan or self.plan_name
+        self._timer = self.set_interval(1 / self.refresh_hz, self._tick)
+        self._tick()
+
+    # -- refresh ------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        """Runs ``refresh_hz`` times a second; repaints only what the bridge changed."""
+        self.ticks += 1
+        s = self.state
+        self._update_status()
+        if s.version == self._seen_version:
+            return
+        if s.finished is not None and not self._seen_finished:
+            self._seen_finished = True
+            self.refresh_bindings()
+        self._seen_version = s.version
+        self.refreshes += 1
+        if s.plan and self.sub_title != s.plan:
+            self.sub_title = s.plan
+        self.query_one(ModelsView).changed()
+        # memory moves slowly (sampled at 10 Hz): repaint it about once a second
+        if self.refreshes % max(1, round(self.refresh_hz)) == 1 or s.finished is not None:
+            self.query_one(MemoryView).changed()
+        out = self.query_one(TailView)
+        out.set_text(s.text_tail)
+        title = f"output · {s.current.label}" if s.current.label else "output"
+        if out.border_title != title:
+            out.border_title = title
+        self.query_one(LogTail).set_lines(s.log)
+
+    def _update_status(self) -> None:
+        s = self.state
+        el = s.elapsed_s()
+        parts: list[str | tuple[str, str]] = []
+        if s.run_id is not None:
+            parts.append((f"run {s.run_id}", "bold"))
+            parts.append(f" · {s.plan} · ")
+        if s.finished is not None:
+            style = {"completed": "$success", "cancelled": "$warning"}.get(
+                s.finished.status, "$error"
+            )
+            parts.append((s.finished.status, f"bold {style}"))
+            parts.append(f" · {s.done}/{s.total} requests · {duration(el)}")
+        elif s.started_ns is None:
+            parts.append(("starting…", "$text-muted"))
+        else:
+            parts.append(f"{s.done}/{s.total} · ")
+            if s.cancelling:
+                parts.append(("cancelling after the current token… ", "bold $warning"))
+            if s.current.label:
+                parts.append((s.current.label, "$accent"))
+            parts.append(f" · {_clock(el)}")
+            if 0 < s.done < s.total:
+                left = el / s.done * (s.total - s.done)
+                parts.append((f" · ~{_clock(left)} left", "$text-muted"))
+        status = self.query_one("#live-status", Line)
+        width = status.content_size.width or 100
+        bar_width = min(36, max(12, width // 3))
+        left = Content.assemble(*parts)
+        room = width - bar_width - 1
+        if left.cell_length > room:
+            left = left.truncate(max(0, room - 1), ellipsis=True)
+        pad = " " * max(1, width - left.cell_length - bar_width)
+        status.set(Content.assemble(left, pad, bar(s.done, s.total, bar_width)))
+
+    # -- actions ------------------------------------------------------------------------
+
+    def action_cancel_run(self) -> None:
+        request = getattr(self.app, "request_cancel", None)
+        if request is not None:
+            request()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        finished = self.state.finished is not None
+        if action == "open_results":
+            return True if finished else None  # shown disabled until the run has finished
+        if action == "cancel_run":
+            return None if finished else True
+        return True
+
+    def action_open_results(self) -> None:
+        if self.state.finished is not None and self.state.run_id is not None:
+            from tui_bench.tui.screens.results import ResultsScreen
+
+            self.app.switch_screen(ResultsScreen(self.state.run_id))
+
+    def action_toggle_log(self) -> None:
+        out = self.query_one("#live-output")
+        log = self.query_one("#live-log")
+        if out.display and log.display:
+            out.display = False
+        elif log.display:
+            out.display, log.display = True, False
+        else:
+            out.display = log.display = True
+
+
+def _clock(seconds: float) -> str:
+    """m:ss, whole seconds: the status line changes once a second, not every repaint."""
+    m, sec = divmod(int(seconds), 60)
+    return f"{m}:{sec:02d}"

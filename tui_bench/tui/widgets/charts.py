@@ -1,0 +1,57 @@
+"""Bar charts (textual-plotext) of a metric's p50 and p99 per model, in theme colours."""
+
+from __future__ import annotations
+
+from textual.color import Color
+from textual_plotext import PlotextPlot
+
+
+def _rgb(app_vars: dict[str, str], name: str) -> tuple[int, int, int] | str:
+    """A theme colour as plotext wants it; plotext's default if the theme lacks it."""
+    try:
+        return Color.parse(app_vars[name]).rgb
+    except Exception:  # a theme without that variable
+        return "default"
+
+
+class MetricChart(PlotextPlot):
+    """p50 and p99 of one metric, one pair of bars per model."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._title = ""
+        self._labels: list[str] = []
+        self._p50: list[float] = []
+        self._p99: list[float] = []
+
+    def set_data(
+        self, title: str, labels: list[str], p50: list[float | None], p99: list[float | None]
+    ) -> None:
+        self._title = title
+        self._labels = [label if len(label) <= 14 else label[:13] + "…" for label in labels]
+        self._p50 = [v or 0.0 for v in p50]
+        self._p99 = [v or 0.0 for v in p99]
+        self._draw()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._draw())
+        self._draw()
+
+    def _draw(self) -> None:
+        if not self.is_mounted:
+            return
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(self._title)
+        if self._labels:
+            tv = self.app.theme_variables
+            plt.multiple_bar(
+                self._labels,
+                [self._p50, self._p99],
+                labels=["p50", "p99"],
+                color=[_rgb(tv, "primary"), _rgb(tv, "accent")],
+                orientation="h",
+            )
+        self.refresh()

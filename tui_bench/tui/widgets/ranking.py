@@ -1,0 +1,165 @@
+"""The ranking table: one row per model, ordered by the median of a chosen metric.
+
+Order and medals are presentation of the core's summaries (``GroupSummary``): models
+with no valid timing of the metric go last, without a medal. A ⚑ beside a number says a
+validity flag concerns it; the flags column names them with their counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.content import Content
+from textual.widgets import DataTable
+
+from tui_bench.core.summary import METRIC, GroupSummary
+from tui_bench.tui.format import mem_kb
+from tui_bench.tui.widgets.table import fill_table
+
+MEDALS = ("🥇", "🥈", "🥉")
+
+# (column key, metric key, header, digits)
+COLUMNS: tuple[tuple[str, str, str, int], ...] = (
+    ("decode_tps", "decode_tps", "decode\ntok/s", 1),
+    ("ttft_ms", "ttft_ms", "TTFT\nms", 1),
+    ("e2e_ms", "e2e_ms", "e2e\nms", 0),
+    ("tpot_ms", "tpot_ms", "TPOT\nms", 2),
+    ("prefill_tps", "prefill_tps", "prefill\ntok/s", 0),
+    ("peak_rss_kb", "peak_rss_kb", "peak\nRSS", 0),
+)
+SORTABLE = tuple(c[0] for c in COLUMNS)
+
+# which numbers a validity flag concerns (metrics.md: "the flag shown beside its numbers")
+FLAG_METRICS: dict[str, tuple[str, ...]] = {
+    "cache_hit": ("ttft_ms", "prefill_tps"),
+    "no_finish_reason": ("e2e_ms", "decode_tps", "tpot_ms"),
+    "truncated": ("e2e_ms", "decode_tps", "tpot_ms"),
+    "n_out_mismatch": ("decode_tps", "tpot_ms"),
+    "rate_mismatch": ("decode_tps", "tpot_ms"),
+}
+
+
+@dataclass
+class RankedRow:
+    rank: int | None  # 1-based among models with a value; None: no value
+    group: GroupSummary
+
+    @property
+    def model(self) -> str:
+        return self.group.key["model"]
+
+
+def rank_groups(
+    groups: list[GroupSummary], metric: str, *, reverse: bool = False
+) -> list[RankedRow]:
+    """Best first by the median of ``metric`` (its direction from core METRIC)."""
+    spec = METRIC[metric]
+    with_value = [g for g in groups if g.metrics[metric].median is not None]
+    without = [g for g in groups if g.metrics[metric].median is None]
+    best_first = sorted(
+        with_value, key=lambda g: g.metrics[metric].median or 0.0, reverse=spec.higher_is_better
+    )
+    if reverse:
+        best_first.reverse()
+    rows = [RankedRow(i + 1, g) for i, g in enumerate(best_first)]
+    if reverse:  # ranks still say who is best, whatever the display order
+        n = len(rows)
+        rows = [RankedRow(n - i, r.group) for i, r in enumerate(rows)]
+    return rows + [RankedRow(None, g) for g in without]
+
+
+def flagged_metrics(g: GroupSummary) -> set[str]:
+    out: set[str] = set()
+    for flag in g.flags:
+        out.update(FLAG_METRICS.get(flag, ()))
+    return out
+
+
+def _metric_cell(g: GroupSummary, key: str, digits: int, flagged: set[str]) -> Content:
+    s = g.metrics[key]
+    if s.median is None:
+        return Content.styled("–", "dim")
+    text = mem_kb(s.median) if key == "peak_rss_kb" else f"{s.median:,.{digits}f}"
+    if key in flagged:
+        return Content.assemble(text, (" ⚑", "$warning bold"))
+    return Content(text)
+
+
+class RankingTable(DataTable):
+    """Models ranked by one metric; medals for the top three. Cells are medians (p50)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True, header_height=2)
+        self.sort_metric = "decode_tps"
+        self.reverse = False
+        self.threshold: float | None = None
+        self.groups: list[GroupSummary] = []
+        self.order: list[str] = []  # model ids in displayed order
+        self.medals: dict[str, str] = {}
+
+    def _column_labels(self) -> list[tuple[str, str | Content]]:
+        cols: list[tuple[str, str | Content]] = [
+            ("rank", "#"),
+            ("model", "model"),
+            ("success", "ok/n\nsuccess"),
+        ]
+        for key, metric, header, _digits in COLUMNS:
+            if key == self.sort_metric:
+                arrow = "▼" if METRIC[metric].higher_is_better != self.reverse else "▲"
+                cols.append((key, Content.styled(f"{header} {arrow}", "bold $accent")))
+            else:
+                cols.append((key, header))
+        cols.append(("flags", "validity\nflags ⚑"))
+        return cols
+
+    def show(
+        self,
+        groups: list[GroupSummary],
+        *,
+        threshold: float | None,
+        metric: str | None = None,
+        reverse: bool | None = None,
+    ) -> None:
+        self.groups = groups
+        self.threshold = threshold
+        if metric is not None:
+            self.sort_metric = metric
+        if reverse is not None:
+            self.reverse = reverse
+        self.order = []
+        self.medals = {}
+        rows: list[tuple[str | None, list[Any]]] = []
+        for row in rank_groups(groups, self.sort_metric, reverse=self.reverse):
+            g = row.group
+            self.order.append(row.model)
+            if row.rank is not None and row.rank <= 3:
+                rank = Content(MEDALS[row.rank - 1])
+                self.medals[row.model] = MEDALS[row.rank - 1]
+            elif row.rank is not None:
+                rank = Content(f"{row.rank}.")
+            else:
+                rank = Content.styled("–", "dim")
+            ok = g.success_rate is not None and (
+                self.threshold is None or g.success_rate >= self.threshold
+            )
+            rate = "–" if g.success_rate is None else f"{100 * g.success_rate:.0f}%"
+            timed = "" if g.n_timed == g.n_ok else f" ({g.n_timed} timed)"
+            success = Content.styled(
+                f"{g.n_ok}/{g.n} {rate}{timed}", "$success" if ok else "$error bold"
+            )
+            flagged = flagged_metrics(g)
+            cells = [_metric_cell(g, key, digits, flagged) for key, _m, _h, digits in COLUMNS]
+            flags = (
+                Content.styled(" ".join(f"{f}×{n}" for f, n in sorted(g.flags.items())), "$warning")
+                if g.flags
+                else Content.styled("–", "dim")
+            )
+            rows.append(
+                (row.model, [rank, Content.styled(row.model, "bold"), success, *cells, flags])
+            )
+        fill_table(self, self._column_labels(), rows)
+
+    def medal_order(self) -> list[str]:
+        """Models holding 🥇, 🥈, 🥉 in that order."""
+        return sorted(self.medals, key=lambda m: MEDALS.index(self.medals[m]))
