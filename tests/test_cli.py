@@ -164,3 +164,39 @@ def test_bad_arguments_exit_2(bench_home: Path, args: list[str], message: str) -
     proc = _cli(bench_home, *args, check=False)
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("sig", ["SIGHUP", "SIGTERM"])
+def test_hangup_or_terminate_stops_cleanly(bench_home: Path, tmp_path: Path, sig: str) -> None:
+    """An SSH session that drops (SIGHUP) or a kill (SIGTERM): exit 130, results kept."""
+    import signal
+    import sqlite3
+
+    plan = tmp_path / "slow-mock.toml"
+    plan.write_text(
+        'name = "slow"\nrepeats = 50\nwarmup = 0\n[defaults]\nmax_tokens = 20\n'
+        '[[models]]\nid = "m"\nbackend = "mock"\n[models.mock]\ntokens_per_s = 100\nload_ms = 1\n'
+        '[[prompts]]\nid = "p"\ntext = "hello"\n'
+    )
+    proc = subprocess.Popen(
+        tui_bench_cmd("run", str(plan), "--headless", "-o", str(tmp_path / "out")),
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(bench_home),
+    )
+    assert proc.stderr is not None
+    try:
+        for line in proc.stderr:
+            if "rep 2:" in line:
+                break
+        proc.send_signal(getattr(signal, sig))
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    con = sqlite3.connect(bench_home / "history.sqlite3")
+    status, n_ok = con.execute("SELECT status, n_ok FROM runs").fetchone()
+    con.close()
+    assert status == "cancelled" and n_ok >= 2
+    assert (tmp_path / "out" / "data.json").exists()

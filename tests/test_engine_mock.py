@@ -235,3 +235,36 @@ def test_run_started_describes_the_matrix() -> None:
     rs = c.of(RunStarted)[0]
     assert rs.n_measured == 8 and rs.n_warmup == 2 and rs.models == ["fast", "slow"]
     assert "gpu" in rs.host and rs.host["versions"]["tui_bench"]
+
+
+def test_history_counts_a_run_that_died_midway(tmp_path: Path) -> None:
+    """A run whose process vanished is 'interrupted', and shows what it had committed."""
+    loaded = mock_plan()
+    store = Store(tmp_path / "h.sqlite3")
+    outcome, _ = run(loaded, store=store, write_history=False)
+    # make it look like its process died before finishing
+    store.conn.execute(
+        "UPDATE runs SET status='running', pid=999999999, n_measured=NULL, n_ok=NULL, n_failed=NULL,"
+        " success_rate=NULL WHERE id=?",
+        (outcome.run_id,),
+    )
+    store.conn.commit()
+    row = store.get_run(outcome.run_id)
+    assert row.status == "interrupted"
+    assert (row.n_measured, row.n_ok, row.success_rate) == (8, 8, 1.0)
+    store.close()
+
+
+def test_compare_names_what_differs_besides_the_change(tmp_path: Path) -> None:
+    from tui_bench.core.compare import compare_runs
+
+    store = Store(tmp_path / "h.sqlite3")
+    a, _ = run(mock_plan(), store=store, write_history=False)
+    b, _ = run(
+        mock_plan(name="other", defaults={"max_tokens": 8}), store=store, write_history=False
+    )
+    c, _ = run(mock_plan(), store=store, write_history=False)
+    assert compare_runs(store, a.run_id, c.run_id)["caveats"] == []
+    caveats = compare_runs(store, a.run_id, b.run_id)["caveats"]
+    assert "different plans (mock-test vs other)" in caveats and "max_tokens: 12 vs 8" in caveats
+    store.close()

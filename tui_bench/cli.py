@@ -465,6 +465,8 @@ def compare(baseline: str, candidate: str, fmt: str) -> int:
     click.echo(
         f"candidate: run {result['candidate']['id']} ({result['candidate']['plan']}, {result['candidate']['started_at']})"
     )
+    for caveat in result["caveats"]:
+        click.echo(f"caveat: {caveat}")
     if not result["comparisons"]:
         click.echo("no model in common between the two runs")
         return 0

@@ -153,7 +153,8 @@ async def run_engine_with_signals(engine: Any, log: LogSink | None = None) -> An
             raise KeyboardInterrupt
 
     installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP: the SSH session went away; stop cleanly rather than die mid-request
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         try:
             loop.add_signal_handler(sig, on_signal, sig.name)
             installed.append(sig)

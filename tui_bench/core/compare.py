@@ -69,6 +69,30 @@ def compare_records(
     return out
 
 
+def caveats(baseline: Any, candidate: Any) -> list[str]:
+    """What differs between two runs besides the change being measured (RunRow-like)."""
+    out: list[str] = []
+    pa, pb = baseline.plan_raw or {}, candidate.plan_raw or {}
+    if baseline.plan != candidate.plan:
+        out.append(f"different plans ({baseline.plan} vs {candidate.plan})")
+    prompts_a = {p.get("id"): p.get("text") for p in pa.get("prompts", [])}
+    prompts_b = {p.get("id"): p.get("text") for p in pb.get("prompts", [])}
+    if prompts_a and prompts_b and prompts_a != prompts_b:
+        out.append("the prompts differ")
+    da, db = pa.get("defaults", {}), pb.get("defaults", {})
+    for key in ("max_tokens", "temperature", "ignore_eos", "mode", "prompt_cache"):
+        if key in da and key in db and da[key] != db[key]:
+            out.append(f"{key}: {da[key]} vs {db[key]}")
+    ha, hb = baseline.host or {}, candidate.host or {}
+    if ha.get("hostname") and hb.get("hostname") and ha["hostname"] != hb["hostname"]:
+        out.append(f"different hosts ({ha['hostname']} vs {hb['hostname']})")
+    va, vb = ha.get("versions", {}), hb.get("versions", {})
+    for key in ("llama_cpp_python", "tui_bench"):
+        if va.get(key) and vb.get(key) and va[key] != vb[key]:
+            out.append(f"{key.replace('_', '-')} {va[key]} vs {vb[key]}")
+    return out
+
+
 def compare_runs(store: Any, baseline_id: int, candidate_id: int) -> dict[str, Any]:
     a = store.get_run(baseline_id)
     b = store.get_run(candidate_id)
@@ -76,6 +100,7 @@ def compare_runs(store: Any, baseline_id: int, candidate_id: int) -> dict[str, A
     return {
         "baseline": a.as_dict(),
         "candidate": b.as_dict(),
+        "caveats": caveats(a, b),
         "models": [c.as_dict() for c in comps],
         "comparisons": comps,
     }

@@ -388,6 +388,22 @@ class Store:
         status = row["status"]
         if status == "running" and not _pid_alive(row["pid"]):
             status = "interrupted"
+        n_measured, n_ok, n_failed, rate = (
+            row["n_measured"],
+            row["n_ok"],
+            row["n_failed"],
+            row["success_rate"],
+        )
+        if n_measured is None and row["kind"] == "llm":
+            # still running, or died before finishing: count what was committed
+            with self._lock:
+                n_measured, n_ok = self.conn.execute(
+                    "SELECT count(*), coalesce(sum(ok), 0) FROM requests"
+                    " WHERE run_id=? AND warmup=0 AND finish_reason IS NOT 'cancelled'",
+                    (row["id"],),
+                ).fetchone()
+            n_failed = n_measured - n_ok
+            rate = n_ok / n_measured if n_measured else None
         return RunRow(
             id=row["id"],
             kind=row["kind"],
@@ -397,10 +413,10 @@ class Store:
             started_at=row["started_at"],
             finished_at=row["finished_at"],
             n_planned=row["n_planned"],
-            n_measured=row["n_measured"],
-            n_ok=row["n_ok"],
-            n_failed=row["n_failed"],
-            success_rate=row["success_rate"],
+            n_measured=n_measured,
+            n_ok=n_ok,
+            n_failed=n_failed,
+            success_rate=rate,
             threshold=row["threshold"],
             mean_e2e_ms=row["mean_e2e_ms"],
             mean_ttft_ms=row["mean_ttft_ms"],

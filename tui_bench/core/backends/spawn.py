@@ -32,7 +32,7 @@ def spawner() -> ThreadPoolExecutor:
         return _spawner
 
 
-def lower_this_thread_priority(increment: int = 10) -> bool:
+def lower_this_thread_priority(increment: int = 19) -> bool:
     """Lower the calling thread's CPU priority (workers started later are not affected)."""
     spawner()
     try:

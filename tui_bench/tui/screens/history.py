@@ -302,6 +302,11 @@ class CompareScreen(Screen[None]):
                 f"run {a['id']} ({a['plan']}, {status_name(a)}, {when(a['started_at'])})\n",
                 ("◇ candidate ", "bold $accent"),
                 f"run {b['id']} ({b['plan']}, {status_name(b)}, {when(b['started_at'])})",
+                *(
+                    [("\n⚠ not like for like: ", "bold $warning"), "; ".join(result["caveats"])]
+                    if result.get("caveats")
+                    else []
+                ),
             )
         )
         rows: list[tuple[str | None, list[Any]]] = []

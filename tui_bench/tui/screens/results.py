@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
@@ -21,7 +21,7 @@ from tui_bench.core.summary import METRIC
 from tui_bench.tui.format import duration, pct, status_content, when
 from tui_bench.tui.paths import default_output_dir
 from tui_bench.tui.screens.dialogs import PathPrompt
-from tui_bench.tui.widgets.charts import MetricChart
+from tui_bench.tui.widgets.charts import MetricChart, legend
 from tui_bench.tui.widgets.header import AppHeader
 from tui_bench.tui.widgets.ranking import COLUMNS, SORTABLE, RankingTable
 
@@ -61,8 +61,15 @@ class ResultsScreen(Screen[None]):
             yield Static(id="results-winners")
             yield Static(id="results-notes")
             with Horizontal(id="results-charts"):
-                yield MetricChart(id="chart-decode")
-                yield MetricChart(id="chart-ttft")
+                with Vertical(classes="chart"):
+                    yield MetricChart(id="chart-decode")
+                    yield Static(
+                        legend("median (p50)", "slow tail (p99 of TPOT, as tok/s)"),
+                        classes="legend",
+                    )
+                with Vertical(classes="chart"):
+                    yield MetricChart(id="chart-ttft")
+                    yield Static(legend("median (p50)", "p99"), classes="legend")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -164,6 +171,23 @@ class ResultsScreen(Screen[None]):
             lines.append(order)
         if len(lines) == 1:
             lines.append(("\n  no valid timings yet", "$text-muted"))
+        qkeys = sorted(
+            {k for g in s.per_model for k in g.quality}, key=lambda k: (k == "heuristic", k)
+        )
+        if qkeys:
+            lines.append(("\n\nQuality", "bold"))
+            lines.append(
+                (" (mean score 0–1 per scorer, beside speed, never folded into it):", "$text-muted")
+            )
+            for g in s.per_model:
+                cells = [
+                    f"{k} {g.quality[k].mean:.2f}"
+                    for k in qkeys
+                    if k in g.quality and g.quality[k].n
+                ]
+                lines.append("\n  ")
+                lines.append((f"{g.key['model']}: ", "$accent"))
+                lines.append(" · ".join(cells) or "–")
         self.query_one("#results-winners", Static).update(Content.assemble(*lines))
         notes: list[Any] = []
         for g in s.per_model:
@@ -182,11 +206,15 @@ class ResultsScreen(Screen[None]):
         names = [g.key["model"] for g in groups]
         dec = [g.metrics["decode_tps"] for g in groups]
         ttft = [g.metrics["ttft_ms"] for g in groups]
+        # The slow tail of a rate is its low end: the rate at the p99 TPOT (ms per token) of the
+        # same requests (decode tok/s = 1000 / TPOT, request by request).
+        tpot = [g.metrics["tpot_ms"] for g in groups]
+        slow = [1000.0 / t.p99 if t.p99 else None for t in tpot]
         self.query_one("#chart-decode", MetricChart).set_data(
-            "decode tok/s (p50, p99)", names, [d.median for d in dec], [d.p99 for d in dec]
+            "decode tok/s (higher is better)", names, [d.median for d in dec], slow
         )
         self.query_one("#chart-ttft", MetricChart).set_data(
-            "TTFT ms (p50, p99)", names, [t.median for t in ttft], [t.p99 for t in ttft]
+            "TTFT ms (lower is better)", names, [t.median for t in ttft], [t.p99 for t in ttft]
         )
 
     # -- actions ------------------------------------------------------------------------

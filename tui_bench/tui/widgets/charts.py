@@ -1,8 +1,9 @@
-"""Bar charts (textual-plotext) of a metric's p50 and p99 per model, in theme colours."""
+"""Bar charts (textual-plotext) of a metric's median and slow tail per model, in theme colours."""
 
 from __future__ import annotations
 
 from textual.color import Color
+from textual.content import Content
 from textual_plotext import PlotextPlot
 
 
@@ -47,11 +48,16 @@ class MetricChart(PlotextPlot):
         plt.title(self._title)
         if self._labels:
             tv = self.app.theme_variables
+            # no plotext legend: it is drawn over the bars; the screen shows one in theme colours
             plt.multiple_bar(
                 self._labels,
                 [self._p50, self._p99],
-                labels=["p50", "p99"],
                 color=[_rgb(tv, "primary"), _rgb(tv, "accent")],
                 orientation="h",
             )
         self.refresh()
+
+
+def legend(first: str, second: str) -> Content:
+    """The key to a chart's two bars, in the colours the bars are drawn with."""
+    return Content.assemble(("██", "$primary"), f" {first}   ", ("██", "$accent"), f" {second}")
