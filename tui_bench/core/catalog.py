@@ -74,8 +74,6 @@ class CatalogEntry:
 
 def list_plans(dirs: list[Path] | None = None) -> list[CatalogEntry]:
     """Every plan file in the folders; an invalid one is listed with its error."""
-    from tui_bench.core.plan import load_plan
-
     seen: set[Path] = set()
     entries = []
     for d in dirs or plans_dirs():
@@ -85,21 +83,25 @@ def list_plans(dirs: list[Path] | None = None) -> list[CatalogEntry]:
             if path.resolve() in seen:
                 continue
             seen.add(path.resolve())
-            try:
-                p = load_plan(path, check_models=False).plan
-            except UserError as exc:
-                entries.append(CatalogEntry(path.stem, path, error=str(exc)))
-                continue
-            entries.append(
-                CatalogEntry(
-                    id=path.stem,
-                    path=path,
-                    name=p.name,
-                    description=p.description,
-                    models=[m.id for m in p.models],
-                    prompts=len(p.prompts),
-                    repeats=p.repeats,
-                    threshold=p.success_threshold,
-                )
-            )
+            entries.append(catalog_entry(path))
     return entries
+
+
+def catalog_entry(path: Path) -> CatalogEntry:
+    """One plan file as the catalog lists it; an invalid plan carries its one-line error."""
+    from tui_bench.core.plan import load_plan
+
+    try:
+        p = load_plan(path, check_models=False).plan
+    except UserError as exc:
+        return CatalogEntry(path.stem, path, error=str(exc))
+    return CatalogEntry(
+        id=path.stem,
+        path=path,
+        name=p.name,
+        description=p.description,
+        models=[m.id for m in p.models],
+        prompts=len(p.prompts),
+        repeats=p.repeats,
+        threshold=p.success_threshold,
+    )

@@ -362,13 +362,7 @@ class Engine:
             key = RequestKey(spec.id, slot.prompt.id, slot.repeat, slot.warmup)
             self.publish(RequestStarted(key, seq, total))
             rec = failed_record(
-                run_id=self.run_id,
-                seq=seq,
-                model=spec.id,
-                prompt=slot.prompt.id,
-                task=slot.prompt.task,
-                repeat=slot.repeat,
-                warmup=slot.warmup,
+                **self._ids(spec, slot, seq),
                 started_at=hostinfo.now_iso(),
                 error=error,
                 load_ms=load_ms,
@@ -376,6 +370,18 @@ class Engine:
             self._record(rec)
             seq += 1
         return seq
+
+    def _ids(self, spec: ModelSpec, slot: _Slot, seq: int) -> dict[str, Any]:
+        """What identifies a request in its record."""
+        return {
+            "run_id": self.run_id,
+            "seq": seq,
+            "model": spec.id,
+            "prompt": slot.prompt.id,
+            "task": slot.prompt.task,
+            "repeat": slot.repeat,
+            "warmup": slot.warmup,
+        }
 
     def _record(self, rec: RequestRecord) -> None:
         self.records.append(rec)
@@ -460,13 +466,7 @@ class Engine:
         outcome = await backend.generate(GenRequest(slot.prompt, gen), on_tokens)
         peaks = self._telemetry.window_end() if self._telemetry is not None else None
         rec = build_record(
-            run_id=self.run_id,
-            seq=seq,
-            model=spec.id,
-            prompt=slot.prompt.id,
-            task=slot.prompt.task,
-            repeat=slot.repeat,
-            warmup=slot.warmup,
+            **self._ids(spec, slot, seq),
             started_at=started_at,
             outcome=outcome,
             prompt_cache=gen.prompt_cache,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui_bench.core.catalog import CatalogEntry, list_plans
+from tui_bench.core.catalog import CatalogEntry, catalog_entry, list_plans
 from tui_bench.core.errors import UserError
 from tui_bench.core.plan import LoadedPlan, load_plan
 
@@ -124,22 +124,10 @@ def load_catalog(dirs: list[Path] | None) -> list[PlanOption]:
 
 def plan_option(path: Path) -> PlanOption | None:
     """A plan file that is not in the catalog (``tui-bench run other/plan.toml``)."""
-    try:
-        loaded = load_plan(path, check_models=False)
-    except UserError:
+    entry = catalog_entry(path)
+    if entry.error:
         return None
-    p = loaded.plan
-    entry = CatalogEntry(
-        id=path.stem,
-        path=path,
-        name=p.name,
-        description=p.description,
-        models=[m.id for m in p.models],
-        prompts=len(p.prompts),
-        repeats=p.repeats,
-        threshold=p.success_threshold,
-    )
-    return PlanOption(entry, loaded, None)
+    return PlanOption(entry, load_plan(path, check_models=False), None)
 
 
 def default_plan_index(options: list[PlanOption]) -> int | None:

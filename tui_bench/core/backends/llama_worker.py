@@ -298,8 +298,22 @@ class Model:
         times: list[int] = []
         out_tokens: list[int] = []
         text_parts: list[str] = []
-        sent_t = 0  # tokens already sent
-        sent_text = 0
+        sent = [0, 0]  # timestamps and text parts already sent
+
+        def flush(n_out: int) -> None:
+            """Send what was generated since the last batch (off the per-token path)."""
+            chan.send(
+                {
+                    "type": "tokens",
+                    "id": rid,
+                    "t": times[sent[0] :],
+                    "text": "".join(text_parts[sent[1] :]),
+                    "n_out": n_out,
+                    "t_send": t_send,
+                }
+            )
+            sent[0], sent[1] = len(times), len(text_parts)
+
         last_flush = perf_ns()
         finish = None
         error = None
@@ -331,17 +345,7 @@ class Model:
                 finish = "cancelled"
                 break
             if t - last_flush >= batch_ns:
-                chan.send(
-                    {
-                        "type": "tokens",
-                        "id": rid,
-                        "t": times[sent_t:],
-                        "text": "".join(text_parts[sent_text:]),
-                        "n_out": n_out,
-                        "t_send": t_send,
-                    }
-                )
-                sent_t, sent_text = len(times), len(text_parts)
+                flush(n_out)
                 last_flush = perf_ns()
             one[0] = tok
             rc = decode(ctx, batch)
@@ -350,17 +354,8 @@ class Model:
                 finish = "error"
                 break
         text_parts.append(utf8.decode(b"", final=True))
-        if len(times) > sent_t or len(text_parts) > sent_text:
-            chan.send(
-                {
-                    "type": "tokens",
-                    "id": rid,
-                    "t": times[sent_t:],
-                    "text": "".join(text_parts[sent_text:]),
-                    "n_out": n_out,
-                    "t_send": t_send,
-                }
-            )
+        if len(times) > sent[0] or len(text_parts) > sent[1]:
+            flush(n_out)
         perf = ll.llama_perf_context(ctx)
         sperf = ll.llama_perf_sampler(chain)
         ll.llama_sampler_free(chain)

@@ -11,6 +11,10 @@
 6. train the chosen model on all the data of each cell and save it (``final``);
 7. write report.md, data.json and results.csv when an output directory is given.
 
+A front end that asks for the choice after showing the ranking (the TUI) runs with
+``choose="none"`` and then calls ``train_chosen(result, ...)``: the result keeps its cells
+(the rows each candidate trained on) for that, in memory only.
+
 Every bad input is a one-line ``UserError`` raised before any training starts.
 """
 
@@ -171,6 +175,9 @@ class ClassifyResult:
     duration_s: float
     output_dir: str | None = None
     notes: list[str] = field(default_factory=list)
+    # The benchmarked cells with their rows, for ``train_chosen`` after the benchmark.
+    # In memory only: never serialised, never compared.
+    _cells: list[Cell] = field(default_factory=list, repr=False, compare=False)
 
     def result_for(self, model: str, category: str, language: str | None) -> CandidateResult | None:
         for res in self.results:
@@ -569,6 +576,7 @@ def run_classify(
         duration_s=0.0,
         output_dir=str(config.output_dir) if config.output_dir is not None else None,
         notes=notes,
+        _cells=cells,
     )
     result.duration_s = time.perf_counter() - t_start
     if config.output_dir is not None:
@@ -588,3 +596,59 @@ def run_classify(
         )
     )
     return result
+
+
+def train_chosen(
+    result: ClassifyResult,
+    choose: str = CHOOSE_TOP,
+    *,
+    choose_by_language: dict[str, str] | None = None,
+    output_dir: str | Path | None = None,
+    publish: Callable[[Event], None] = lambda e: None,
+) -> list[FinalModel]:
+    """Train the chosen model on all the rows of each benchmarked cell, after the benchmark.
+
+    ``choose`` and ``choose_by_language`` mean what they mean in ``ClassifyConfig``; the
+    choice is made from the result's ranking exactly as ``run_classify`` makes it. Models
+    go to ``output_dir`` (default: the result's), whose reports are then rewritten with
+    the choice and the saved models. ``result.choice`` and ``result.final`` are replaced
+    (choosing again overwrites the files of a cell). Raises UserError for a bad choice, or
+    for a result that holds no rows (one rebuilt from data.json, say).
+    """
+    if not result._cells:
+        raise UserError(
+            "this benchmark result holds no training rows (only a result returned by "
+            "run_classify in this process does): run the benchmark again with --choose"
+        )
+    settings = dict(result.config)
+    settings.update(
+        choose=choose,
+        choose_by_language=dict(choose_by_language) if choose_by_language else None,
+        output_dir=output_dir if output_dir is not None else result.output_dir,
+    )
+    config = ClassifyConfig(**settings)
+    config.validate()
+    if config.choose == CHOOSE_NONE and not config.choose_by_language:
+        result.choice = {"mode": "none", "reason": "stopped after the benchmark"}
+        result.final = []
+    else:
+        unknown = sorted(
+            set(config.choose_by_language or {}) - {c.language for c in result._cells}
+        )
+        if unknown:
+            raise UserError(
+                f"choice per language: no benchmarked cell in {', '.join(map(repr, unknown))}"
+            )
+        choice, picks = _choose(config, result._cells, result.rows, result.language_balance)
+        if not picks:
+            raise UserError(f"no model to train: {choice.get('reason', 'nothing chosen')}")
+        result.final = _train_finals(config, result._cells, picks, result.results, publish)
+        result.choice = choice
+    result.config["choose"] = config.choose
+    result.config["choose_by_language"] = config.choose_by_language
+    if config.output_dir is not None:
+        from tui_bench.core.classify.report import write_reports
+
+        result.output_dir = str(config.output_dir)
+        write_reports(result, config.output_dir)
+    return result.final
