@@ -3,12 +3,15 @@
 Runs the app headless (Textual's Pilot) on a throw-away history database: the wizard on
 ``plans/mock.toml``, the live view half-way through the run, the results, then a second
 run of the same plan with the slow simulated model made faster (a "change" to compare),
-the history with baseline and candidate marked, and the comparison.
+the history with baseline and candidate marked, and the comparison. Then the classifier
+benchmark on the real ChatterBot corpus (English; package ``chatterbot-corpus``): its
+imbalance table (``classify-setup.svg``), the run (``classify-live.svg``) and the
+ranking (``classify.svg``).
 
-    python scripts/screenshots.py [--out screenshots] [--size 100x30]
+    python scripts/screenshots.py [--out screenshots] [--size 100x30] [--only llm|classify]
 
 Timings come from the simulated models (fixed rates with seeded jitter): the pictures
-change little from one run to the next.
+change little from one run to the next. The classifier's are real training times.
 """
 
 from __future__ import annotations
@@ -110,16 +113,80 @@ async def capture(out: Path, size: tuple[int, int]) -> list[Path]:
     return written
 
 
+async def capture_classify(out: Path, size: tuple[int, int], workdir: Path) -> list[Path]:
+    """The classifier benchmark on the ChatterBot corpus, from the wizard's entry."""
+    from tui_bench.core.classify.corpora import export_corpus
+    from tui_bench.tui.app import create_app
+    from tui_bench.tui.screens.classify import ClassifySetupScreen
+    from tui_bench.tui.screens.classify_live import ClassifyRunScreen
+    from tui_bench.tui.screens.classify_results import ClassifyResultsScreen
+
+    os.chdir(workdir)  # short relative paths on screen
+    export_corpus("chatterbot", workdir / "chatterbot-en.csv", languages=["en"])
+    app = create_app(
+        plans_dirs=[REPO / "plans"],
+        models_dirs=[],
+        discover_stores=False,
+        cursor_blink=False,
+        keymap={},
+    )
+    written: list[Path] = []
+
+    def shot(name: str) -> None:
+        written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
+
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("f4")
+        await _wait(pilot, lambda: isinstance(app.screen, ClassifySetupScreen))
+        setup = app.screen
+        assert isinstance(setup, ClassifySetupScreen)
+        await pilot.press(*"chatterbot-en.csv", "enter")
+        await _wait(pilot, lambda: setup.loaded is not None and not setup.analysing)
+        await pilot.press("ctrl+n")
+        await pilot.pause(0.3)
+        shot("classify-setup")
+        setup.query_one("#cl-set-output").value = "out-classify"  # type: ignore[attr-defined]
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+r")
+        await _wait(pilot, lambda: isinstance(app.screen, ClassifyRunScreen))
+        run = app.screen
+        assert isinstance(run, ClassifyRunScreen)
+
+        def epochs_shown() -> bool:
+            view = run.state.snapshot()
+            return any(len(t.epochs) >= 2 for t in view.in_flight) or view.finished is not None
+
+        await _wait(pilot, epochs_shown, timeout=300)
+        await pilot.pause(0.26)  # one repaint at 4 Hz
+        if run.state.snapshot().finished is None:
+            shot("classify-live")
+        await _wait(pilot, lambda: isinstance(app.screen, ClassifyResultsScreen), timeout=300)
+        await pilot.pause(0.5)
+        shot("classify")
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=REPO / "screenshots")
     ap.add_argument("--size", default="100x30", help="terminal size, WIDTHxHEIGHT")
+    ap.add_argument("--only", choices=["llm", "classify"], help="only these screenshots")
     args = ap.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out.resolve()
+    written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="tui-bench-shots-") as home:
         os.environ["TUI_BENCH_HOME"] = home  # never the user's history
-        written = asyncio.run(capture(args.out, (width, height)))
+        if args.only in (None, "llm"):
+            written += asyncio.run(capture(out, (width, height)))
+        if args.only in (None, "classify"):
+            cwd = Path.cwd()
+            try:
+                written += asyncio.run(capture_classify(out, (width, height), Path(home)))
+            finally:
+                os.chdir(cwd)
     for path in written:
         print(path)
     return 0

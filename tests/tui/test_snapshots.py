@@ -24,6 +24,8 @@ from tui_bench.core.events import (
     TokensGenerated,
 )
 from tui_bench.tui.bridge import BridgeSink, LiveState
+from tui_bench.tui.classify_bridge import ClassifyOutcome
+from tui_bench.tui.screens.classify_results import ClassifyResultsScreen
 from tui_bench.tui.screens.history import CompareScreen, HistoryScreen
 from tui_bench.tui.screens.live import LiveScreen
 
@@ -100,6 +102,98 @@ def demo_live_state() -> LiveState:
         if model == "fast":
             sink.handle(ModelUnloaded(model))
     return state
+
+
+# (model, macro-F1, accuracy, balanced accuracy, minority F1, train s) per category
+DEMO_CLASSIFY: dict[str, dict[str, Any]] = {
+    "sentiment": {
+        "counts": {"pos": 60, "neg": 60},
+        "models": [
+            ("char-svm", 0.958, 0.958, 0.958, 0.957, 0.41),
+            ("tfidf-logreg", 0.917, 0.917, 0.917, 0.916, 0.62),
+            ("sgd", 0.917, 0.917, 0.917, 0.913, 0.83),
+            ("complement-nb", 0.874, 0.875, 0.875, 0.870, 0.05),
+            ("majority", 0.333, 0.500, 0.500, 0.000, 0.0),
+        ],
+    },
+    "topic": {
+        "counts": {"a": 60, "b": 36, "c": 24},
+        "models": [
+            ("complement-nb", 0.912, 0.917, 0.905, 0.889, 0.06),
+            ("char-svm", 0.905, 0.917, 0.889, 0.857, 0.52),
+            ("tfidf-logreg", 0.861, 0.875, 0.850, 0.800, 0.71),
+            ("sgd", 0.790, 0.833, 0.778, 0.667, 0.95),
+            ("majority", 0.222, 0.500, 0.333, 0.000, 0.0),
+        ],
+    },
+}
+
+
+def demo_classify_outcome() -> ClassifyOutcome:
+    """A finished classifier benchmark from fixed numbers (no training, no timing)."""
+    from tui_bench.core.classify import imbalance as imb
+    from tui_bench.core.classify import rank as rk
+    from tui_bench.core.classify.runner import ClassifyConfig, ClassifyResult
+    from tui_bench.core.classify.train import CandidateResult
+
+    config = ClassifyConfig(
+        data="demo.csv",
+        annotation_column="annotation",
+        models=["tfidf-logreg", "char-svm", "complement-nb", "sgd"],
+        output_dir="runs/classify-demo",
+    )
+    analysis = [
+        imb.analyse_counts(spec["counts"], category=name) for name, spec in DEMO_CLASSIFY.items()
+    ]
+    results = []
+    for name, spec in DEMO_CLASSIFY.items():
+        classes = sorted(spec["counts"])
+        for model, f1, acc, bacc, min_f1, secs in spec["models"]:
+            results.append(
+                CandidateResult(
+                    candidate=model,
+                    category=name,
+                    language=None,
+                    baseline=model == "majority",
+                    n_classes=len(classes),
+                    classes=classes,
+                    n_train=96,
+                    n_test=24,
+                    folds=1,
+                    f1_macro=f1,
+                    accuracy=acc,
+                    balanced_accuracy=bacc,
+                    minority_class=classes[-1],
+                    minority_f1=min_f1,
+                    train_time_s=secs,
+                    predict_ms_per_1k=1.5,
+                )
+            )
+    rows = rk.rank_cells(results)
+    result = ClassifyResult(
+        status="completed",
+        config=config.to_dict(),
+        dataset={"path": "demo.csv", "format": "csv", "n_rows": 120, "skipped_no_text": 0},
+        thresholds=imb.thresholds(),
+        imbalance=analysis,
+        cell_imbalance=[],
+        excluded=[],
+        suggested=imb.suggest(analysis),
+        categories=list(DEMO_CLASSIFY),
+        languages=[None],
+        models={"*": ["tfidf-logreg", "char-svm", "complement-nb", "sgd"]},
+        results=results,
+        rows=rows,
+        aggregates=rk.aggregate(rows),
+        language_balance=[],
+        choice={"mode": "none", "reason": "stopped after the benchmark"},
+        final=[],
+        started_at="2025-03-01T10:00:00+00:00",
+        duration_s=12.3,
+        output_dir="runs/classify-demo",
+    )
+    reports = [Path("runs/classify-demo") / n for n in ("report.md", "data.json", "results.csv")]
+    return ClassifyOutcome(result, reports, 7, Path("history.sqlite3"))
 
 
 async def settle(pilot: Pilot[Any]) -> None:
@@ -179,6 +273,17 @@ def test_compare_snapshot(snap_compare: Any) -> None:
         await wait_for(
             pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.result is not None
         )
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_classify_results_snapshot(snap_compare: Any) -> None:
+    app = make_app()
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app.push_screen(ClassifyResultsScreen(demo_classify_outcome()))
+        await wait_for(pilot, lambda: isinstance(app.screen, ClassifyResultsScreen))
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

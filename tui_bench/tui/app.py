@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -38,6 +38,9 @@ from tui_bench.tui.screens.history import CompareScreen, HistoryScreen
 from tui_bench.tui.screens.live import DEFAULT_REFRESH_HZ, LiveScreen
 from tui_bench.tui.screens.results import ResultsScreen
 from tui_bench.tui.screens.wizard import WizardScreen
+
+if TYPE_CHECKING:
+    from tui_bench.core.classify.runner import ClassifyConfig
 
 STYLES = Path(__file__).parent / "styles"
 QUIT_GRACE_S = 15.0
@@ -106,6 +109,7 @@ class TuiBenchApp(App[int]):
         STYLES / "wizard.tcss",
         STYLES / "live.tcss",
         STYLES / "results.tcss",
+        STYLES / "classify.tcss",
     ]
     COMMANDS = App.COMMANDS | {PlanCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -113,6 +117,7 @@ class TuiBenchApp(App[int]):
         Binding("f1", "help", "Help", id="app.help"),
         Binding("f2", "new_run", "New run", id="app.new-run"),
         Binding("f3", "history", "History", id="app.history"),
+        Binding("f4", "classify", "Classifiers", show=False, id="app.classify"),
     ]
 
     def __init__(
@@ -129,8 +134,10 @@ class TuiBenchApp(App[int]):
         refresh_hz: float = DEFAULT_REFRESH_HZ,
         keymap: dict[str, str] | None = None,
         cursor_blink: bool = True,
+        classify_config: ClassifyConfig | None = None,
     ) -> None:
         super().__init__()
+        self.classify_config = classify_config
         self.cursor_blink = cursor_blink
         self.plan_path = plan_path if plan_path is not None else (loaded.path if loaded else None)
         self.initial_loaded = loaded
@@ -146,6 +153,7 @@ class TuiBenchApp(App[int]):
         self.runs: list[ActiveRun] = []
         self._store: Store | None = None
         self._cli_exit_code = 0
+        self._classify_ran = False
         self._quit_pending = False
         self._confirming_quit = False
         self._warm: threading.Thread | None = None
@@ -169,6 +177,11 @@ class TuiBenchApp(App[int]):
         if self.keymap_overrides:
             self.set_keymap(self.keymap_overrides)
         self.push_screen(WizardScreen(preselect=self.plan_path))
+        if self.classify_config is not None:
+            from tui_bench.tui.screens.classify import ClassifySetupScreen
+
+            self._cli_exit_code = EXIT_INTERRUPTED  # until a benchmark has run
+            self.push_screen(ClassifySetupScreen(self.classify_config, from_cli=True))
         if self.start_on_mount:
             self.call_after_refresh(self._start_initial)
 
@@ -309,7 +322,26 @@ class TuiBenchApp(App[int]):
 
     # -- actions ------------------------------------------------------------------------
 
+    def _busy_screen(self) -> Any:
+        """A classifier screen whose training is in progress, if any."""
+        return next((s for s in self.screen_stack if getattr(s, "busy", False)), None)
+
+    def note_classify_exit(self, code: int, *, ran: bool) -> None:
+        """The exit code of ``tui-bench classify`` on a terminal: the last benchmark's
+        (0 completed, 130 cancelled), or 2 while the data given cannot be used."""
+        if self.classify_config is None:
+            return
+        if ran:
+            self._classify_ran = True
+            self._cli_exit_code = code
+        elif not self._classify_ran:
+            self._cli_exit_code = code
+
     async def action_quit(self) -> None:
+        busy = self._busy_screen()
+        if busy is not None and hasattr(busy, "confirm_quit"):
+            busy.confirm_quit()
+            return
         run = self.active
         if run is None or not run.running:
             self.exit(self._cli_exit_code)
@@ -359,8 +391,28 @@ class TuiBenchApp(App[int]):
                     if isinstance(self.screen, LiveScreen) and self.run_in_progress:
                         self.notify("a run is in progress: cancel it first (c)", severity="warning")
                         return
+                    if getattr(self.screen, "busy", False):
+                        self.notify("training in progress: cancel it first", severity="warning")
+                        return
                     self.pop_screen()
                 return
+
+    def action_classify(self) -> None:
+        """The classifier benchmark: back to its run or setup screen, or a new setup."""
+        from tui_bench.tui.screens.classify import ClassifySetupScreen
+
+        busy = self._busy_screen()
+        target = busy or next(
+            (s for s in self.screen_stack if isinstance(s, ClassifySetupScreen)), None
+        )
+        if target is None:
+            self.push_screen(ClassifySetupScreen())
+            return
+        while self.screen is not target:
+            if getattr(self.screen, "busy", False):
+                self.notify("training in progress: cancel it first", severity="warning")
+                return
+            self.pop_screen()
 
     def action_show_live(self) -> None:
         run = self.active
@@ -381,6 +433,13 @@ class TuiBenchApp(App[int]):
             "History", "Browse past runs, open results, compare", self.action_history
         )
         yield SystemCommand("Help", "Keys of this screen", self.action_help)
+        yield SystemCommand(
+            "Classifier benchmark",
+            "Find the best text classifier for your labelled data",
+            self.action_classify,
+        )
+        for title, help_text, callback in getattr(screen, "palette_commands", list)():
+            yield SystemCommand(title, help_text, callback)
         run = self.active
         if run is not None and run.running:
             yield SystemCommand(
@@ -473,6 +532,7 @@ def create_app(
     refresh_hz: float = DEFAULT_REFRESH_HZ,
     keymap: dict[str, str] | None = None,
     cursor_blink: bool = True,
+    classify_config: ClassifyConfig | None = None,
 ) -> TuiBenchApp:
     """The one way to build the app (CLI, tests, screenshots).
 
@@ -491,6 +551,7 @@ def create_app(
         refresh_hz=refresh_hz,
         keymap=keymap if keymap is not None else _keymap_file(),
         cursor_blink=cursor_blink,
+        classify_config=classify_config,
     )
 
 
@@ -515,5 +576,20 @@ def run_app(
     lower_this_thread_priority()
     result = app.run()
     if app.return_code not in (None, 0):  # Textual's own failure code
+        return int(app.return_code)
+    return int(result) if result is not None else app.exit_code
+
+
+def run_classify_app(config: ClassifyConfig) -> int:
+    """``tui-bench classify DATA ...`` on a terminal: the classifier screen with the
+    command's settings (data, columns, categories, models ...) preset; the exit code.
+
+    0 when the last benchmark completed, 130 when it was cancelled (or none was run),
+    2 when the data given cannot be used (a missing column, an unreadable file).
+    """
+    app = create_app(classify_config=config)
+    lower_this_thread_priority()  # training threads start from the spawner: full priority
+    result = app.run()
+    if app.return_code not in (None, 0):
         return int(app.return_code)
     return int(result) if result is not None else app.exit_code

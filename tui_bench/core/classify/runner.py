@@ -598,6 +598,21 @@ def run_classify(
     return result
 
 
+def preview_choice(
+    result: ClassifyResult,
+    choose: str = CHOOSE_TOP,
+    *,
+    choose_by_language: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The choice ``train_chosen`` would make, as the summary stored in ``result.choice``
+    (mode, model or models_by_language, reason), without training anything."""
+    settings = dict(result.config)
+    settings.update(choose=choose, choose_by_language=choose_by_language)
+    config = ClassifyConfig(**settings)
+    choice, _picks = _choose(config, result._cells, result.rows, result.language_balance)
+    return choice
+
+
 def train_chosen(
     result: ClassifyResult,
     choose: str = CHOOSE_TOP,
@@ -632,9 +647,7 @@ def train_chosen(
         result.choice = {"mode": "none", "reason": "stopped after the benchmark"}
         result.final = []
     else:
-        unknown = sorted(
-            set(config.choose_by_language or {}) - {c.language for c in result._cells}
-        )
+        unknown = sorted(set(config.choose_by_language or {}) - {c.language for c in result._cells})
         if unknown:
             raise UserError(
                 f"choice per language: no benchmarked cell in {', '.join(map(repr, unknown))}"

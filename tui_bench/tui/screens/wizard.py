@@ -46,6 +46,7 @@ from tui_bench.tui.widgets.toggle_list import ToggleList
 
 STEPS = ("step-plan", "step-models", "step-prompts", "step-settings", "step-review")
 COMPOSE = "compose"
+CLASSIFY = "classify"
 SETTING_FIELDS: tuple[tuple[str, str, str, str], ...] = (
     # key, label, input type, placeholder
     ("name", "plan name", "text", "my-plan"),
@@ -63,7 +64,8 @@ class WizardScreen(Screen[None]):
         "Pick a plan from the catalog (enter), or compose one: choose models (space toggles; "
         "builtins, GGUF files found on this machine with size/quant/params, and simulated "
         "models), prompts (or type your own), and settings. The review shows the matrix "
-        "and an estimate of the time. ctrl+r starts from any step; ctrl+s saves the plan."
+        "and an estimate of the time. ctrl+r starts from any step; ctrl+s saves the plan. "
+        "'benchmark text classifiers' (or f4) opens the classifier benchmark instead."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+n", "next_step", "Next step", id="wizard.next"),
@@ -212,6 +214,9 @@ class WizardScreen(Screen[None]):
             else:
                 prompt = Content.assemble((e.id, "bold"), "\n", (e.description, "$text-muted"))
                 ol.add_option(Option(prompt, id=f"plan:{e.id}"))
+        ol.add_option(
+            Option(Content.styled("◆ benchmark text classifiers…", "$accent bold"), id=CLASSIFY)
+        )
         ol.add_option(Option(Content.styled("✚ compose a new plan", "$accent bold"), id=COMPOSE))
 
     def _option_at(self, index: int | None) -> d.PlanOption | None:
@@ -221,10 +226,16 @@ class WizardScreen(Screen[None]):
 
     @on(OptionList.OptionHighlighted, "#plan-list")
     def _plan_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id == CLASSIFY:
+            self._show_classify_detail()
+            return
         self._show_plan_detail(self._option_at(event.option_index))
 
     @on(OptionList.OptionSelected, "#plan-list")
     def _plan_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id == CLASSIFY:
+            self.app.action_classify()  # type: ignore[attr-defined]
+            return
         option = self._option_at(event.option_index)
         if option is None:
             self._compose_new()
@@ -232,6 +243,18 @@ class WizardScreen(Screen[None]):
             return
         self._use_plan(option)
         self.goto("step-review")
+
+    def _show_classify_detail(self) -> None:
+        self.query_one("#plan-detail", Static).update(
+            Content.assemble(
+                ("Benchmark text classifiers\n\n", "bold"),
+                "Find the best text classifier for your labelled data (CSV, JSONL or "
+                "Parquet): class imbalance per category, quick training of several "
+                "scikit-learn candidates against a majority baseline, a ranking by "
+                "macro-F1, then the chosen model trained on all the data and saved. ",
+                ("Enter opens it (f4 from anywhere).", "$text-muted"),
+            )
+        )
 
     def _show_plan_detail(self, option: d.PlanOption | None) -> None:
         detail = self.query_one("#plan-detail", Static)
