@@ -3,7 +3,8 @@
 Each round runs the plan once with the core engine and the headless log sink (what
 ``tui-bench run --headless`` does) and once inside the Textual app, driven headless by
 Textual's Pilot with the live view repainting at its normal rate (4 Hz, every panel
-updated from the bridge state). The order alternates round by round so that drift hits
+updated from the bridge state) on a thread lowered as ``tui-bench`` lowers it (nice 19,
+``SCHED_IDLE`` on Linux). The order alternates round by round so that drift hits
 both alike. Prints per round the median decode rate of each and their ratio, then the
 ratio of the pooled medians TUI / headless (goal: >= 0.98) and the median of the
 per-round ratios (robust to drift between rounds), with TTFT beside them, and the CPU

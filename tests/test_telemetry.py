@@ -99,3 +99,56 @@ def test_rss_sampling_and_request_window(monkeypatch: pytest.MonkeyPatch) -> Non
     t.stop()
     assert samples and all(x.model == "me" for x in samples)
     del blob
+
+
+PRIORITIES = r"""
+import asyncio, json, os, sys, threading
+from tui_bench.core.backends.spawn import lower_this_thread_priority, start_process
+from tui_bench.core.telemetry import GpuProbe, Telemetry
+
+def policy(tid):
+    return {"nice": os.getpriority(os.PRIO_PROCESS, tid), "idle": os.sched_getscheduler(tid) == os.SCHED_IDLE}
+
+out = {}
+def front_end():
+    lower_this_thread_priority()
+    out["front_end"] = policy(threading.get_native_id())
+    seen = threading.Event()
+    class Probe(GpuProbe):
+        def sample(self, pid):  # runs in the sampler thread
+            out.setdefault("sampler", policy(threading.get_native_id()))
+            seen.set()
+            return None, None, None
+    tel = Telemetry(lambda event: None, interval_s=0.01, gpu=Probe())
+    tel.start()
+    seen.wait(5)
+    tel.stop()
+    async def child():
+        proc = await start_process([sys.executable, "-c", "import os; print(os.getpriority(os.PRIO_PROCESS, 0), os.sched_getscheduler(0) == os.SCHED_IDLE)"], env=dict(os.environ), limit=1 << 16)
+        line = (await proc.stdout.readline()).decode().split()
+        proc.popen.wait()
+        return {"nice": int(line[0]), "idle": line[1] == "True"}
+    out["worker"] = asyncio.run(child())
+t = threading.Thread(target=front_end)
+t.start(); t.join()
+out["start"] = os.getpriority(os.PRIO_PROCESS, 0)
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities")
+def test_a_lowered_front_end_leaves_the_model_and_the_sampler_at_full_priority() -> None:
+    """The TUI's thread yields the CPU (nice 19, SCHED_IDLE); the model's worker process
+    and the telemetry sampler keep the priority the program started with."""
+    import json
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", PRIORITIES], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    start = out["start"]
+    assert out["front_end"] == {"nice": min(19, start + 19), "idle": True}
+    assert out["worker"] == {"nice": start, "idle": False}
+    assert out["sampler"] == {"nice": start, "idle": False}

@@ -170,10 +170,12 @@ class Telemetry:
 
     def start(self) -> None:
         if self._thread is None:
+            from tui_bench.core.backends.spawn import start_thread
+
             self._thread = threading.Thread(
                 target=self._loop, name="tui-bench-telemetry", daemon=True
             )
-            self._thread.start()
+            start_thread(self._thread)  # full priority even under a lowered front end
 
     def stop(self) -> None:
         self._stop.set()

@@ -4,7 +4,7 @@ On Linux a CPU priority (nice value) belongs to a thread, and a child process in
 one of the thread that forks it. A front end that renders while models run (the TUI)
 lowers the priority of its own loop with :func:`lower_this_thread_priority`; workers are
 still forked from the spawner thread, created before that, so they keep the priority the
-program started with. The model being measured wins every contended CPU slice; the
+program started with, and so does a helper thread started with :func:`start_thread`. The model being measured wins every contended CPU slice; the
 interface gets what is left.
 """
 
@@ -33,7 +33,15 @@ def spawner() -> ThreadPoolExecutor:
 
 
 def lower_this_thread_priority(increment: int = 19) -> bool:
-    """Lower the calling thread's CPU priority (workers started later are not affected)."""
+    """Lower the calling thread's CPU priority (workers started later are not affected).
+
+    The nice value goes up by ``increment`` and, on Linux, the thread moves to the
+    ``SCHED_IDLE`` policy: it runs only on a CPU that nothing else wants, and a waking
+    model thread takes the CPU back at once. A model whose threads fill every core
+    otherwise loses a few percent of its decode rate to a nice-19 interface (llama.cpp's
+    threads wait for each other at every step, so one preempted thread stalls them all).
+    llama.cpp leaves enough idle moments between steps for the interface to keep up.
+    """
     spawner()
     try:
         tid = threading.get_native_id()
@@ -41,7 +49,15 @@ def lower_this_thread_priority(increment: int = 19) -> bool:
         os.setpriority(os.PRIO_PROCESS, tid, min(19, current + increment))
     except (AttributeError, OSError):  # not Linux, or not allowed
         return False
+    with contextlib.suppress(AttributeError, OSError):  # SCHED_IDLE: Linux only
+        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
     return True
+
+
+def start_thread(thread: threading.Thread) -> None:
+    """Start ``thread`` from the spawner: it gets the priority the program started with,
+    not the lowered one of a front end's thread (e.g. the telemetry sampler)."""
+    spawner().submit(thread.start).result()
 
 
 class WorkerProcess:
