@@ -38,6 +38,7 @@ from tui_bench.core.catalog import find_plan
 from tui_bench.core.engine import Engine
 from tui_bench.core.plan import LoadedPlan, load_plan
 from tui_bench.core.report import ReportSink
+from tui_bench.core.stats import bootstrap_ci
 from tui_bench.core.store import Store
 from tui_bench.headless import LogSink
 
@@ -110,6 +111,11 @@ def med(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def cv(values: list[float]) -> float:
+    """Coefficient of variation (sample sd / mean)."""
+    return statistics.stdev(values) / statistics.mean(values) if len(values) > 1 else 0.0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--plan", default="quickstart")
@@ -134,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     pooled: dict[str, list[Any]] = {"headless": [], "tui": []}
     cpu: dict[str, list[float]] = {"headless": [], "tui": []}
     ratios: list[float] = []
+    by_round: list[list[Any]] = []
     with tempfile.TemporaryDirectory(prefix="tui-overhead-") as home:
         os.environ["TUI_BENCH_HOME"] = home
         headless_round(loaded, Path(home) / "warm")  # page cache, imports: not counted
@@ -151,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                     extra = f", {refreshes} repaints"
                 cpu[mode].append(cpu_s() - c0)
                 pooled[mode] += recs
+                if mode == "headless":
+                    by_round.append(recs)
                 medians[mode] = med([r.decode_tps for r in recs])
                 line.append(
                     f"{mode} {medians[mode]:6.1f} tok/s "
@@ -167,7 +176,15 @@ def main(argv: list[str] | None = None) -> int:
         f"median decode: headless {h:.1f} tok/s, TUI {t:.1f} tok/s; "
         f"ratio TUI/headless = {t / h:.3f} (goal >= 0.98)"
     )
-    print(f"median of the per-round ratios: {med(ratios):.3f}")
+    ci = bootstrap_ci(ratios)
+    spread = (
+        f" (95% bootstrap interval {ci[0]:.3f}-{ci[1]:.3f} over {len(ratios)} rounds; "
+        f"headless alone varies {cv([med([r.decode_tps for r in rs]) for rs in by_round]):.1%} "
+        "round to round)"
+        if ci
+        else ""
+    )
+    print(f"median of the per-round ratios: {med(ratios):.3f}{spread}")
     print(
         f"median TTFT: headless {h_ttft:.1f} ms, TUI {t_ttft:.1f} ms; ratio {t_ttft / h_ttft:.3f}"
     )
