@@ -175,3 +175,22 @@ async def test_fast_typing_toggles_each_option_it_was_typed_on() -> None:
         await wait_for(pilot, lambda: len(wiz.selected_models) == 2)
         await pilot.pause()
         assert wiz.selected_models == [keys[1], keys[3]]
+
+
+async def test_space_toggles_the_first_option_without_moving_first() -> None:
+    """A list reached with ctrl+n or enter shows its first option highlighted: space alone
+    toggles it (a new user's first key)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        wiz = app.screen
+        assert isinstance(wiz, WizardScreen)
+        await pilot.press("end", "enter")
+        await wait_for(pilot, lambda: app.focused is wiz.query_one("#model-list"))
+        await pilot.press("space")
+        await wait_for(pilot, lambda: len(wiz.selected_models) == 1)
+        assert wiz.selected_models == [next(iter(wiz.models))]
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: app.focused is wiz.query_one("#prompt-list"))
+        await pilot.press("space")
+        await wait_for(pilot, lambda: len(wiz.selected_prompts) == 1)
+        assert wiz.selected_prompts == [next(iter(wiz.prompts))]
