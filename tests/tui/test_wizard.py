@@ -194,3 +194,43 @@ async def test_space_toggles_the_first_option_without_moving_first() -> None:
         await pilot.press("space")
         await wait_for(pilot, lambda: len(wiz.selected_prompts) == 1)
         assert wiz.selected_prompts == [next(iter(wiz.prompts))]
+
+
+async def test_ctrl_r_on_the_plan_list_starts_the_highlighted_plan(tmp_path: Path) -> None:
+    demo = (REPO_PLANS.parent / "tests" / "tui" / "plans" / "demo.toml").read_text()
+    (tmp_path / "demo.toml").write_text(demo)
+    (tmp_path / "other.toml").write_text(demo.replace('name = "demo"', 'name = "other"', 1))
+    app = make_app(plans_dirs=[tmp_path])
+    async with app.run_test(size=SIZE) as pilot:
+        wiz = app.screen
+        assert isinstance(wiz, WizardScreen)
+        assert wiz.current is not None and wiz.current.plan.name == "demo"  # preselected
+        plans = wiz.query_one("#plan-list", OptionList)
+        await wait_for(pilot, lambda: app.focused is plans)
+        await pilot.press("home", "down")  # "other", highlighted but not chosen with enter
+        await wait_for(pilot, lambda: plans.highlighted == 1)
+        await pilot.press("ctrl+r")
+        results = await wait_results(pilot, app)
+        assert results.loaded.row.plan == "other"
+
+
+async def test_browsing_the_plans_never_replaces_a_composition(tmp_path: Path) -> None:
+    demo = (REPO_PLANS.parent / "tests" / "tui" / "plans" / "demo.toml").read_text()
+    (tmp_path / "demo.toml").write_text(demo)
+    (tmp_path / "other.toml").write_text(demo.replace('name = "demo"', 'name = "other"', 1))
+    app = make_app(plans_dirs=[tmp_path])
+    async with app.run_test(size=SIZE) as pilot:
+        wiz = app.screen
+        assert isinstance(wiz, WizardScreen)
+        await pilot.press("end", "enter")  # compose
+        await wait_for(pilot, lambda: app.focused is wiz.query_one("#model-list"))
+        await pilot.press("space")
+        await wait_for(pilot, lambda: len(wiz.selected_models) == 1)
+        chosen = list(wiz.selected_models)
+        await pilot.press("escape")
+        plans = wiz.query_one("#plan-list", OptionList)
+        await wait_for(pilot, lambda: app.focused is plans)
+        await pilot.press("home", "down")
+        await wait_for(pilot, lambda: plans.highlighted == 1)
+        await pilot.pause()
+        assert wiz.base is None and wiz.selected_models == chosen

@@ -229,7 +229,15 @@ class WizardScreen(Screen[None]):
         if event.option.id == CLASSIFY:
             self._show_classify_detail()
             return
-        self._show_plan_detail(self._option_at(event.option_index))
+        option = self._option_at(event.option_index)
+        self._show_plan_detail(option)
+        if (
+            option is not None
+            and option.loaded is not None
+            and option is not self.base
+            and self._pristine()
+        ):
+            self._use_plan(option)  # the status line and ctrl+r follow the highlight
 
     @on(OptionList.OptionSelected, "#plan-list")
     def _plan_selected(self, event: OptionList.OptionSelected) -> None:
@@ -311,6 +319,28 @@ class WizardScreen(Screen[None]):
         self._refresh_lists()
         self._fill_settings()
         self._rebuild()
+
+    def _pristine(self) -> bool:
+        """Nothing changed since a catalog plan was chosen (a composition, or a plan whose
+        models, prompts or settings were edited, is never replaced by browsing the list)."""
+        base = self.base
+        if base is None or base.loaded is None:
+            return False
+        self._sync_from_widgets()
+        pid = base.entry.id
+        plan = base.loaded.plan
+        models = [
+            self.model_alias.get(k, k) for k in (d.plan_model_key(pid, m.id) for m in plan.models)
+        ]
+        prompts = [
+            self.prompt_alias.get(k, k)
+            for k in (d.plan_prompt_key(pid, p.id) for p in plan.prompts)
+        ]
+        return (
+            self.selected_models == models
+            and self.selected_prompts == prompts
+            and self.settings == d.settings_of(base.loaded)
+        )
 
     def _compose_new(self) -> None:
         self.base = None
