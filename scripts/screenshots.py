@@ -38,26 +38,33 @@ async def _wait(pilot: Any, cond: Callable[[], bool], timeout: float = 60.0) -> 
         await pilot.pause(0.05)
 
 
+def quiet_app(plans: Path) -> Any:
+    """The app on these plans only: no model-store scans, no keymap file, no blinking."""
+    from tui_bench.tui.app import create_app
+
+    return create_app(
+        plans_dirs=[plans], models_dirs=[], discover_stores=False, cursor_blink=False, keymap={}
+    )
+
+
+def shooter(app: Any, out: Path, written: list[Path]) -> Callable[[str], None]:
+    def shot(name: str) -> None:
+        written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
+
+    return shot
+
+
 async def capture(out: Path, size: tuple[int, int]) -> list[Path]:
     from tui_bench.core.plan import LoadedPlan, load_plan, parse_plan
-    from tui_bench.tui.app import create_app
     from tui_bench.tui.screens.history import CompareScreen, HistoryScreen
     from tui_bench.tui.screens.live import LiveScreen
     from tui_bench.tui.screens.results import ResultsScreen
     from tui_bench.tui.screens.wizard import WizardScreen
 
     plans = REPO / "plans"
-    app = create_app(
-        plans_dirs=[plans],
-        models_dirs=[],
-        discover_stores=False,
-        cursor_blink=False,
-        keymap={},
-    )
+    app = quiet_app(plans)
     written: list[Path] = []
-
-    def shot(name: str) -> None:
-        written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
+    shot = shooter(app, out, written)
 
     def results_ready() -> bool:
         return isinstance(app.screen, ResultsScreen) and app.screen.loaded is not None
@@ -116,24 +123,15 @@ async def capture(out: Path, size: tuple[int, int]) -> list[Path]:
 async def capture_classify(out: Path, size: tuple[int, int], workdir: Path) -> list[Path]:
     """The classifier benchmark on the ChatterBot corpus, from the wizard's entry."""
     from tui_bench.core.classify.corpora import export_corpus
-    from tui_bench.tui.app import create_app
     from tui_bench.tui.screens.classify import ClassifySetupScreen
     from tui_bench.tui.screens.classify_live import ClassifyRunScreen
     from tui_bench.tui.screens.classify_results import ClassifyResultsScreen
 
     os.chdir(workdir)  # short relative paths on screen
     export_corpus("chatterbot", workdir / "chatterbot-en.csv", languages=["en"])
-    app = create_app(
-        plans_dirs=[REPO / "plans"],
-        models_dirs=[],
-        discover_stores=False,
-        cursor_blink=False,
-        keymap={},
-    )
+    app = quiet_app(REPO / "plans")
     written: list[Path] = []
-
-    def shot(name: str) -> None:
-        written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
+    shot = shooter(app, out, written)
 
     async with app.run_test(size=size) as pilot:
         await pilot.pause(0.3)

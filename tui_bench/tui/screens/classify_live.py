@@ -34,7 +34,8 @@ from tui_bench.tui.screens.classify import error_text
 from tui_bench.tui.screens.dialogs import ConfirmScreen, ErrorScreen
 from tui_bench.tui.widgets.classify_live import DoneView, TrainingView
 from tui_bench.tui.widgets.header import AppHeader
-from tui_bench.tui.widgets.line import Line, bar
+from tui_bench.tui.widgets.line import Line, set_with_bar
+from tui_bench.tui.widgets.line import clock as _clock
 from tui_bench.tui.widgets.live import LogTail
 
 QUIT_GRACE_S = 15.0
@@ -161,15 +162,13 @@ class ClassifyRunScreen(Screen[None]):
             elif 0 < view.n_done < view.total:
                 left = el / view.n_done * (view.total - view.n_done)
                 parts.append((f" · ~{_clock(left)} left", "$text-muted"))
-        status = self.query_one("#clr-status", Line)
-        width = status.content_size.width or 80
-        bar_width = min(30, max(12, width // 3))
-        left = Content.assemble(*parts)
-        room = width - bar_width - 1
-        if left.cell_length > room:
-            left = left.truncate(max(0, room - 1), ellipsis=True)
-        pad = " " * max(1, width - left.cell_length - bar_width)
-        status.set(Content.assemble(left, pad, bar(view.n_done, max(1, view.total), bar_width)))
+        set_with_bar(
+            self.query_one("#clr-status", Line),
+            Content.assemble(*parts),
+            view.n_done,
+            view.total,
+            max_bar=30,
+        )
 
     # -- the worker ---------------------------------------------------------------------
 
@@ -289,8 +288,3 @@ class ClassifyRunScreen(Screen[None]):
         if self.outcome is not None:
             return [("Open the ranking", "The classifier ranking", self.action_open_results)]
         return []
-
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(int(seconds), 60)
-    return f"{m}:{s:02d}"

@@ -20,7 +20,8 @@ from textual.widgets import Footer
 from tui_bench.tui.bridge import LiveState
 from tui_bench.tui.format import duration
 from tui_bench.tui.widgets.header import AppHeader
-from tui_bench.tui.widgets.line import Line, bar
+from tui_bench.tui.widgets.line import Line, set_with_bar
+from tui_bench.tui.widgets.line import clock as _clock
 from tui_bench.tui.widgets.live import LogTail, MemoryView, ModelsView, TailView
 
 DEFAULT_REFRESH_HZ = 4.0  # one repaint per 250 ms token-rate bucket
@@ -129,15 +130,13 @@ class LiveScreen(Screen[None]):
             if 0 < s.done < s.total:
                 left = el / s.done * (s.total - s.done)
                 parts.append((f" · ~{_clock(left)} left", "$text-muted"))
-        status = self.query_one("#live-status", Line)
-        width = status.content_size.width or 100
-        bar_width = min(36, max(12, width // 3))
-        left = Content.assemble(*parts)
-        room = width - bar_width - 1
-        if left.cell_length > room:
-            left = left.truncate(max(0, room - 1), ellipsis=True)
-        pad = " " * max(1, width - left.cell_length - bar_width)
-        status.set(Content.assemble(left, pad, bar(s.done, s.total, bar_width)))
+        set_with_bar(
+            self.query_one("#live-status", Line),
+            Content.assemble(*parts),
+            s.done,
+            s.total,
+            max_bar=36,
+        )
 
     # -- actions ------------------------------------------------------------------------
 
@@ -169,9 +168,3 @@ class LiveScreen(Screen[None]):
             out.display, log.display = True, False
         else:
             out.display = log.display = True
-
-
-def _clock(seconds: float) -> str:
-    """m:ss, whole seconds: the status line changes once a second, not every repaint."""
-    m, sec = divmod(int(seconds), 60)
-    return f"{m}:{sec:02d}"

@@ -52,3 +52,21 @@ def bar(done: int, total: int, width: int) -> Content:
         ("━" * max(0, rest - 1), "$foreground 20%"),
         f" {100 * frac:3.0f}%",
     )
+
+
+def clock(seconds: float) -> str:
+    """m:ss, whole seconds: a status line changes once a second, not every repaint."""
+    m, sec = divmod(int(seconds), 60)
+    return f"{m}:{sec:02d}"
+
+
+def set_with_bar(line: Line, left: Content, done: int, total: int, *, max_bar: int) -> None:
+    """``line`` shows ``left`` (cut with an ellipsis when too long) and, flush right, a
+    progress bar a third of the width (12 to ``max_bar`` cells)."""
+    width = line.content_size.width or 80
+    bar_width = min(max_bar, max(12, width // 3))
+    room = width - bar_width - 1
+    if left.cell_length > room:
+        left = left.truncate(max(0, room - 1), ellipsis=True)
+    pad = " " * max(1, width - left.cell_length - bar_width)
+    line.set(Content.assemble(left, pad, bar(done, total, bar_width)))
