@@ -319,7 +319,7 @@ def run_at_start_priority(
     Returns ``None`` when ``abandon()`` turns true first (the app is closing): the thread
     is a daemon and the caller has already asked it to stop. Re-raises its exception.
     """
-    from tui_bench.core.backends.spawn import spawner
+    from tui_bench.core.backends.spawn import start_thread
 
     box: dict[str, Any] = {}
 
@@ -329,12 +329,8 @@ def run_at_start_priority(
         except BaseException as exc:  # re-raised in the waiting thread
             box["error"] = exc
 
-    def start() -> threading.Thread:
-        thread = threading.Thread(target=body, name="classify-train", daemon=True)
-        thread.start()
-        return thread
-
-    thread = spawner().submit(start).result()
+    thread = threading.Thread(target=body, name="classify-train", daemon=True)
+    start_thread(thread)
     while thread.is_alive():
         if abandon():
             return None

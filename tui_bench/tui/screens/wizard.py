@@ -680,10 +680,10 @@ class WizardScreen(Screen[None]):
             parts.append(("\n\nnote ", "bold $warning"))
             parts.append(
                 (
-                    f"{', '.join(busy)} run(s) on all {cores} logical cores: anything else on "
-                    f"this machine competes with it, this live view included (a few % of one "
-                    f"core). For the steadiest numbers set threads to {max(1, cores - 1)} or "
-                    "run headless (tui-bench run PLAN --headless).",
+                    f"{', '.join(busy)} run(s) on all {cores} logical cores: this live view "
+                    "only takes CPU time the model leaves idle, but any other busy program on "
+                    "this machine slows it. For the steadiest numbers keep the machine quiet "
+                    f"or set threads to {max(1, cores - 1)}.",
                     "$text-muted",
                 )
             )
