@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -75,7 +76,13 @@ def test_classify_corpus_headless(corpus: Path, bench_home: Path, tmp_path: Path
     assert len(runs) == 1 and runs[0]["kind"] == "classify" and runs[0]["status"] == "completed"
     rebuilt = tmp_path / "rebuilt"
     assert _cli(bench_home, "report", str(runs[0]["id"]), "--output", str(rebuilt)).returncode == 0
-    assert json.loads((rebuilt / "data.json").read_text())["results"] == rows
+    assert json.loads((rebuilt / "data.json").read_text()) == data
+    shutil.rmtree(out)  # the run's own folder is gone: history alone rebuilds the report
+    rebuilt = tmp_path / "rebuilt-again"
+    assert _cli(bench_home, "report", "latest", "--output", str(rebuilt)).returncode == 0
+    md = (rebuilt / "report.md").read_text(encoding="utf-8")
+    assert f"| {best['model']} | {best['f1_macro']:.3f} |" in md.replace("**", "")
+    assert "model-topic.joblib" in md
     cmp = _cli(bench_home, "compare", str(runs[0]["id"]), str(runs[0]["id"]))
     assert cmp.returncode == 2 and "classifier benchmark" in cmp.stderr
 

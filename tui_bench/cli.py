@@ -401,31 +401,12 @@ def report(run_id: str, output: Path) -> int:
 
 
 def _classify_report_from_history(row: Any, output: Path) -> list[Path]:
-    """data.json and results.csv from the stored result; report.md copied from the run's folder."""
-    import json
-    import shutil
+    """report.md, data.json and results.csv rebuilt from the stored result."""
+    from tui_bench.core.classify.report import write_reports
+    from tui_bench.core.classify.runner import ClassifyResult
 
-    from tui_bench.core.classify.report import write_csv
-
-    output.mkdir(parents=True, exist_ok=True)
-    data = row.summary
-    written = [output / "data.json", output / "results.csv"]
-    written[0].write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    write_csv(data.get("results", []), written[1])
-    original = Path(row.output_dir or "") / "report.md"
-    if (
-        row.output_dir
-        and original.exists()
-        and original.resolve() != (output / "report.md").resolve()
-    ):
-        shutil.copyfile(original, output / "report.md")
-        written.append(output / "report.md")
-    elif not (output / "report.md").exists():
-        click.echo(
-            f"note: report.md of run {row.id} is not in {row.output_dir}; data.json has every figure",
-            err=True,
-        )
-    return written
+    paths = write_reports(ClassifyResult.from_dict(row.summary), output)
+    return [paths["md"], paths["json"], paths["csv"]]
 
 
 @cli.command()

@@ -328,3 +328,44 @@ def test_core_classify_imports_no_ui_and_its_package_stays_light() -> None:
             words = line.split()
             if words[:1] in (["import"], ["from"]) and len(words) > 1:
                 assert words[1].split(".")[0] not in ("textual", "rich"), (source.name, line)
+
+
+def test_a_result_comes_back_from_its_stored_form(profiled_csv: Path, tmp_path: Path) -> None:
+    """data.json / the history database hold ``to_dict``; ``from_dict`` gives back a result
+    that serialises the same and reports the same figures (report rebuilt from history)."""
+    from tui_bench.core.classify.report import render_markdown
+    from tui_bench.core.classify.runner import ClassifyResult
+
+    results = [
+        run_classify(
+            ClassifyConfig(
+                data=profiled_csv,
+                annotation_column="annotation",
+                models=FAST,
+                choose="top",
+                output_dir=tmp_path / "a",
+            )
+        ),
+        run_classify(
+            ClassifyConfig(
+                data=write_csv(tmp_path / "d.csv", _lang_rows()),
+                annotation_column="annotation",
+                models=["char-svm", "sgd"],
+                by_language=True,
+                language_penalty=0.5,
+                choose="top",
+                output_dir=tmp_path / "b",
+            )
+        ),
+    ]
+    for result in results:
+        stored = json.loads(json.dumps(result.to_dict()))
+        back = ClassifyResult.from_dict(stored)
+        assert json.loads(json.dumps(back.to_dict())) == stored
+        assert back.final and back.rows and back.suggested.keys() == result.suggested.keys()
+        md = render_markdown(back)
+        for row in stored["results"]:
+            if row["rank"] == 1:
+                assert f"| {row['model']} | {row['f1_macro']:.3f} |" in md.replace("**", "")
+    balance = ClassifyResult.from_dict(results[1].to_dict()).language_balance
+    assert [b.to_dict() for b in balance] == [b.to_dict() for b in results[1].language_balance]

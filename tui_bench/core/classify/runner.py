@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -221,6 +221,48 @@ class ClassifyResult:
             "output_dir": self.output_dir,
             "notes": self.notes,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClassifyResult:
+        """The result back from its ``to_dict`` form (``data.json``, the history database):
+        enough to show and report it again, not to train a final model (no data held)."""
+
+        def build(kind: type, d: dict[str, Any], **extra: Any) -> Any:
+            names = {f.name for f in fields(kind)}
+            return kind(**{k: v for k, v in {**d, **extra}.items() if k in names})
+
+        suggested = {
+            p: imb.Suggestion(p, c, (data.get("suggested_reasons") or {}).get(p, ""))
+            for p, c in (data.get("suggested") or {}).items()
+        }
+        merged = data.get("results") or []
+        return cls(
+            status=data["status"],
+            config=data.get("config") or {},
+            dataset=data.get("dataset") or {},
+            thresholds=data.get("thresholds") or {},
+            imbalance=[build(imb.CategoryImbalance, a) for a in data.get("imbalance") or []],
+            cell_imbalance=[
+                build(imb.CategoryImbalance, a) for a in data.get("cell_imbalance") or []
+            ],
+            excluded=data.get("excluded") or [],
+            suggested=suggested,
+            categories=data.get("categories") or [],
+            languages=data.get("languages") or [None],
+            models=data.get("models") or {},
+            results=[build(CandidateResult, r, candidate=r["model"]) for r in merged],
+            rows=[build(rk.RankedRow, r) for r in merged],
+            aggregates=[build(rk.AggregateRow, a) for a in data.get("aggregates") or []],
+            language_balance=[
+                build(rk.LanguageBalanceRow, b) for b in data.get("language_balance") or []
+            ],
+            choice=data.get("choice") or {},
+            final=[build(FinalModel, f) for f in data.get("final") or []],
+            started_at=data.get("started_at") or "",
+            duration_s=float(data.get("duration_s") or 0.0),
+            output_dir=data.get("output_dir"),
+            notes=data.get("notes") or [],
+        )
 
 
 def _all_models(models: dict[str, list[str]]) -> list[str]:
