@@ -108,3 +108,65 @@ async def test_compare_needs_both_marks() -> None:
         await pilot.press("d")
         await pilot.pause()
         assert screen_name(app) == "HistoryScreen"
+
+
+async def test_a_classifier_run_opens_from_the_history(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Classifier runs sit beside LLM runs (the kind selector); one opens on its ranking,
+    rebuilt from the database alone, read-only: nothing to train, nothing to compare."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "classify"))
+    from classify_helpers import annotated_rows, write_csv
+
+    from tui_bench.core.classify.history import record_classify_run
+    from tui_bench.core.classify.runner import ClassifyConfig, run_classify
+    from tui_bench.core.store import Store
+    from tui_bench.tui.screens.classify_results import ClassifyResultsScreen
+
+    ids = fill_history()
+    data = write_csv(
+        tmp_path / "two.csv",
+        annotated_rows({"sentiment": {"pos": 30, "neg": 30}}, n_rows=60),
+    )
+    result = run_classify(
+        ClassifyConfig(
+            data=data,
+            annotation_column="annotation",
+            models=["tfidf-logreg", "complement-nb"],
+            choose="top",
+            output_dir=tmp_path / "out",
+        )
+    )
+    store = Store()
+    try:
+        run_id, _ = record_classify_run(result, store)
+    finally:
+        store.close()
+    best = next(r for r in result.rows if r.rank == 1)
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        hist = await open_history(pilot, app)
+        assert run_id not in [r.id for r in hist.rows]  # LLM runs first
+        assert sorted(r.id for r in hist.rows) == sorted(ids.values())
+        hist.query_one("#filter-kind", Select).value = "classify"
+        await wait_for(pilot, lambda: [r.id for r in hist.rows] == [run_id])
+        table = hist.query_one("#runs", DataTable)
+        table.focus()
+        await pilot.press("b")  # refused: compare is for LLM runs
+        await pilot.pause()
+        assert hist.baseline_id != run_id
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ClassifyResultsScreen))
+        res = app.screen
+        assert res.archived and res.outcome.run_id == run_id
+        ranking = res.query_one("#clres-rank-0", DataTable)
+        first = ranking.ordered_rows[0].key
+        assert str(ranking.get_cell(first, "model")).strip() == best.model
+        final = str(res.query_one("#clres-final").render())
+        assert "top" in final and "model-sentiment.joblib" in final
+        assert not res.check_action("use_top", ())
+        await pilot.press("t")  # hidden, and nothing happens
+        await pilot.pause()
+        assert not res.busy and isinstance(app.screen, ClassifyResultsScreen)

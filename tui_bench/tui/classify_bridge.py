@@ -303,6 +303,7 @@ class ClassifyOutcome:
     reports: list[Path] = field(default_factory=list)
     run_id: int | None = None
     db_path: Path | None = None
+    from_history: bool = False  # rebuilt from the database: shown, never trained from
 
 
 def report_files(output_dir: str | Path | None) -> list[Path]:

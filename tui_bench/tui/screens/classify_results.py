@@ -101,7 +101,9 @@ class ClassifyResultsScreen(Screen[None]):
         self.groups = [
             g for g in ("binary", "multiclass") if any(a.group == g for a in self.result.aggregates)
         ]
-        self.top = self._preview_top()
+        # A result from the history database holds no data: it can be shown, not trained.
+        self.archived = outcome.from_history
+        self.top = self._preview_top() if not self.archived else {}
         self.final_state: ClassifyLiveState | None = None
         self.final_worker: Worker[Any] | None = None
         self.final_error: str | None = None
@@ -144,8 +146,11 @@ class ClassifyResultsScreen(Screen[None]):
                     classes="clres-table",
                 )
             yield Static(id="clres-paths")
-            yield Static(Content.styled("Next step", "bold"), classes="clres-caption")
-            yield OptionList(id="clres-choice")
+            if self.archived:
+                yield Static(Content.styled("Final choice", "bold"), classes="clres-caption")
+            else:
+                yield Static(Content.styled("Next step", "bold"), classes="clres-caption")
+                yield OptionList(id="clres-choice")
             yield Static(id="clres-final")
         yield Footer()
 
@@ -156,8 +161,11 @@ class ClassifyResultsScreen(Screen[None]):
         self._head()
         self._tables()
         self._paths()
-        self._choices()
-        self._final()
+        if self.archived:
+            self._archived_final()
+        else:
+            self._choices()
+            self._final()
         tables = self.query(DataTable)
         if tables:
             tables.first().focus()
@@ -463,7 +471,43 @@ class ClassifyResultsScreen(Screen[None]):
             CHOICE_STOP: self.action_stop,
         }[event.option.id or CHOICE_STOP]()
 
+    def _archived_final(self) -> None:
+        """What was chosen and saved when the benchmark ran (a run opened from history)."""
+        r = self.result
+        choice = r.choice or {}
+        mode = choice.get("mode", "none")
+        picked = choice.get("model") or ", ".join(
+            f"{k}: {v}" for k, v in (choice.get("models_by_language") or {}).items()
+        )
+        lines: list[Any] = [
+            ("chosen ", "bold"),
+            f"{mode}{f' · {picked}' if picked else ''}",
+            (f" · {choice['reason']}" if choice.get("reason") else "", "$text-muted"),
+            "\n",
+        ]
+        for f in r.final:
+            lines += [
+                ("✓ ", "bold $text-success"),
+                (f.candidate, "bold"),
+                f" for {cell_name(f.category, f.language)}: {f.model_path}",
+                (f" + {Path(f.card_path).name}\n", "$text-muted"),
+            ]
+        lines.append(
+            (
+                "A run opened from the history: to train another final model, run the "
+                "benchmark again (f4).",
+                "$text-muted",
+            )
+        )
+        self.query_one("#clres-final", Static).update(Content.assemble(*lines))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # nothing to train from in a run opened from history: hidden from the footer
+        return not (self.archived and action in ("use_top", "pick", "stop"))
+
     def _can_choose(self) -> bool:
+        if self.archived:
+            return False
         if self.busy:
             self.notify("a final model is being trained", severity="warning")
             return False
@@ -605,6 +649,8 @@ class ClassifyResultsScreen(Screen[None]):
             self.app.pop_screen()
 
     def palette_commands(self) -> list[tuple[str, str, Callable[[], None]]]:
+        if self.archived:
+            return []
         text, ok = self._top_text()
         out: list[tuple[str, str, Callable[[], None]]] = []
         if ok:

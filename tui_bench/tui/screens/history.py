@@ -41,13 +41,15 @@ COMPARE_COLUMNS = (
     ("base", "median base"),
     ("cand", "median cand"),
 )
+KINDS = [("LLM runs", "llm"), ("classifier runs", "classify")]
 STATUSES = ("completed", "cancelled", "interrupted", "running", "failed")
 HISTORY_LIMIT = 500
 
 
 class HistoryScreen(Screen[None]):
     HELP = (
-        "Every run kept in the history database, newest first. Enter opens a run's results. "
+        "Every run kept in the history database, newest first (LLM runs or classifier runs: "
+        "the first selector). Enter opens a run's results. "
         "Mark one run as baseline (b) and another as candidate (c), then compare them (d): "
         "per model and metric, the relative difference of medians with its 95% interval, a "
         "Mann-Whitney U p-value and a verdict."
@@ -73,6 +75,7 @@ class HistoryScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield AppHeader()
         with Horizontal(id="history-filters"):
+            yield Select[str](KINDS, value="llm", allow_blank=False, id="filter-kind")
             yield Label("plan", classes="filter-label")
             yield Select[str]([], prompt="all plans", id="filter-plan", allow_blank=True)
             yield Label("status", classes="filter-label")
@@ -90,6 +93,11 @@ class HistoryScreen(Screen[None]):
 
     # -- data ---------------------------------------------------------------------------
 
+    @property
+    def kind(self) -> str:
+        value = self.query_one("#filter-kind", Select).value
+        return value if isinstance(value, str) else "llm"
+
     def _filters(self) -> tuple[str | None, str | None]:
         plan = self.query_one("#filter-plan", Select).value
         status = self.query_one("#filter-status", Select).value
@@ -101,8 +109,9 @@ class HistoryScreen(Screen[None]):
     def _load(self) -> tuple[list[RunRow], list[RunRow]]:
         store = self.app.store  # type: ignore[attr-defined]
         plan, status = self._filters()
-        rows = store.list_runs(plan=plan, status=status, kind="llm", limit=HISTORY_LIMIT)
-        every = store.list_runs(kind="llm", limit=HISTORY_LIMIT)
+        kind = self.kind
+        rows = store.list_runs(plan=plan, status=status, kind=kind, limit=HISTORY_LIMIT)
+        every = store.list_runs(kind=kind, limit=HISTORY_LIMIT)
         return rows, every
 
     def action_reload(self) -> None:
@@ -174,11 +183,15 @@ class HistoryScreen(Screen[None]):
             )
         )
 
-    def selected_id(self) -> int | None:
+    def selected_row(self) -> RunRow | None:
         table = self.query_one("#runs", DataTable)
         if not self.rows or table.cursor_row < 0 or table.cursor_row >= len(self.rows):
             return None
-        return self.rows[table.cursor_row].id
+        return self.rows[table.cursor_row]
+
+    def selected_id(self) -> int | None:
+        row = self.selected_row()
+        return row.id if row is not None else None
 
     # -- events and actions ---------------------------------------------------------------
 
@@ -190,19 +203,46 @@ class HistoryScreen(Screen[None]):
         self.action_open()
 
     def action_open(self) -> None:
-        rid = self.selected_id()
-        if rid is None:
+        row = self.selected_row()
+        if row is None:
             self.notify("no run selected", severity="warning")
+            return
+        if row.kind == "classify":
+            self._open_classify(row)
             return
         from tui_bench.tui.screens.results import ResultsScreen
 
-        self.app.push_screen(ResultsScreen(rid))
+        self.app.push_screen(ResultsScreen(row.id))
+
+    def _open_classify(self, row: RunRow) -> None:
+        """A classifier run's ranking, rebuilt from what the history holds."""
+        from tui_bench.core.classify.runner import ClassifyResult
+        from tui_bench.tui.classify_bridge import ClassifyOutcome, report_files
+        from tui_bench.tui.screens.classify_results import ClassifyResultsScreen
+
+        try:
+            result = ClassifyResult.from_dict(row.summary or {})
+        except Exception as exc:  # an entry from an older or damaged database
+            self.notify(f"run {row.id}: cannot be shown ({exc})", severity="error")
+            return
+        store = self.app.store  # type: ignore[attr-defined]
+        outcome = ClassifyOutcome(
+            result, report_files(row.output_dir), row.id, store.path, from_history=True
+        )
+        self.app.push_screen(ClassifyResultsScreen(outcome))
 
     def action_mark(self, label: str) -> None:
-        rid = self.selected_id()
-        if rid is None:
+        row = self.selected_row()
+        if row is None:
             self.notify("no run selected", severity="warning")
             return
+        if row.kind != "llm":
+            self.notify(
+                "compare works on LLM runs; a classifier run ranks its candidates itself",
+                severity="warning",
+            )
+            return
+        rid = row.id
         store = self.app.store  # type: ignore[attr-defined]
         if label == "baseline":
             self.baseline_id = rid
