@@ -198,6 +198,14 @@ async def test_from_the_wizard_to_the_ranking_and_a_saved_model(two_categories: 
         assert set(model.predict(["topicacue0 topicacue1 topicacue2 w1"])) <= {"a", "b", "c"}
         await pilot.pause(0.3)
         assert "model-topic.joblib" in text_of(app, "#clres-final")
+        # the history entry now holds the choice and the saved models
+        store = Store()
+        try:
+            stored = store.get_run(ranking.outcome.run_id).summary
+        finally:
+            store.close()
+        assert stored["choice"]["mode"] == "top" and stored["choice"]["model"] == top
+        assert [f["model_path"] for f in stored["final"]] == [f.model_path for f in result.final]
 
 
 async def test_pick_a_model_then_stop(two_categories: Path) -> None:

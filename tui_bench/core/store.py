@@ -344,6 +344,14 @@ class Store:
             )  # fmt: skip
             self.conn.commit()
 
+    def set_summary(self, run_id: int, summary: Any) -> None:
+        """Replace a finished run's stored summary (a classifier run after its final model)."""
+        with self._lock:
+            self.conn.execute(
+                "UPDATE runs SET summary_json=? WHERE id=?", (_dumps(summary), run_id)
+            )
+            self.conn.commit()
+
     def set_output_dir(self, run_id: int, output_dir: str) -> None:
         with self._lock:
             self.conn.execute("UPDATE runs SET output_dir=? WHERE id=?", (output_dir, run_id))

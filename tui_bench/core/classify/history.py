@@ -59,3 +59,13 @@ def record_classify_run(result: Any, store: Store | None = None) -> tuple[int, P
     finally:
         if own:
             st.close()
+
+
+def update_classify_run(run_id: int, result: Any, db_path: str | Path | None = None) -> None:
+    """The stored result of run ``run_id`` after a final model was trained from it later
+    (the choice and the saved models join the benchmark's figures)."""
+    st = Store(db_path)
+    try:
+        st.set_summary(run_id, result.to_dict())
+    finally:
+        st.close()

@@ -599,14 +599,21 @@ class ClassifyResultsScreen(Screen[None]):
         result = self.result
         sink = ClassifySink(state)
 
+        outcome = self.outcome
+
+        def train() -> Any:
+            finals = train_chosen(
+                result, choose, choose_by_language=by_language, publish=sink.handle
+            )
+            if outcome.run_id is not None:  # the history entry gets the choice too
+                from tui_bench.core.classify.history import update_classify_run
+
+                update_classify_run(outcome.run_id, result, outcome.db_path)
+            return finals
+
         def work() -> Any:
             worker = get_current_worker()
-            return run_at_start_priority(
-                lambda: train_chosen(
-                    result, choose, choose_by_language=by_language, publish=sink.handle
-                ),
-                abandon=lambda: worker.is_cancelled,
-            )
+            return run_at_start_priority(train, abandon=lambda: worker.is_cancelled)
 
         self.final_worker = self.run_worker(
             work, thread=True, exit_on_error=False, name="classify-final"

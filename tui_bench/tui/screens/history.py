@@ -41,7 +41,7 @@ COMPARE_COLUMNS = (
     ("base", "median base"),
     ("cand", "median cand"),
 )
-KINDS = [("LLM runs", "llm"), ("classifier runs", "classify")]
+KINDS = [("LLM runs", "llm"), ("classifiers", "classify")]
 STATUSES = ("completed", "cancelled", "interrupted", "running", "failed")
 HISTORY_LIMIT = 500
 
