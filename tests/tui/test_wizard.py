@@ -85,6 +85,7 @@ async def test_invalid_input_shows_the_core_error_and_never_starts() -> None:
     async with app.run_test(size=SIZE) as pilot:
         wiz = app.screen
         assert isinstance(wiz, WizardScreen)
+        await pilot.pause()  # the step tabs are set up
         wiz.goto("step-settings")
         await wait_for(pilot, lambda: getattr(app.focused, "id", None) == "set-name")
         await pilot.press("enter", "0")  # repeats = 0
@@ -105,6 +106,7 @@ async def test_save_a_composed_plan_as_toml(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         wiz = app.screen
         assert isinstance(wiz, WizardScreen)
+        await pilot.pause()  # the step tabs are set up
         wiz.goto("step-settings")
         await wait_for(pilot, lambda: getattr(app.focused, "id", None) == "set-name")
         await pilot.press(*"saved-demo", "enter", "4")

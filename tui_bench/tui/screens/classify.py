@@ -51,7 +51,9 @@ from tui_bench.core.classify.data import Dataset, load_dataset, read_table
 from tui_bench.core.classify.runner import ClassifyConfig
 from tui_bench.core.errors import UserError
 from tui_bench.tui.classify_columns import SAMPLE_ROWS, ColumnGuess, guess_columns
+from tui_bench.tui.focus import focus_soon
 from tui_bench.tui.widgets.header import AppHeader
+from tui_bench.tui.widgets.steps import StepTabs
 from tui_bench.tui.widgets.toggle_list import ToggleList
 
 STEPS = ("cl-step-data", "cl-step-categories", "cl-step-models", "cl-step-run")
@@ -160,6 +162,10 @@ class ClassifySetupScreen(Screen[None]):
         self._preset_columns = config is not None
         self._preset_categories = config is not None and bool(config.categories)
         self._jump_once = config is not None  # to the categories once the preset data loads
+        # The step tabs select their initial pane when they mount: a step chosen before
+        # that (preset data that loads at once) is chosen again afterwards.
+        self._tabs_ready = False
+        self._pending_step: str | None = None
         self.selected_categories: list[str] = []
         names = config.model_names() if config is not None else list(cand.DEFAULT_MODELS)
         self.selected_models: list[str] = names
@@ -179,7 +185,7 @@ class ClassifySetupScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
-        with TabbedContent(id="cl-steps", initial="cl-step-data"):
+        with StepTabs(id="cl-steps", initial="cl-step-data"):
             with TabPane("1 Data", id="cl-step-data"), VerticalScroll(id="cl-data-scroll"):
                 with Grid(id="cl-data-grid", classes="cl-grid"):
                     yield Label("data file", classes="cl-label")
@@ -249,7 +255,9 @@ class ClassifySetupScreen(Screen[None]):
         if self.preset is not None:
             self.query_one("#cl-path", Input).value = str(self.preset.data)
             self._read_file()
-        self.query_one("#cl-path", Input).focus()
+        # now, not .focus(): a queued focus on the path would bring its step back after
+        # the preset data has loaded and moved on to the categories
+        self.set_focus(self.query_one("#cl-path", Input))
 
     # -- step 1: data -------------------------------------------------------------------
 
@@ -807,6 +815,8 @@ class ClassifySetupScreen(Screen[None]):
         return str(self.query_one("#cl-steps", TabbedContent).active)
 
     def goto(self, step: str) -> None:
+        if not self._tabs_ready:
+            self._pending_step = step
         self.query_one("#cl-steps", TabbedContent).active = step
         focus = {
             "cl-step-data": "#cl-path",
@@ -814,7 +824,18 @@ class ClassifySetupScreen(Screen[None]):
             "cl-step-models": "#cl-models",
             "cl-step-run": "#cl-start",
         }[step]
-        self.call_after_refresh(self.query_one(focus).focus)
+        target = self.query_one(focus)
+        self.set_focus(target)  # now: a focus queued earlier must not bring its step back
+        focus_soon(target, self.query_one(f"#{step}"))
+
+    @on(TabbedContent.TabActivated, "#cl-steps")
+    def _steps_ready(self, event: TabbedContent.TabActivated) -> None:
+        if self._tabs_ready:
+            return
+        self._tabs_ready = True
+        pending, self._pending_step = self._pending_step, None
+        if pending is not None and event.pane.id != pending:
+            self.call_later(self.goto, pending)
 
     def action_next_step(self) -> None:
         i = STEPS.index(self.step)

@@ -39,9 +39,11 @@ from tui_bench.core.errors import UserError
 from tui_bench.core.plan import TASK_TYPES, LoadedPlan, parse_plan, plan_to_toml
 from tui_bench.tui import draft as d
 from tui_bench.tui.estimate import Estimate, estimate
+from tui_bench.tui.focus import focus_soon
 from tui_bench.tui.format import duration, pct
 from tui_bench.tui.screens.dialogs import PathPrompt
 from tui_bench.tui.widgets.header import AppHeader
+from tui_bench.tui.widgets.steps import StepTabs
 from tui_bench.tui.widgets.toggle_list import ToggleList
 
 STEPS = ("step-plan", "step-models", "step-prompts", "step-settings", "step-review")
@@ -99,7 +101,7 @@ class WizardScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
-        with TabbedContent(id="steps", initial="step-plan"):
+        with StepTabs(id="steps", initial="step-plan"):
             with TabPane("1 Plan", id="step-plan"), Horizontal(classes="split"):
                 yield OptionList(id="plan-list")
                 yield Static(id="plan-detail", classes="detail")
@@ -700,7 +702,9 @@ class WizardScreen(Screen[None]):
             "step-settings": "#set-name",
             "step-review": "#start",
         }[step]
-        self.call_after_refresh(self.query_one(focus).focus)
+        target = self.query_one(focus)
+        self.set_focus(target)  # now: a focus queued earlier must not bring its step back
+        focus_soon(target, self.query_one(f"#{step}"))
 
     @property
     def step(self) -> str:
