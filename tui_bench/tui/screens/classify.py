@@ -51,9 +51,8 @@ from tui_bench.core.classify.data import Dataset, load_dataset, read_table
 from tui_bench.core.classify.runner import ClassifyConfig
 from tui_bench.core.errors import UserError
 from tui_bench.tui.classify_columns import SAMPLE_ROWS, ColumnGuess, guess_columns
-from tui_bench.tui.focus import focus_soon
 from tui_bench.tui.widgets.header import AppHeader
-from tui_bench.tui.widgets.steps import StepTabs
+from tui_bench.tui.widgets.steps import StepTabs, show_step
 from tui_bench.tui.widgets.toggle_list import ToggleList
 
 STEPS = ("cl-step-data", "cl-step-categories", "cl-step-models", "cl-step-run")
@@ -817,16 +816,13 @@ class ClassifySetupScreen(Screen[None]):
     def goto(self, step: str) -> None:
         if not self._tabs_ready:
             self._pending_step = step
-        self.query_one("#cl-steps", TabbedContent).active = step
         focus = {
             "cl-step-data": "#cl-path",
             "cl-step-categories": "#cl-categories",
             "cl-step-models": "#cl-models",
             "cl-step-run": "#cl-start",
         }[step]
-        target = self.query_one(focus)
-        self.set_focus(target)  # now: a focus queued earlier must not bring its step back
-        focus_soon(target, self.query_one(f"#{step}"))
+        show_step(self, self.query_one("#cl-steps", TabbedContent), step, focus)
 
     @on(TabbedContent.TabActivated, "#cl-steps")
     def _steps_ready(self, event: TabbedContent.TabActivated) -> None:

@@ -39,11 +39,10 @@ from tui_bench.core.errors import UserError
 from tui_bench.core.plan import TASK_TYPES, LoadedPlan, parse_plan, plan_to_toml
 from tui_bench.tui import draft as d
 from tui_bench.tui.estimate import Estimate, estimate
-from tui_bench.tui.focus import focus_soon
 from tui_bench.tui.format import duration, pct
 from tui_bench.tui.screens.dialogs import PathPrompt
 from tui_bench.tui.widgets.header import AppHeader
-from tui_bench.tui.widgets.steps import StepTabs
+from tui_bench.tui.widgets.steps import StepTabs, show_step
 from tui_bench.tui.widgets.toggle_list import ToggleList
 
 STEPS = ("step-plan", "step-models", "step-prompts", "step-settings", "step-review")
@@ -694,7 +693,6 @@ class WizardScreen(Screen[None]):
     # -- navigation and actions -------------------------------------------------------------
 
     def goto(self, step: str) -> None:
-        self.query_one("#steps", TabbedContent).active = step
         focus = {
             "step-plan": "#plan-list",
             "step-models": "#model-list",
@@ -702,9 +700,7 @@ class WizardScreen(Screen[None]):
             "step-settings": "#set-name",
             "step-review": "#start",
         }[step]
-        target = self.query_one(focus)
-        self.set_focus(target)  # now: a focus queued earlier must not bring its step back
-        focus_soon(target, self.query_one(f"#{step}"))
+        show_step(self, self.query_one("#steps", TabbedContent), step, focus)
 
     @property
     def step(self) -> str:

@@ -8,7 +8,10 @@ for a focus only while the focus is still inside it.
 
 from __future__ import annotations
 
+from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
+
+from tui_bench.tui.focus import focus_soon
 
 
 class StepTabs(TabbedContent):
@@ -18,3 +21,13 @@ class StepTabs(TabbedContent):
             event.stop()  # a stale focus: the screen has moved on since
             return
         super()._on_tab_pane_focused(event)
+
+
+def show_step(screen: Screen, tabs: TabbedContent, step: str, focus: str) -> None:
+    """Show pane ``step`` of ``tabs`` and move the focus to ``focus`` (a selector) in it:
+    now, so that a focus queued earlier cannot bring its step back, and again shortly if
+    the pane could not take it yet."""
+    tabs.active = step
+    target = screen.query_one(focus)
+    screen.set_focus(target)
+    focus_soon(target, screen.query_one(f"#{step}"))
