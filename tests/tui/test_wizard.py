@@ -198,11 +198,16 @@ async def test_space_toggles_the_first_option_without_moving_first() -> None:
         assert wiz.selected_prompts == [next(iter(wiz.prompts))]
 
 
-async def test_ctrl_r_on_the_plan_list_starts_the_highlighted_plan(tmp_path: Path) -> None:
+def two_plans(folder: Path) -> Path:
+    """A plans folder with the test plan "demo" and a copy of it named "other"."""
     demo = (REPO_PLANS.parent / "tests" / "tui" / "plans" / "demo.toml").read_text()
-    (tmp_path / "demo.toml").write_text(demo)
-    (tmp_path / "other.toml").write_text(demo.replace('name = "demo"', 'name = "other"', 1))
-    app = make_app(plans_dirs=[tmp_path])
+    (folder / "demo.toml").write_text(demo)
+    (folder / "other.toml").write_text(demo.replace('name = "demo"', 'name = "other"', 1))
+    return folder
+
+
+async def test_ctrl_r_on_the_plan_list_starts_the_highlighted_plan(tmp_path: Path) -> None:
+    app = make_app(plans_dirs=[two_plans(tmp_path)])
     async with app.run_test(size=SIZE) as pilot:
         wiz = app.screen
         assert isinstance(wiz, WizardScreen)
@@ -217,10 +222,7 @@ async def test_ctrl_r_on_the_plan_list_starts_the_highlighted_plan(tmp_path: Pat
 
 
 async def test_browsing_the_plans_never_replaces_a_composition(tmp_path: Path) -> None:
-    demo = (REPO_PLANS.parent / "tests" / "tui" / "plans" / "demo.toml").read_text()
-    (tmp_path / "demo.toml").write_text(demo)
-    (tmp_path / "other.toml").write_text(demo.replace('name = "demo"', 'name = "other"', 1))
-    app = make_app(plans_dirs=[tmp_path])
+    app = make_app(plans_dirs=[two_plans(tmp_path)])
     async with app.run_test(size=SIZE) as pilot:
         wiz = app.screen
         assert isinstance(wiz, WizardScreen)
