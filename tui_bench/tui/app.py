@@ -571,8 +571,13 @@ def run_app(
     app = create_app(
         plan_path, start=start, output_dir=output_dir, loaded=loaded, telemetry=telemetry
     )
-    # The interface yields the CPU to the model it measures: this thread (Textual's loop and
-    # everything it starts) runs at a lower priority; model workers keep the normal one.
+    return _run_lowered(app)
+
+
+def _run_lowered(app: TuiBenchApp) -> int:
+    """Run ``app``; its exit code. The interface yields the CPU to what it measures: this
+    thread (Textual's loop and everything it starts) runs at the lowest priority; model
+    workers and training threads start from the spawner and keep the normal one."""
     lower_this_thread_priority()
     result = app.run()
     if app.return_code not in (None, 0):  # Textual's own failure code
@@ -587,9 +592,4 @@ def run_classify_app(config: ClassifyConfig) -> int:
     0 when the last benchmark completed, 130 when it was cancelled (or none was run),
     2 when the data given cannot be used (a missing column, an unreadable file).
     """
-    app = create_app(classify_config=config)
-    lower_this_thread_priority()  # training threads start from the spawner: full priority
-    result = app.run()
-    if app.return_code not in (None, 0):
-        return int(app.return_code)
-    return int(result) if result is not None else app.exit_code
+    return _run_lowered(create_app(classify_config=config))
