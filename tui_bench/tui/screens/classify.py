@@ -161,10 +161,6 @@ class ClassifySetupScreen(Screen[None]):
         self._preset_columns = config is not None
         self._preset_categories = config is not None and bool(config.categories)
         self._jump_once = config is not None  # to the categories once the preset data loads
-        # The step tabs select their initial pane when they mount: a step chosen before
-        # that (preset data that loads at once) is chosen again afterwards.
-        self._tabs_ready = False
-        self._pending_step: str | None = None
         self.selected_categories: list[str] = []
         names = config.model_names() if config is not None else list(cand.DEFAULT_MODELS)
         self.selected_models: list[str] = names
@@ -814,8 +810,6 @@ class ClassifySetupScreen(Screen[None]):
         return str(self.query_one("#cl-steps", TabbedContent).active)
 
     def goto(self, step: str) -> None:
-        if not self._tabs_ready:
-            self._pending_step = step
         focus = {
             "cl-step-data": "#cl-path",
             "cl-step-categories": "#cl-categories",
@@ -823,15 +817,6 @@ class ClassifySetupScreen(Screen[None]):
             "cl-step-run": "#cl-start",
         }[step]
         show_step(self, self.query_one("#cl-steps", TabbedContent), step, focus)
-
-    @on(TabbedContent.TabActivated, "#cl-steps")
-    def _steps_ready(self, event: TabbedContent.TabActivated) -> None:
-        if self._tabs_ready:
-            return
-        self._tabs_ready = True
-        pending, self._pending_step = self._pending_step, None
-        if pending is not None and event.pane.id != pending:
-            self.call_later(self.goto, pending)
 
     def action_next_step(self) -> None:
         i = STEPS.index(self.step)
