@@ -34,8 +34,7 @@ from tui_bench.tui.screens.classify import error_text
 from tui_bench.tui.screens.dialogs import ConfirmScreen, ErrorScreen
 from tui_bench.tui.widgets.classify_live import DoneView, TrainingView
 from tui_bench.tui.widgets.header import AppHeader
-from tui_bench.tui.widgets.line import Line, set_with_bar
-from tui_bench.tui.widgets.line import clock as _clock
+from tui_bench.tui.widgets.line import Line, clock, set_with_bar
 from tui_bench.tui.widgets.live import LogTail
 
 QUIT_GRACE_S = 15.0
@@ -156,12 +155,12 @@ class ClassifyRunScreen(Screen[None]):
         elif view.started is None:
             parts.append((" · loading the data…", "$text-muted"))
         else:
-            parts.append(f" · {view.n_done}/{view.total} trainings · {_clock(el)}")
+            parts.append(f" · {view.n_done}/{view.total} trainings · {clock(el)}")
             if view.cancelling:
                 parts.append((" · cancelling after the current epoch…", "bold $text-warning"))
             elif 0 < view.n_done < view.total:
                 left = el / view.n_done * (view.total - view.n_done)
-                parts.append((f" · ~{_clock(left)} left", "$text-muted"))
+                parts.append((f" · ~{clock(left)} left", "$text-muted"))
         set_with_bar(
             self.query_one("#clr-status", Line),
             Content.assemble(*parts),

@@ -20,8 +20,7 @@ from textual.widgets import Footer
 from tui_bench.tui.bridge import LiveState
 from tui_bench.tui.format import duration
 from tui_bench.tui.widgets.header import AppHeader
-from tui_bench.tui.widgets.line import Line, set_with_bar
-from tui_bench.tui.widgets.line import clock as _clock
+from tui_bench.tui.widgets.line import Line, clock, set_with_bar
 from tui_bench.tui.widgets.live import LogTail, MemoryView, ModelsView, TailView
 
 DEFAULT_REFRESH_HZ = 4.0  # one repaint per 250 ms token-rate bucket
@@ -126,10 +125,10 @@ class LiveScreen(Screen[None]):
                 parts.append(("cancelling after the current token… ", "bold $warning"))
             if s.current.label:
                 parts.append((s.current.label, "$accent"))
-            parts.append(f" · {_clock(el)}")
+            parts.append(f" · {clock(el)}")
             if 0 < s.done < s.total:
                 left = el / s.done * (s.total - s.done)
-                parts.append((f" · ~{_clock(left)} left", "$text-muted"))
+                parts.append((f" · ~{clock(left)} left", "$text-muted"))
         set_with_bar(
             self.query_one("#live-status", Line),
             Content.assemble(*parts),

@@ -307,16 +307,23 @@ class WizardScreen(Screen[None]):
         parts.append(f"{p.n_measured} measured + {p.n_warmup} warm-up")
         detail.update(Content.assemble(*parts))
 
-    def _use_plan(self, option: d.PlanOption) -> None:
+    def _selection_of(self, option: d.PlanOption) -> tuple[list[str], list[str], dict[str, str]]:
+        """The models, prompts and settings that choosing catalog plan ``option`` selects."""
         assert option.loaded is not None
-        self.base = option
         pid = option.entry.id
         plan = option.loaded.plan
-        keys = [d.plan_model_key(pid, m.id) for m in plan.models]
-        self.selected_models = [self.model_alias.get(k, k) for k in keys]
-        keys = [d.plan_prompt_key(pid, p.id) for p in plan.prompts]
-        self.selected_prompts = [self.prompt_alias.get(k, k) for k in keys]
-        self.settings = d.settings_of(option.loaded)
+        models = [
+            self.model_alias.get(k, k) for k in (d.plan_model_key(pid, m.id) for m in plan.models)
+        ]
+        prompts = [
+            self.prompt_alias.get(k, k)
+            for k in (d.plan_prompt_key(pid, p.id) for p in plan.prompts)
+        ]
+        return models, prompts, d.settings_of(option.loaded)
+
+    def _use_plan(self, option: d.PlanOption) -> None:
+        self.base = option
+        self.selected_models, self.selected_prompts, self.settings = self._selection_of(option)
         self._refresh_lists()
         self._fill_settings()
         self._rebuild()
@@ -328,19 +335,8 @@ class WizardScreen(Screen[None]):
         if base is None or base.loaded is None:
             return False
         self._sync_from_widgets()
-        pid = base.entry.id
-        plan = base.loaded.plan
-        models = [
-            self.model_alias.get(k, k) for k in (d.plan_model_key(pid, m.id) for m in plan.models)
-        ]
-        prompts = [
-            self.prompt_alias.get(k, k)
-            for k in (d.plan_prompt_key(pid, p.id) for p in plan.prompts)
-        ]
-        return (
-            self.selected_models == models
-            and self.selected_prompts == prompts
-            and self.settings == d.settings_of(base.loaded)
+        return (self.selected_models, self.selected_prompts, self.settings) == self._selection_of(
+            base
         )
 
     def _compose_new(self) -> None:
