@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import random
-from collections.abc import Sequence
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 FILLER = [f"w{i}" for i in range(60)]
 
@@ -65,3 +70,43 @@ def annotated_rows(
         text = " ".join(signal_text(f"{name}{label}", rng) for name, label in ann.items())
         rows.append({"id": i, "text": text or "empty filler", "annotation": json.dumps(ann)})
     return rows
+
+
+def can_write_in(folder: Path) -> bool:
+    try:
+        (folder / ".probe").write_text("x")
+    except OSError:
+        return False
+    (folder / ".probe").unlink()
+    return True
+
+
+@contextlib.contextmanager
+def read_only_folder(folder: Path) -> Iterator[Path]:
+    """``folder``, created and made read-only for the block: mode 555, and immutable
+    (``chattr +i``) where permissions do not stop the user (root). Skips the test where
+    neither works."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o555)
+    immutable = False
+    try:
+        if can_write_in(folder) and shutil.which("chattr"):
+            immutable = subprocess.run(["chattr", "+i", str(folder)], check=False).returncode == 0
+        if can_write_in(folder):
+            pytest.skip("no way to make a read-only folder here")
+        yield folder
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(folder)], check=False)
+        folder.chmod(0o755)
+
+
+def labelled_rows(
+    counts: dict[str, int], *, seed: int = 0, column: str = "label"
+) -> list[dict[str, Any]]:
+    """Rows of ``text`` and one label column, the text carrying its label's cue words."""
+    rng = random.Random(seed)
+    return [
+        {"text": signal_text(label, rng), column: label}
+        for label in labels_from_counts(counts, rng)
+    ]

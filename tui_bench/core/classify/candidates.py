@@ -5,9 +5,18 @@ the benchmark can stop early and report progress) and whether it is multilingual
 character n-grams (``char_wb``) need no word boundaries, so they work for any script;
 word n-grams split on spaces and punctuation and fail on Chinese, Japanese or Thai.
 
-Learners that accept it weigh classes by inverse frequency (``class_weight``), since
-macro-F1, the ranking key, counts every class equally. ``majority`` is the baseline that
-always answers the commonest class: it is always trained, shown, and never ranked.
+Learners that accept it weigh classes by inverse frequency (``class_weight="balanced"``),
+since macro-F1, the ranking key, counts every class equally. Learners trained by
+``partial_fit`` refuse "balanced"; they get the same weights per row (``sample_weight``,
+``weighs_rows``), never as a ``class_weight`` dict: scikit-learn looks a dict up by class
+value and (1.9) turns labels such as ``"0"`` and ``"1"`` into integers first, so a dict
+keyed by the labels as written fails on the commonest binary data. Labels stay strings
+everywhere; per-row weights do not depend on what they look like. (In one-vs-rest
+multi-class training a row weight counts in every sub-problem, where a dict would weigh
+only each sub-problem's positive rows.)
+
+``majority`` is the baseline that always answers the commonest class: it is always
+trained, shown, and never ranked.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ class CandidateSpec:
     make_vectorizer: Callable[[], Any] | None
     make_classifier: Callable[[int, dict[str, float]], Any]
     baseline: bool = False
+    weighs_rows: bool = False  # balanced weights go to fit / partial_fit as sample_weight
 
     def build(self, seed: int, class_weight: Mapping[str, float]) -> tuple[Any | None, Any]:
         vec = self.make_vectorizer() if self.make_vectorizer is not None else None
@@ -98,14 +108,14 @@ def _complement_nb(seed: int, class_weight: dict[str, float]) -> ComplementNB:
 
 
 def _sgd(seed: int, class_weight: dict[str, float]) -> SGDClassifier:
-    # partial_fit refuses class_weight="balanced": the runner passes the weights computed
-    # from the training labels. shuffle=False: the trainer shuffles each epoch itself, with
-    # its own seeded generator (SGD's own shuffle repeats one order on every call).
+    # partial_fit refuses class_weight="balanced", and a dict fails on labels that look
+    # like numbers (module docstring): the trainer passes the balanced weights per row
+    # (weighs_rows). shuffle=False: the trainer shuffles each epoch itself, with its own
+    # seeded generator (SGD's own shuffle repeats one order on every call).
     return SGDClassifier(
         loss="modified_huber",
         alpha=1e-5,
         shuffle=False,
-        class_weight=class_weight or None,
         random_state=seed,
     )
 
@@ -166,6 +176,7 @@ CATALOG: dict[str, CandidateSpec] = {
             good_for="short and long texts",
             make_vectorizer=_char_hashing_tfidf,
             make_classifier=_sgd,
+            weighs_rows=True,
         ),
         CandidateSpec(
             name="mlp",

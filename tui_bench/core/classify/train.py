@@ -161,6 +161,12 @@ def balanced_class_weight(labels: Sequence[str]) -> dict[str, float]:
     return {label: n / (k * c) for label, c in counts.items()}
 
 
+def balanced_row_weights(labels: Sequence[str]) -> np.ndarray:
+    """Each row's class weight (``balanced_class_weight``), for ``sample_weight``."""
+    weights = balanced_class_weight(labels)
+    return np.asarray([weights[label] for label in labels], dtype=np.float64)
+
+
 def minority_of(labels: Sequence[str]) -> str:
     counts = Counter(labels)
     return min(counts, key=lambda label: (counts[label], label))
@@ -229,6 +235,7 @@ def fit_by_epochs(
     fit_texts = [texts[i] for i in fit_rows]
     y_fit = np.asarray([labels[i] for i in fit_rows])
     vec, clf = spec.build(seed, balanced_class_weight(list(y_fit)))
+    w_fit = balanced_row_weights(list(y_fit)) if spec.weighs_rows else None
     batch = getattr(clf, "batch_size", None)
     if isinstance(batch, int) and batch > len(fit_rows):
         clf.set_params(batch_size=max(1, len(fit_rows)))  # small cells: no clipping warning
@@ -242,7 +249,12 @@ def fit_by_epochs(
     epochs_run = 0
     for epoch in range(1, epochs + 1):
         order = rng.permutation(len(fit_rows))
-        clf.partial_fit(x_fit[order], y_fit[order], classes=class_array)
+        if w_fit is None:
+            clf.partial_fit(x_fit[order], y_fit[order], classes=class_array)
+        else:
+            clf.partial_fit(
+                x_fit[order], y_fit[order], classes=class_array, sample_weight=w_fit[order]
+            )
         epochs_run = epoch
         if x_val is None:
             best_clf, best_epoch = clf, epoch
@@ -273,7 +285,10 @@ def fit_once(
 ) -> tuple[Any, Any]:
     vec, clf = spec.build(seed, balanced_class_weight(labels))
     x = vec.fit_transform(list(texts)) if vec is not None else list(texts)
-    clf.fit(x, np.asarray(labels))
+    if spec.weighs_rows:
+        clf.fit(x, np.asarray(labels), sample_weight=balanced_row_weights(labels))
+    else:
+        clf.fit(x, np.asarray(labels))
     return vec, clf
 
 
