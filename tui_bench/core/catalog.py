@@ -1,7 +1,9 @@
 """The plan catalog: where plans live and how a plan name resolves to a file.
 
 Plans are looked up in ``$TUI_BENCH_PLANS_DIR`` (os.pathsep-separated), then ``./plans``,
-then the ``plans/`` folder next to the package (a source checkout).
+then the plans shipped inside the package (``tui_bench/plans``: there in a wheel install as
+in a clone, where the top-level ``plans`` is a link to it). The first folder holding a
+name wins, so a user's own plan of the same name comes before a shipped one.
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ from pathlib import Path
 from tui_bench.core.errors import UserError
 
 PLANS_DIR_ENV = "TUI_BENCH_PLANS_DIR"
+SHIPPED_PLANS = Path(__file__).resolve().parents[1] / "plans"
 
 
-def plans_dirs() -> list[Path]:
+def plans_dirs(*, shipped: bool = True) -> list[Path]:
+    """The folders searched for plans, first match first; ``shipped=False`` leaves out
+    the package's own folder (a place to read from, never to save into)."""
     dirs: list[Path] = []
     env = os.environ.get(PLANS_DIR_ENV)
     if env:
         dirs += [Path(p).expanduser() for p in env.split(os.pathsep) if p]
     dirs.append(Path.cwd() / "plans")
-    repo_plans = Path(__file__).resolve().parents[2] / "plans"
-    dirs.append(repo_plans)
+    if shipped:
+        dirs.append(SHIPPED_PLANS)
     out: list[Path] = []
     for d in dirs:
         if d.resolve() not in {o.resolve() for o in out}:
@@ -73,17 +78,22 @@ class CatalogEntry:
 
 
 def list_plans(dirs: list[Path] | None = None) -> list[CatalogEntry]:
-    """Every plan file in the folders; an invalid one is listed with its error."""
+    """Every plan file in the folders; an invalid one is listed with its error. A name
+    already listed from an earlier folder is not listed again (``find_plan`` would never
+    reach it): a user's own ``mock.toml`` hides the shipped one."""
     seen: set[Path] = set()
+    names: set[str] = set()
     entries = []
     for d in dirs or plans_dirs():
         if not d.is_dir():
             continue
-        for path in sorted([*d.glob("*.toml"), *d.glob("*.json")]):
-            if path.resolve() in seen:
+        here = sorted([*d.glob("*.toml"), *d.glob("*.json")])
+        for path in here:
+            if path.resolve() in seen or path.stem in names:
                 continue
             seen.add(path.resolve())
             entries.append(catalog_entry(path))
+        names.update(p.stem for p in here)
     return entries
 
 
