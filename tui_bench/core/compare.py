@@ -84,8 +84,12 @@ def caveats(baseline: Any, candidate: Any) -> list[str]:
         if key in da and key in db and da[key] != db[key]:
             out.append(f"{key}: {da[key]} vs {db[key]}")
     ha, hb = baseline.host or {}, candidate.host or {}
-    if ha.get("hostname") and hb.get("hostname") and ha["hostname"] != hb["hostname"]:
-        out.append(f"different hosts ({ha['hostname']} vs {hb['hostname']})")
+    # no host names are recorded (entries of older versions hold one): labels, else the CPUs
+    name_a, name_b = ha.get("label") or ha.get("hostname"), hb.get("label") or hb.get("hostname")
+    if name_a and name_b and name_a != name_b:
+        out.append(f"different hosts ({name_a} vs {name_b})")
+    elif ha.get("cpu") and hb.get("cpu") and ha["cpu"] != hb["cpu"]:
+        out.append(f"different CPUs ({ha['cpu']} vs {hb['cpu']})")
     va, vb = ha.get("versions", {}), hb.get("versions", {})
     for key in ("llama_cpp_python", "tui_bench"):
         if va.get(key) and vb.get(key) and va[key] != vb[key]:
