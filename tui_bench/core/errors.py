@@ -5,6 +5,10 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_BELOW_THRESHOLD = 1
 EXIT_BAD_INPUT = 2
+# The run or benchmark finished and its results are in the history, but something it
+# had to write could not be: a report file, or a classifier's chosen model (not trained
+# or not saved). Not 1: that is a verdict (below the threshold), this is a lost output.
+EXIT_SAVE_FAILED = 3
 EXIT_INTERRUPTED = 130
 
 
@@ -35,3 +39,10 @@ class ModelNotFoundError(UserError):
 
 class BackendError(TuiBenchError):
     """A model that failed to load, crashed or timed out. Recorded, never fatal to a run."""
+
+
+class SaveError(TuiBenchError):
+    """A finished run whose output (a report file, a classifier's chosen model) could not
+    be written or trained; the message names what, and the path or the cause."""
+
+    exit_code = EXIT_SAVE_FAILED
