@@ -9,7 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tui_bench.core.errors import UserError
+
 HOME_ENV = "TUI_BENCH_HOME"
+
+# a plan name is free text: the folder named after it keeps this many bytes of it, well
+# under the 255-byte limit of a file name on common file systems, with room for the prefix
+_NAME_BYTES = 80
 
 
 def home() -> Path:
@@ -21,10 +27,19 @@ def home() -> Path:
     return Path(user_data_dir("tui-bench", appauthor=False))
 
 
-def data_dir() -> Path:
-    path = home()
-    path.mkdir(parents=True, exist_ok=True)
+def _make_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"{path}: cannot create the tui-bench folder ({exc.strerror or exc}); "
+            f"set {HOME_ENV} to a writable folder"
+        ) from None
     return path
+
+
+def data_dir() -> Path:
+    return _make_dir(home())
 
 
 def cache_dir() -> Path:
@@ -35,8 +50,7 @@ def cache_dir() -> Path:
         from platformdirs import user_cache_dir
 
         path = Path(user_cache_dir("tui-bench", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _make_dir(path)
 
 
 def db_path() -> Path:
@@ -48,7 +62,13 @@ def history_jsonl_path() -> Path:
 
 
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+    """``name`` as one bounded, portable path component: letters, digits, ``-_.``;
+    separators and other characters become ``-``; never empty, never hidden."""
+    text = "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip(".")
+    text = text[:_NAME_BYTES]  # no more characters than bytes; then whole characters off
+    while len(text.encode("utf-8")) > _NAME_BYTES:
+        text = text[:-1]
+    return text or "plan"
 
 
 def run_output_dir(plan_name: str, *, run_id: int | None = None) -> Path:
