@@ -1,0 +1,271 @@
+"""``tui-bench doctor``: the facts it reports on this machine, its exit codes, the history
+database left untouched, and the repacking self-test (its crash path through the test-only
+fault switch)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bench_helpers import cli_env, tui_bench_cmd
+
+from tui_bench import __version__
+from tui_bench.core import doctor
+from tui_bench.core import models as registry
+from tui_bench.core.doctor import SelfTest, parse_system_info, recommend, summary_line
+from tui_bench.core.telemetry import GpuProbe
+
+
+def _doctor(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    run_env = cli_env(home) | (env or {})
+    proc = subprocess.run(
+        tui_bench_cmd("doctor", "--json", *args),
+        capture_output=True,
+        text=True,
+        env=run_env,
+        timeout=300,
+    )
+    assert proc.stdout.strip(), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def _cpu_flags() -> set[str]:
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def _gpu_now() -> dict[str, Any]:
+    probe = GpuProbe()
+    try:
+        return probe.describe()
+    finally:
+        probe.close()
+
+
+# --------------------------------------------------------------------------- pure functions
+
+
+def test_system_info_is_parsed_by_backend() -> None:
+    text = (
+        "CUDA : ARCHS = 890 | USE_GRAPHS = 1 | PEER_MAX_BATCH_SIZE = 128 | "
+        "CPU : SSE3 = 1 | AVX2 = 1 | AVX512 = 0 | AMX_INT8 = 1 | OPENMP = 1 | REPACK = 1 | "
+    )
+    backends, sections = parse_system_info(text)
+    assert backends == ["CUDA", "CPU"]
+    assert sections["CUDA"] == {"ARCHS": "890", "USE_GRAPHS": "1", "PEER_MAX_BATCH_SIZE": "128"}
+    assert sections["CPU"]["AVX512"] == "0" and sections["CPU"]["AMX_INT8"] == "1"
+    facts = doctor.LlamaFacts(installed=True, importable=True)
+    doctor._apply_system_info(facts, text)
+    assert facts.cpu_features == ["SSE3", "AVX2", "AMX_INT8"]  # build keys and 0s left out
+    assert (facts.openmp, facts.repack) == (True, True)
+    # builds older than the backend sections: everything is the CPU's
+    backends, sections = parse_system_info("AVX = 1 | AVX2 = 0 | ")
+    assert backends == ["CPU"] and sections == {"CPU": {"AVX": "1", "AVX2": "0"}}
+
+
+def _test(repack: bool, tps: float | None, sig: str | None = None) -> SelfTest:
+    if tps is not None:
+        return SelfTest(repack=repack, ok=True, n_out=16, decode_tps=tps)
+    return SelfTest(repack=repack, ok=False, crashed=sig is not None, signal=sig, stage="decode")
+
+
+def test_recommendation_follows_the_two_self_tests() -> None:
+    crash = recommend(_test(True, None, "SIGSEGV"), _test(False, 40.0))
+    assert crash == (
+        "repacking crashes on this host (the worker was killed by SIGSEGV): keep repack = "
+        '"auto" (it falls back to repacking off) or set repack = false'
+    )
+    faster = recommend(_test(True, 50.0), _test(False, 40.0))
+    assert faster.startswith("both work: repacking on decodes 25% faster than off")
+    assert faster.endswith('keep repack = "auto"')
+    slower = recommend(_test(True, 30.0), _test(False, 40.0))
+    assert "25% slower" in slower and slower.endswith("consider repack = false on this host")
+    assert recommend(_test(True, 30.0), _test(False, None, "SIGBUS")).startswith(
+        "repacking off fails"
+    )
+
+
+# --------------------------------------------------------------------------- this machine
+
+
+def test_doctor_reports_this_machine(bench_home: Path) -> None:
+    code, d = _doctor(bench_home, "--no-selftest", "--no-stores")
+    assert code == 0 and d["exit_code"] == 0 and d["problems"] == []
+    assert d["tui_bench"] == __version__
+    ll = d["llama"]
+    assert ll["installed"] and ll["importable"] and ll["error"] is None
+    assert ll["llama_cpp_python"] == metadata.version("llama-cpp-python")
+    # the features listed are exactly those llama.cpp's system info marks "= 1" for the CPU
+    backends, sections = parse_system_info(ll["system_info"])
+    assert ll["backends"] == backends and "CPU" in backends
+    on = [k for k, v in sections["CPU"].items() if v == "1" and k not in doctor._BUILD_KEYS]
+    assert ll["cpu_features"] == on and on
+    assert ll["repack"] == (sections["CPU"].get("REPACK") == "1")
+    flags = _cpu_flags()
+    assert d["cpu"]["amx"] == ("amx_tile" in flags)
+    assert d["cpu"]["flags"] == [f for f in doctor._CPU_FLAGS if f in flags]
+    gpu = _gpu_now()
+    assert d["gpu"]["available"] == gpu["available"]
+    if not gpu["available"]:  # this machine: no NVIDIA GPU, and NVML's reason why
+        assert d["gpu"]["reason"] == gpu["reason"]
+        assert d["gpu"]["reason"].startswith("no NVIDIA GPU (")
+        assert d["gpu"]["can_offload"] is False
+    else:
+        assert d["gpu"]["devices"] == gpu["devices"]
+        assert d["gpu"]["can_offload"] == bool(ll["gpu_offload"])
+    found = [e for e in registry.discover(registry.models_dirs(), stores=False)]
+    assert d["models"]["found"] == len(found) and d["models"]["stores"] == {}
+    assert d["models"]["by_origin"]["builtin"] == sum(e.origin == "builtin" for e in found)
+    db = bench_home / "history.sqlite3"
+    assert d["history"] == {
+        "path": str(db),
+        "state": "absent",
+        "size_bytes": None,
+        "check": None,
+        "error": None,
+        "ok": True,
+    }
+    assert not db.exists()  # looked for, never created
+    assert d["selftest"] is None and d["selftest_note"] == "skipped (--no-selftest)"
+    assert not (bench_home / doctor.CACHE_FILE).exists()  # only a self-test is kept
+
+
+def test_doctor_text_fits_one_screen(bench_home: Path) -> None:
+    proc = subprocess.run(
+        tui_bench_cmd("doctor", "--no-selftest", "--no-stores"),
+        capture_output=True,
+        text=True,
+        env=cli_env(bench_home),
+        timeout=120,
+    )
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 0 and len(lines) <= 24
+    assert lines[0] == "tui-bench doctor"
+    assert lines[-1] == "result: ready for CPU runs (exit code 0)"
+    history = next(ln for ln in lines if ln.lstrip().startswith("database"))
+    assert history.endswith(
+        f"{bench_home / 'history.sqlite3'} · not created yet (the first run creates it)"
+    )
+
+
+def test_core_doctor_loads_no_front_end() -> None:
+    code = (
+        "import sys\nfrom tui_bench.core import doctor\n"
+        "doctor.gather(selftest=False, stores=False)\n"
+        "print(sorted(m for m in ('textual', 'rich') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_llama_cpp_that_dies_on_import_is_reported(bench_home: Path, tmp_path: Path) -> None:
+    """A wheel built for another CPU dies by SIGILL when imported: a finding, exit 1."""
+    fake = tmp_path / "llama_cpp"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGILL)\n")
+    code, d = _doctor(bench_home, "--no-stores", env={"PYTHONPATH": str(tmp_path)})
+    assert code == doctor.EXIT_CANNOT_RUN == d["exit_code"] == 1
+    assert d["llama"]["installed"] is True and d["llama"]["importable"] is False
+    assert d["llama"]["error"] == "importing llama-cpp-python failed (killed by SIGILL)"
+    assert d["problems"] == [d["llama"]["error"]]
+    assert d["selftest"] is None
+    assert d["selftest_note"] == "skipped: llama-cpp-python does not import"
+
+
+# --------------------------------------------------------------------------- the history database
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_a_file_that_is_no_database_is_reported_and_left_as_it_is(bench_home: Path) -> None:
+    db = bench_home / "history.sqlite3"
+    db.write_bytes(b"these are not the runs you are looking for\n" * 50)
+    before = _listing(bench_home)
+    code, d = _doctor(bench_home, "--no-selftest", "--no-stores")
+    assert code == doctor.EXIT_HISTORY == 2 and d["exit_code"] == 2
+    assert d["history"]["state"] == "damaged" and d["history"]["ok"] is False
+    assert d["history"]["error"] == "file is not a database"
+    assert d["history"]["size_bytes"] == 43 * 50
+    assert d["problems"] == [
+        f"{db}: the history database is damaged (file is not a database); it was left as it is"
+    ]
+    assert _listing(bench_home) == before  # same bytes, no -wal or -shm beside it
+
+
+def test_a_damaged_database_is_reported_and_left_as_it_is(bench_home: Path) -> None:
+    db = bench_home / "history.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY, plan TEXT)")
+    conn.executemany("INSERT INTO runs (plan) VALUES (?)", [("p",)] * 20)
+    conn.commit()
+    conn.close()
+    facts = doctor.history_facts(db)
+    assert (facts.state, facts.check) == ("ok", "ok")  # a sound WAL database, read as such
+    data = bytearray(db.read_bytes())
+    page = 4096
+    data[page : page + 8] = b"\x07" * 8  # the header of the table's page: no b-tree page type
+    db.write_bytes(bytes(data))
+    before = _listing(bench_home)
+    code, d = _doctor(bench_home, "--no-selftest", "--no-stores")
+    assert code == 2 and d["history"]["state"] == "damaged"
+    assert d["history"]["error"] == "database disk image is malformed"
+    assert _listing(bench_home) == before
+
+
+def test_summary_line_names_every_fact() -> None:
+    report = doctor.gather(selftest=False, stores=False)
+    report.selftest = [_test(True, None, "SIGSEGV"), _test(False, 40.0)]
+    line = summary_line(report)
+    parts = line.split(" · ")
+    assert parts[0] == f"llama.cpp {metadata.version('llama-cpp-python')}"
+    assert parts[1] == doctor.cpu_label(report) and parts[1].startswith("CPU ")
+    assert parts[2] == "repack crashes"
+    assert parts[3] == doctor.gpu_label(report)
+    assert parts[4] == f"{report.models.found} models"
+    report.history.state = "damaged"
+    assert summary_line(report).endswith(" · history DAMAGED")
+
+
+# --------------------------------------------------------------------------- the self-test
+
+
+@pytest.mark.real
+def test_selftest_crash_with_repacking_is_reported(bench_home: Path) -> None:
+    """The fault switch makes a worker loaded with repacking on die by SIGSEGV on its first
+    decode (as llama.cpp's AMX repacking does on some hosts): the doctor says so, decodes
+    with repacking off, and recommends the setting that works."""
+    code, d = _doctor(bench_home, "--no-stores", env={"TUI_BENCH_FAULT_REPACK_CRASH": "1"})
+    on, off = d["selftest"]
+    assert on["repack"] is True and on["repack_applied"] is True
+    assert (on["ok"], on["crashed"], on["signal"], on["stage"]) == (
+        False,
+        True,
+        "SIGSEGV",
+        "decode",
+    )
+    assert on["decode_tps"] is None and on["n_out"] == 0
+    assert off["repack"] is False and off["repack_applied"] is False
+    assert off["ok"] is True and off["n_out"] == doctor.SELFTEST_TOKENS == 16
+    assert off["decode_tps"] > 0 and off["error"] is None
+    assert off["threadpool"]["n_threads"] >= 1
+    assert d["recommendation"] == (
+        "repacking crashes on this host (the worker was killed by SIGSEGV): keep repack = "
+        '"auto" (it falls back to repacking off) or set repack = false'
+    )
+    assert code == 0 and d["exit_code"] == 0  # one setting decodes: a CPU run works
+    cached = json.loads((bench_home / doctor.CACHE_FILE).read_text())
+    assert cached["report"]["selftest"] == d["selftest"]
