@@ -23,12 +23,14 @@ REPO_PLANS = HERE.parent.parent / "plans"
 
 
 def make_app(**kw: Any) -> TuiBenchApp:
-    """The app as every TUI test builds it: fixed plans, no store scans, no blinking."""
+    """The app as every TUI test builds it: fixed plans, no store scans, no blinking, no
+    facts of the machine the tests run on."""
     kw.setdefault("plans_dirs", [TEST_PLANS])
     kw.setdefault("models_dirs", [])
     kw.setdefault("discover_stores", False)
     kw.setdefault("cursor_blink", False)
     kw.setdefault("keymap", {})
+    kw.setdefault("check_machine", False)
     return create_app(**kw)
 
 

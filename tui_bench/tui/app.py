@@ -135,10 +135,12 @@ class TuiBenchApp(App[int]):
         keymap: dict[str, str] | None = None,
         cursor_blink: bool = True,
         classify_config: ClassifyConfig | None = None,
+        check_machine: bool = True,
     ) -> None:
         super().__init__()
         self.classify_config = classify_config
         self.cursor_blink = cursor_blink
+        self.check_machine = check_machine
         self.plan_path = plan_path if plan_path is not None else (loaded.path if loaded else None)
         self.initial_loaded = loaded
         self.start_on_mount = start
@@ -533,11 +535,13 @@ def create_app(
     keymap: dict[str, str] | None = None,
     cursor_blink: bool = True,
     classify_config: ClassifyConfig | None = None,
+    check_machine: bool = True,
 ) -> TuiBenchApp:
     """The one way to build the app (CLI, tests, screenshots).
 
     Tests pass fixed ``plans_dirs``, ``models_dirs=[]``, ``discover_stores=False`` and
-    ``cursor_blink=False`` so that screens are reproducible.
+    ``cursor_blink=False`` so that screens are reproducible, and ``check_machine=False``
+    (no "this machine" line: its facts differ from one machine to the next).
     """
     return TuiBenchApp(
         plan_path=plan_path,
@@ -552,6 +556,7 @@ def create_app(
         keymap=keymap if keymap is not None else _keymap_file(),
         cursor_blink=cursor_blink,
         classify_config=classify_config,
+        check_machine=check_machine,
     )
 
 

@@ -95,6 +95,8 @@ class WizardScreen(Screen[None]):
         self._syncing = False
         self._saved: tuple[Any, Path] | None = None  # (plan, file) of the last save
         self._scan_started = False
+        self.doctor_report: Any = None  # core.doctor.DoctorReport once gathered (F1 shows it)
+        self._doctor_started = False
 
     # -- layout -------------------------------------------------------------------------
 
@@ -144,6 +146,7 @@ class WizardScreen(Screen[None]):
                 with Horizontal(id="review-buttons"):
                     yield Button("Start run (ctrl+r)", variant="success", id="start")
                     yield Button("Save plan… (ctrl+s)", id="save")
+        yield Static("checking this machine…", id="wizard-doctor")
         yield Static(id="wizard-status")
         yield Footer()
 
@@ -168,6 +171,35 @@ class WizardScreen(Screen[None]):
             self._refresh_lists()
             self._rebuild()
         self.query_one("#plan-list", OptionList).focus()
+
+    def on_screen_resume(self) -> None:
+        self.check_machine()
+
+    def check_machine(self) -> None:
+        """This machine's facts (``tui-bench doctor`` without its model runs), gathered once
+        in a thread; never while a run measures (``tui-bench run`` starts one at once)."""
+        app: Any = self.app
+        if not getattr(app, "check_machine", True):
+            self.query_one("#wizard-doctor", Static).display = False
+            return
+        if self._doctor_started or app.run_in_progress or (app.start_on_mount and not app.runs):
+            return
+        self._doctor_started = True
+        self.run_worker(self._gather_doctor, thread=True, exit_on_error=False, name="doctor")
+
+    def _gather_doctor(self) -> Any:
+        from tui_bench.core.doctor import quick_report
+
+        app: Any = self.app
+        return quick_report(app.models_dirs, stores=app.discover_stores)
+
+    def _show_doctor(self, report: Any) -> None:
+        from tui_bench.core.doctor import summary_line
+
+        self.doctor_report = report
+        # no label: at 80 columns the facts alone just fit (F1 shows them in full)
+        style = "$text-muted" if report.exit_code == 0 else "$error"
+        self.query_one("#wizard-doctor", Static).update(Content.styled(summary_line(report), style))
 
     def scan_models(self) -> None:
         """Read the model registry once, when the models are first shown: no disk scan
@@ -373,6 +405,13 @@ class WizardScreen(Screen[None]):
             elif event.state == WorkerState.ERROR:
                 self.models_scanned = True
                 self.notify(f"model discovery failed: {worker.error}", severity="warning")
+        elif worker.name == "doctor":
+            if event.state == WorkerState.SUCCESS:
+                self._show_doctor(worker.result)
+            elif event.state == WorkerState.ERROR:
+                self.query_one("#wizard-doctor", Static).update(
+                    Content.styled(f"checking this machine failed: {worker.error}", "$error")
+                )
         elif worker.name == "estimate" and event.state == WorkerState.SUCCESS:
             self.estimate = worker.result
             self._render_status()
