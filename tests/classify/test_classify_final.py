@@ -43,6 +43,21 @@ def test_file_names_are_safe() -> None:
     assert model_stem("spam", "en") == "model-spam-en"
 
 
+def test_file_names_are_unique_safe_and_bounded() -> None:
+    names = ["x/y", "x y", "x_y", "X_y", "x-y", "x\\y", "x:y", "..", "x" * 300, "é" * 300]
+    stems = {name: model_stem(name, None) for name in names}
+    assert len(set(stems.values())) == len(names)  # x/y and x y no longer share a file
+    assert stems["x_y"] == "model-x_y"  # a plain name is kept as it is
+    for name, stem in stems.items():
+        assert "/" not in stem and "\\" not in stem and ":" not in stem, name
+        assert len(f"{stem}.joblib".encode()) <= 120, name
+    # case-insensitive file systems, and a category that looks like category + language
+    assert model_stem("spam", None).lower() != model_stem("Spam", None).lower()
+    assert model_stem("a-en", None) != model_stem("a", "en")
+    assert model_stem("x/y", "en") != model_stem("x y", "en")
+    assert model_stem("x/y", "en") == model_stem("x/y", "en")  # stable: same file next time
+
+
 @pytest.mark.parametrize("candidate", ["tfidf-logreg", "sgd"])
 def test_final_model_and_card(tmp_path: Path, candidate: str) -> None:
     texts, labels = _data()

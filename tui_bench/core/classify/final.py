@@ -4,7 +4,9 @@
 (vectoriser, classifier): ``joblib.load(path).predict(["some text"])`` works with
 scikit-learn alone. ``DIR/model-<category>[-<lang>].json`` is its card: labels, the
 benchmark's metrics for that cell, sample counts, the training data hash, library
-versions, creation time, candidate name and parameters.
+versions, creation time, candidate name and parameters. Names other than plain
+lower-case ones are slugged and get a hash suffix (``model_stem``): every category has
+its own files, whatever its name holds.
 
 Learners that train by epochs get ``FINAL_EPOCH_FACTOR`` times the quick benchmark's
 epochs, with no validation split (all rows train; nothing is held out to stop early).
@@ -21,6 +23,7 @@ import json
 import platform
 import re
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -50,15 +53,44 @@ def data_sha256(texts: Sequence[str], labels: Sequence[str]) -> str:
     return h.hexdigest()
 
 
+SLUG_MAX_BYTES = 64
+# A name kept as it is: lower case (case-insensitive file systems), NFC (macOS stores
+# NFD), no "-" (it separates the parts of a stem), nothing a file system may refuse.
+_PLAIN_NAME = re.compile(r"[^\W_][\w.]*", flags=re.UNICODE)
+
+
 def slug(name: str) -> str:
-    """A file-name-safe form of a category or language name."""
+    """A file-name-safe form of a category or language name: no path separator, at most
+    ``SLUG_MAX_BYTES`` bytes of UTF-8. Lossy: ``model_stem`` keeps stems apart."""
     cleaned = re.sub(r"[^\w.-]+", "_", name, flags=re.UNICODE).strip("._")
-    return cleaned or "category"
+    cut = cleaned.encode("utf-8")[:SLUG_MAX_BYTES].decode("utf-8", errors="ignore")
+    return cut.rstrip("._") or "category"
+
+
+def _plain(name: str) -> bool:
+    return (
+        _PLAIN_NAME.fullmatch(name) is not None
+        and name == name.lower()
+        and name == unicodedata.normalize("NFC", name)
+        and slug(name) == name
+    )
 
 
 def model_stem(category: str, language: str | None) -> str:
-    stem = f"model-{slug(category)}"
-    return f"{stem}-{slug(language)}" if language else stem
+    """``model-<category>[-<language>]``, unique per (category, language) and safe as a
+    file name whatever the names hold.
+
+    Plain names (lower case letters, digits, ``_`` and ``.``) are used as they are. Any
+    other name is slugged, and the stem ends with ``--`` and a hash of the exact names:
+    two categories that slug alike (``x/y``, ``x y``, ``X_y``) get different files, and
+    no hashed stem equals a plain one (a plain stem never holds ``--``).
+    """
+    parts = [category] if language is None else [category, language]
+    stem = "model-" + "-".join(slug(p) for p in parts)
+    if all(_plain(p) for p in parts):
+        return stem
+    digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
+    return f"{stem}--{digest[:12]}"
 
 
 def library_versions() -> dict[str, str]:
