@@ -11,7 +11,8 @@ Modules:
     train       quick training and evaluation, in parallel over candidates
     rank        rankings per category (binary and multi-class never mixed), medals
     final       training the chosen model on all the data, joblib + JSON card
-    runner      ``ClassifyConfig`` and ``run_classify``: the whole flow
+    runner      ``ClassifyConfig`` and ``run_classify``: the whole flow; ``save_result``
+    output      the output folder, checked before any training
     report      report.md, data.json, results.csv
     corpora     real labelled corpora shipped offline by packages
     events      the events the flow publishes
@@ -26,6 +27,8 @@ _LAZY = {
     "ClassifyConfig": "runner",
     "ClassifyResult": "runner",
     "run_classify": "runner",
+    "save_result": "runner",
+    "check_output_dir": "output",
     "load_dataset": "data",
     "Dataset": "data",
     "analyse_dataset": "imbalance",

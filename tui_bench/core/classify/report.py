@@ -343,6 +343,9 @@ def _final_section(result: ClassifyResult) -> list[str]:
                 f"`{Path(fm.card_path).name}`"
             )
         lines.append("")
+    errors = choice.get("errors") or []
+    if errors:
+        lines += ["Not saved:", "", *(f"- {_esc(e)}" for e in errors), ""]
     return lines
 
 

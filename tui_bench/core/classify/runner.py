@@ -8,14 +8,22 @@
    candidate and the majority baseline on it (``train.train_all``, ``jobs`` workers);
 5. rank per cell, aggregate binary and multi-class cells apart, and optionally score
    the balance across languages (``rank``);
-6. train the chosen model on all the data of each cell and save it (``final``);
-7. write report.md, data.json and results.csv when an output directory is given.
+6. write report.md, data.json and results.csv when an output directory is given;
+7. train the chosen model on all the data of each cell and save it (``final``), then
+   write the reports again with it.
+
+Steps 6 and 7 are ``save_result``; ``run_classify(..., save=False)`` stops before them,
+so that a front end can record the finished benchmark in the history first (the
+command line does). Once training has started nothing raises for a model or a file that
+cannot be trained or saved: the benchmark's results stay, the error is one line in
+``result.save_error`` (and a ``Log`` event), each failed cell is listed in the report.
 
 A front end that asks for the choice after showing the ranking (the TUI) runs with
 ``choose="none"`` and then calls ``train_chosen(result, ...)``: the result keeps its cells
 (the rows each candidate trained on) for that, in memory only.
 
-Every bad input is a one-line ``UserError`` raised before any training starts.
+Every bad input is a one-line ``UserError`` raised before any training starts, an
+output folder that cannot be written included.
 """
 
 from __future__ import annotations
@@ -40,8 +48,15 @@ from tui_bench.core.classify.events import (
     ImbalanceAnalysed,
 )
 from tui_bench.core.classify.final import FINAL_EPOCH_FACTOR, FinalModel, train_final
-from tui_bench.core.classify.train import CandidateResult, TrainJob, make_folds, train_all
-from tui_bench.core.errors import UserError
+from tui_bench.core.classify.output import check_output_dir
+from tui_bench.core.classify.train import (
+    CANCELLED,
+    CandidateResult,
+    TrainJob,
+    make_folds,
+    train_all,
+)
+from tui_bench.core.errors import SaveError, TuiBenchError, UserError
 from tui_bench.core.events import Event, Log
 
 CHOOSE_TOP = "top"
@@ -175,6 +190,9 @@ class ClassifyResult:
     duration_s: float
     output_dir: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Why the chosen model or a report file could not be saved (one line), in memory;
+    # the stored form keeps each failed cell in ``choice["errors"]``.
+    save_error: str | None = field(default=None, compare=False)
     # The benchmarked cells with their rows, for ``train_chosen`` after the benchmark.
     # In memory only: never serialised, never compared.
     _cells: list[Cell] = field(default_factory=list, repr=False, compare=False)
@@ -465,15 +483,25 @@ def _train_finals(
     picks: dict[str, tuple[str, str]],
     results: list[CandidateResult],
     publish: Callable[[Event], None],
-) -> list[FinalModel]:
-    """Train each picked model on all the rows of its cell and save it."""
+) -> tuple[list[FinalModel], list[str]]:
+    """Train each picked model on all the rows of its cell and save it: (saved models,
+    one line per cell whose model could not be trained or saved). One cell failing does
+    not stop the others."""
     by_key = {(r.candidate, r.category, r.language): r for r in results}
     final: list[FinalModel] = []
+    errors: list[str] = []
     for cell in cells:
         if cell.key not in picks:
             continue
         model, why = picks[cell.key]
         spec = cand.CATALOG[model]
+        bench = by_key.get((model, cell.category, cell.language))
+        if bench is not None and bench.error is not None and bench.error != CANCELLED:
+            errors.append(
+                f"final model {model} for {cell.key!r} not trained: "
+                f"it failed in the benchmark ({bench.error})"
+            )
+            continue
         publish(
             FinalModelStarted(
                 candidate=model,
@@ -483,21 +511,24 @@ def _train_finals(
                 epochs=config.epochs * FINAL_EPOCH_FACTOR if spec.by_epochs else None,
             )
         )
-        bench = by_key.get((model, cell.category, cell.language))
         assert config.output_dir is not None  # validate() insists
-        fm = train_final(
-            model,
-            cell.texts,
-            cell.labels,
-            category=cell.category,
-            language=cell.language,
-            output_dir=config.output_dir,
-            quick_epochs=config.epochs,
-            seed=config.seed,
-            metrics=bench.to_dict() if bench is not None else None,
-            reason=why,
-            dropped_classes=cell.analysis.dropped_classes,
-        )
+        try:
+            fm = train_final(
+                model,
+                cell.texts,
+                cell.labels,
+                category=cell.category,
+                language=cell.language,
+                output_dir=config.output_dir,
+                quick_epochs=config.epochs,
+                seed=config.seed,
+                metrics=bench.to_dict() if bench is not None else None,
+                reason=why,
+                dropped_classes=cell.analysis.dropped_classes,
+            )
+        except Exception as exc:  # a learner or the disk failing loses this model only
+            errors.append(f"final model {model} for {cell.key!r} not saved: {_cause(exc)}")
+            continue
         final.append(fm)
         publish(
             FinalModelSaved(
@@ -509,7 +540,14 @@ def _train_finals(
                 train_time_s=round(fm.train_time_s, 4),
             )
         )
-    return final
+    return final, errors
+
+
+def _cause(exc: BaseException) -> str:
+    """One line: the path and the system's reason for a file error, else type and message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 def run_classify(
@@ -517,11 +555,16 @@ def run_classify(
     publish: Callable[[Event], None] = lambda e: None,
     *,
     cancel: threading.Event | None = None,
+    save: bool = True,
 ) -> ClassifyResult:
-    """Run the whole benchmark; see the module docstring. Raises UserError on bad input."""
+    """Run the whole benchmark; see the module docstring. Raises UserError on bad input,
+    before any training. ``save=False``: no report file and no final model; the caller
+    calls ``save_result`` (the choice asked for stays in ``result.config``)."""
     t_start = time.perf_counter()
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     config.validate()
+    if config.output_dir is not None:
+        check_output_dir(config.output_dir)
     dataset = load_dataset(
         config.data,
         text_column=config.text_column,
@@ -589,13 +632,8 @@ def run_classify(
         else []
     )
 
-    final: list[FinalModel] = []
-    if cancelled:
-        choice: dict[str, Any] = {"mode": "none", "reason": "cancelled"}
-    else:
-        choice, picks = _choose(config, cells, rows, balance)
-        final = _train_finals(config, cells, picks, results, publish)
-
+    # The choice is made and trained by save_result, once the benchmark is safe.
+    why = "cancelled" if cancelled else "stopped after the benchmark"
     result = ClassifyResult(
         status="cancelled" if cancelled else "completed",
         config=config.to_dict(),
@@ -612,8 +650,8 @@ def run_classify(
         rows=rows,
         aggregates=aggregates,
         language_balance=balance,
-        choice=choice,
-        final=final,
+        choice={"mode": "none", "reason": why},
+        final=[],
         started_at=started_at,
         duration_s=0.0,
         output_dir=str(config.output_dir) if config.output_dir is not None else None,
@@ -621,10 +659,8 @@ def run_classify(
         _cells=cells,
     )
     result.duration_s = time.perf_counter() - t_start
-    if config.output_dir is not None:
-        from tui_bench.core.classify.report import write_reports
-
-        write_reports(result, config.output_dir)
+    if save:
+        save_result(result, publish)
     publish(
         ClassifyFinished(
             status=result.status,
@@ -638,6 +674,63 @@ def run_classify(
         )
     )
     return result
+
+
+@dataclass
+class SaveOutcome:
+    """What ``save_result`` saved: the report files written, and the error (one line)
+    when something could not be trained or saved."""
+
+    reports: dict[str, Path]
+    error: str | None = None
+
+
+def save_result(
+    result: ClassifyResult, publish: Callable[[Event], None] = lambda e: None
+) -> SaveOutcome:
+    """Write the reports of a finished benchmark, then train and save the model(s) its
+    configuration chose, then write the reports again with them.
+
+    The first write comes before any final training, so that the benchmark's report
+    survives whatever happens to that training. Never raises for something that cannot
+    be trained or saved: the outcome says it in one line, which is also kept in
+    ``result.save_error`` and published as a ``Log`` event (level ``error``).
+    """
+    if result.output_dir is None:
+        return SaveOutcome({})
+    reports, report_error = _write_reports(result)
+    errors: list[str] = []
+    choose = result.config.get("choose") or CHOOSE_NONE
+    by_language = result.config.get("choose_by_language")
+    if result.status == "completed" and (choose != CHOOSE_NONE or by_language):
+        try:
+            errors = _apply_choice(result, choose, by_language, None, publish)
+        except TuiBenchError as exc:  # nothing to train: every candidate failed, say
+            result.choice = {"mode": "none", "reason": str(exc)}
+            errors = [f"final model not trained: {exc}"]
+        reports, report_error = _write_reports(result)
+    error = _one_line(errors + ([report_error] if report_error else []))
+    result.save_error = error
+    if error is not None:
+        publish(Log("error", error))
+    return SaveOutcome(reports, error)
+
+
+def _write_reports(result: ClassifyResult) -> tuple[dict[str, Path], str | None]:
+    from tui_bench.core.classify.report import write_reports
+
+    assert result.output_dir is not None
+    try:
+        return write_reports(result, result.output_dir), None
+    except OSError as exc:
+        return {}, f"report not written: {_cause(exc)}"
+
+
+def _one_line(errors: list[str]) -> str | None:
+    if not errors:
+        return None
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return errors[0] + more
 
 
 def preview_choice(
@@ -670,8 +763,31 @@ def train_chosen(
     go to ``output_dir`` (default: the result's), whose reports are then rewritten with
     the choice and the saved models. ``result.choice`` and ``result.final`` are replaced
     (choosing again overwrites the files of a cell). Raises UserError for a bad choice, or
-    for a result that holds no rows (one rebuilt from data.json, say).
+    for a result that holds no rows (one rebuilt from data.json, say). Raises SaveError
+    (one line) when a cell's model or a report file could not be trained or saved, after
+    keeping what was: the saved models, the choice with ``errors`` (one line per failed
+    cell), the reports when they can be written.
     """
+    errors = _apply_choice(result, choose, choose_by_language, output_dir, publish)
+    if result.output_dir is not None:
+        _reports, report_error = _write_reports(result)
+        if report_error is not None:
+            errors.append(report_error)
+    error = _one_line(errors)
+    if error is not None:
+        raise SaveError(error)
+    return result.final
+
+
+def _apply_choice(
+    result: ClassifyResult,
+    choose: str,
+    choose_by_language: dict[str, str] | None,
+    output_dir: str | Path | None,
+    publish: Callable[[Event], None],
+) -> list[str]:
+    """Make the choice and train its models into ``result`` (no report written): one
+    line per cell whose model could not be trained or saved. UserError: a bad choice."""
     if not result._cells:
         raise UserError(
             "this benchmark result holds no training rows (only a result returned by "
@@ -685,6 +801,7 @@ def train_chosen(
     )
     config = ClassifyConfig(**settings)
     config.validate()
+    errors: list[str] = []
     if config.choose == CHOOSE_NONE and not config.choose_by_language:
         result.choice = {"mode": "none", "reason": "stopped after the benchmark"}
         result.final = []
@@ -697,13 +814,12 @@ def train_chosen(
         choice, picks = _choose(config, result._cells, result.rows, result.language_balance)
         if not picks:
             raise UserError(f"no model to train: {choice.get('reason', 'nothing chosen')}")
-        result.final = _train_finals(config, result._cells, picks, result.results, publish)
-        result.choice = choice
+        assert config.output_dir is not None  # validate() insists
+        check_output_dir(config.output_dir)  # before training, not after each model
+        result.final, errors = _train_finals(config, result._cells, picks, result.results, publish)
+        result.choice = {**choice, "errors": errors} if errors else choice
     result.config["choose"] = config.choose
     result.config["choose_by_language"] = config.choose_by_language
     if config.output_dir is not None:
-        from tui_bench.core.classify.report import write_reports
-
         result.output_dir = str(config.output_dir)
-        write_reports(result, config.output_dir)
-    return result.final
+    return errors

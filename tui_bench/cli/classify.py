@@ -1,0 +1,208 @@
+"""``tui-bench classify`` and ``tui-bench corpus``: the classifier benchmark."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tui_bench.cli.common import csv_list, default_output
+
+
+@click.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--text-column", default="text", show_default=True, help="Column holding the text.")
+@click.option("--label-column", help="Column holding one label per row (one category).")
+@click.option("--annotation-column", help="Column holding a JSON object: category -> label.")
+@click.option(
+    "--language-column",
+    help="Column holding the language (default: 'language' or 'lang' if present).",
+)
+@click.option("--categories", help="Comma-separated categories (default: the suggested ones).")
+@click.option(
+    "--models",
+    help="Comma-separated candidates (default: " + "tfidf-logreg,char-svm,complement-nb,sgd" + ").",
+)
+@click.option(
+    "--epochs",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Quick-training epochs for learners that train by epochs.",
+)
+@click.option(
+    "--jobs",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Candidates trained in parallel (0: every core).",
+)
+@click.option(
+    "--choose",
+    default="none",
+    show_default=True,
+    help="After the benchmark: top, a candidate name, or none.",
+)
+@click.option("--by-language", is_flag=True, help="Train one model per language.")
+@click.option(
+    "--language-penalty", type=float, help="Rank by mean − λ·sd of macro-F1 over languages."
+)
+@click.option(
+    "--cv", type=int, help="Stratified k-fold cross-validation instead of one hold-out split."
+)
+@click.option("--test-size", type=float, default=0.2, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Folder for report.md, data.json, results.csv and saved models.",
+)
+@click.option(
+    "--headless",
+    is_flag=True,
+    help="Log lines instead of the classifier screen (default when not on a terminal).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="NDJSON events on stdout (implies --headless)."
+)
+@click.option(
+    "--host-label",
+    metavar="NAME",
+    help="Name this host in the history (the host name is never recorded).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Also log every epoch.")
+def classify(
+    data: Path,
+    text_column: str,
+    label_column: str | None,
+    annotation_column: str | None,
+    language_column: str | None,
+    categories: str | None,
+    models: str | None,
+    epochs: int,
+    jobs: int,
+    choose: str,
+    by_language: bool,
+    language_penalty: float | None,
+    cv: int | None,
+    test_size: float,
+    seed: int,
+    output: Path | None,
+    headless: bool,
+    as_json: bool,
+    host_label: str | None,
+    verbose: bool,
+) -> int:
+    """Benchmark text classifiers on DATA (CSV, JSONL or Parquet).
+
+    Analyses class imbalance per category, suggests representative categories,
+    quick-trains several scikit-learn candidates, ranks them by macro-F1, and with
+    --choose trains the chosen one on all the data and saves it.
+    """
+    from tui_bench.core.hostinfo import set_host_label
+
+    set_host_label(host_label)
+    from tui_bench.core.classify.output import check_output_dir
+    from tui_bench.core.classify.runner import ClassifyConfig
+
+    config = ClassifyConfig(
+        data=data,
+        text_column=text_column,
+        label_column=label_column,
+        annotation_column=annotation_column,
+        language_column=language_column,
+        categories=csv_list(categories),
+        models=csv_list(models),
+        epochs=epochs,
+        jobs=jobs,
+        choose=choose,
+        by_language=by_language,
+        language_penalty=language_penalty,
+        cv=cv,
+        test_size=test_size,
+        seed=seed,
+        output_dir=output or default_output(f"classify-{data.stem}"),
+    )
+    config.validate()
+    check_output_dir(config.output_dir)  # before hours of training, not after
+    if not (headless or as_json) and sys.stdout.isatty() and sys.stdin.isatty():
+        try:
+            from tui_bench.tui.app import run_classify_app
+        except ImportError:
+            pass
+        else:
+            return run_classify_app(config)
+    return _classify_headless(config, as_json=as_json, verbose=verbose)
+
+
+def _classify_headless(config: Any, *, as_json: bool, verbose: bool) -> int:
+    """The benchmark, then its history entry, then its files: the reports and the chosen
+    model (which can fail without losing the benchmark: exit code 3, one error line)."""
+    import signal
+    import sqlite3
+    import threading
+
+    from tui_bench.core.classify.history import record_classify_run, update_classify_run
+    from tui_bench.core.classify.runner import run_classify, save_result
+    from tui_bench.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SAVE_FAILED
+    from tui_bench.headless import ClassifyLogSink, JsonSink
+
+    log = ClassifyLogSink(verbose=verbose)
+    sinks: list[Any] = [log]
+    if as_json:
+        sinks.append(JsonSink())
+
+    def publish(event: Any) -> None:
+        for sink in sinks:
+            sink.handle(event)
+
+    cancel = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        log._w(
+            "interrupt: stopping after the current epoch; finished results are kept (again to abort now)"
+        )
+        cancel.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = run_classify(config, publish, cancel=cancel, save=False)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    run_id: int | None = None
+    try:
+        run_id, db = record_classify_run(result)
+    except (sqlite3.Error, OSError) as exc:  # the files below still keep the results
+        log._w(f"error: history entry not recorded: {exc}")
+    else:
+        log._w(f"history: {db} (run {run_id})")
+    saved = save_result(result, publish)  # its error, if any, reaches the log as one line
+    chose = result.config.get("choose") != "none" or result.config.get("choose_by_language")
+    if run_id is not None and chose:
+        update_classify_run(run_id, result, db)  # the choice, with its models or its errors
+    if saved.reports:
+        log._w("report: " + ", ".join(str(p) for p in saved.reports.values()))
+    if result.status == "cancelled":
+        log._w(f"interrupted: finished results kept; partial report in {config.output_dir}")
+        return EXIT_INTERRUPTED
+    return EXIT_SAVE_FAILED if saved.error is not None else EXIT_OK
+
+
+@click.command()
+@click.argument("name")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--languages", help="Comma-separated language codes to keep (default: all).")
+def corpus(name: str, path: Path, languages: str | None) -> int:
+    """Export a labelled corpus shipped offline by a package (e.g. chatterbot) to PATH (.csv/.jsonl)."""
+    from tui_bench.core.classify.corpora import export_corpus
+
+    export = export_corpus(name, path, languages=csv_list(languages))
+    langs = ", ".join(f"{k} {v}" for k, v in sorted(export.languages.items()))
+    click.echo(f"{path}: {export.n_rows} rows, {export.topics} topics ({langs})")
+    return 0
