@@ -266,6 +266,27 @@ class _Reader:
         raise GGUFError(f"{self.path}: unknown value type {vtype} for key {key!r}")
 
 
+def magic_problem(path: str | Path) -> str | None:
+    """Why ``path`` is not a GGUF file, judged by its first four bytes; None if it may be one.
+
+    Cheap enough for validating a plan (four bytes, no mapping). A path that is not a
+    regular file (a device, a pipe) is never read: reading one could block or never end.
+    Raises OSError when the file cannot be opened.
+    """
+    p = Path(path)
+    if not p.is_file():
+        return "it is not a regular file"
+    with open(p, "rb") as fh:
+        head = fh.read(len(GGUF_MAGIC))
+    if head == GGUF_MAGIC:
+        return None
+    if not head:
+        return "the file is empty"
+    if len(head) < len(GGUF_MAGIC):
+        return f"the file is only {len(head)} byte{'s' if len(head) > 1 else ''} long"
+    return f"it begins with {head!r}, not {GGUF_MAGIC!r}"
+
+
 def read_gguf(path: str | Path, *, tensors: bool = True) -> GGUFInfo:
     """Parse the header of a GGUF file. Raises :class:`GGUFError` if it is not one."""
     p = Path(path)
