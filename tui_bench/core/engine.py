@@ -39,6 +39,7 @@ from tui_bench.core.events import (
     TelemetrySample,
     TokensGenerated,
 )
+from tui_bench.core.metrics import FLAG_REPACK_OFF
 from tui_bench.core.plan import LoadedPlan, ModelSpec, PromptSpec
 from tui_bench.core.results import RequestRecord, build_record, failed_record
 from tui_bench.core.store import Store, append_history_line
@@ -398,6 +399,7 @@ class Engine:
         reloads = 0
         backend: Backend | None = None
         load_ms: float | None = None
+        fallback: str | None = None  # why the model now runs in another configuration
         i = 0
         try:
             while i < len(slots):
@@ -423,6 +425,8 @@ class Engine:
                         return self._fail_remaining(
                             spec, slots[i:], seq, total, f"load failed: {exc}"
                         )
+                    if fallback:
+                        info["fallback"] = fallback
                     self.model_info[spec.id] = info
                     if self._telemetry is not None:
                         self._telemetry.set_target(spec.id, backend.pid)
@@ -430,7 +434,19 @@ class Engine:
                     if info.get("warning"):
                         self.publish(Log("warning", f"{spec.id}: {info['warning']}"))
                 slot = slots[i]
-                await self._request(backend, spec, slot, seq, total, load_ms)
+                rec = await self._request(backend, spec, slot, seq, total, load_ms)
+                safer = None if rec.ok or fallback else backend.fallback()
+                if safer is not None:
+                    # the configuration itself crashed: the same request again, once, in the
+                    # safer one; the crash is not a result of the plan's requests
+                    spec, fallback = safer
+                    self.publish(Log("warning", f"{spec.id}: {fallback}; reloading"))
+                    await backend.close()
+                    backend = None
+                    continue
+                if fallback:
+                    rec.flags.append(FLAG_REPACK_OFF)
+                self._record(rec)
                 seq += 1
                 i += 1
         finally:
@@ -450,7 +466,7 @@ class Engine:
         seq: int,
         total: int,
         load_ms: float | None,
-    ) -> None:
+    ) -> RequestRecord:
         gen = self.plan.generation_for(slot.prompt)
         key = RequestKey(spec.id, slot.prompt.id, slot.repeat, slot.warmup)
         self.publish(RequestStarted(key, seq, total))
@@ -477,7 +493,7 @@ class Engine:
         )
         if rec.ok:
             rec.quality = await self._score(slot.prompt, rec.text, gen.max_tokens)
-        self._record(rec)
+        return rec
 
     async def _score(self, prompt: PromptSpec, text: str, max_tokens: int) -> dict[str, float]:
         from tui_bench.core.quality import score

@@ -33,6 +33,9 @@ FLAG_NO_FINISH = "no_finish_reason"
 FLAG_TRUNCATED = "truncated"
 FLAG_COUNT_MISMATCH = "n_out_mismatch"
 FLAG_RATE_MISMATCH = "rate_mismatch"
+# Not a validity problem: the request ran in a configuration the plan did not ask for,
+# because the one it asked for crashed (the numbers are valid for that configuration).
+FLAG_REPACK_OFF = "repack_off_fallback"
 
 FLAG_TEXT = {
     FLAG_CACHE_HIT: "prompt served from a cache while the plan did not ask for caching",
@@ -40,6 +43,8 @@ FLAG_TEXT = {
     FLAG_TRUNCATED: "stream was cut short",
     FLAG_COUNT_MISMATCH: "output token counts from two sources disagree by more than 1",
     FLAG_RATE_MISMATCH: "client decode rate and the engine's counter disagree by more than 5%",
+    FLAG_REPACK_OFF: "measured with weight repacking off: with it on, the model crashed on this "
+    "host (a different configuration from the plan's)",
 }
 
 

@@ -87,6 +87,14 @@ class ModelSpec(_Strict):
     n_batch: PosInt = 512
     n_gpu_layers: Annotated[int, Field(ge=-1)] = 0
     flash_attn: bool | None = False  # None: llama.cpp decides (auto)
+    # CPU weight repacking (llama.cpp's "extra buffer types": AMX, AVX-512 ... layouts).
+    # "auto": on, and if the worker dies from a native signal on the first decode after
+    # loading with it on, reloaded once with it off (recorded as such); True/False: as set.
+    repack: Literal["auto"] | bool = "auto"
+    # llama.cpp CPU threadpool, as llama-bench sets it: busy-wait polling level (0-100)
+    # between graph computations, and the priority of its threads (0 normal .. 3 realtime).
+    poll: Annotated[int, Field(ge=0, le=100)] = 50
+    prio: Annotated[int, Field(ge=-1, le=3)] = 0
     load_timeout_s: Annotated[float, Field(gt=0)] = 600.0
     chat_template: str | None = None
     mock: MockOptions | None = None

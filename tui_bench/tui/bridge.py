@@ -32,6 +32,7 @@ from tui_bench.core.events import (
     TelemetrySample,
     TokensGenerated,
 )
+from tui_bench.core.fmt import model_setup
 
 BUCKET_NS = 250_000_000  # token-rate sparkline: tokens per 250 ms bucket
 RATE_BUCKETS = 480  # two minutes of history per model
@@ -49,6 +50,7 @@ class ModelLive:
     load_ms: float | None = None
     error: str | None = None
     desc: str = ""
+    fallback: str | None = None  # the configuration changed after a crash, and why
     buckets: deque[int] = field(default_factory=lambda: deque(maxlen=RATE_BUCKETS))
     last_bucket: int | None = None  # absolute index of buckets[-1]
     ttft_ms: list[float] = field(default_factory=list)  # every request, warm-ups included
@@ -236,18 +238,11 @@ class BridgeSink:
             m.load_ms = event.load_ms
             m.desc = str(event.info.get("desc") or "")
             s.telemetry_model = event.model
-            bits = [f"loaded in {event.load_ms:.0f} ms"]
-            if event.info.get("simulated"):
-                bits.append("simulated")
-            elif "gpu_offload_supported" in event.info:
-                offload = event.info.get("gpu_offload_supported")
-                bits.append(
-                    f"GPU offload {'available' if offload else 'not in this build'}, "
-                    f"n_gpu_layers={event.info.get('n_gpu_layers')}"
-                )
-            if event.info.get("n_threads"):
-                bits.append(f"{event.info['n_threads']} threads")
+            bits = [f"loaded in {event.load_ms:.0f} ms", *model_setup(event.info)]
             s.add_log("info", f"{event.model}: " + "; ".join(bits))
+            if event.info.get("fallback"):
+                m.fallback = str(event.info["fallback"])
+                s.add_log("warning", f"{event.model}: {m.fallback}")
         elif isinstance(event, ModelFailed):
             m = s.model(event.model)
             m.status = "failed"

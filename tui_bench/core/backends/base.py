@@ -80,6 +80,12 @@ class Backend(ABC):
         """False once the backend can no longer serve (e.g. its worker died)."""
         return True
 
+    def fallback(self) -> tuple[ModelSpec, str] | None:
+        """After the backend died on a request: a safer configuration to load instead and
+        retry that request with, once, and the reason (recorded with every request it
+        serves). None when the death calls for no change of configuration."""
+        return None
+
 
 def create_backend(spec: ModelSpec, path: Path | None) -> Backend:
     if spec.backend == "mock":

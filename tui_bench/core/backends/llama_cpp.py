@@ -27,6 +27,10 @@ from tui_bench.core.results import GenOutcome
 
 STARTUP_TIMEOUT_S = 120.0
 STREAM_LIMIT = 64 * 1024 * 1024
+# A worker killed by one of these died in native code (not by the OOM killer's SIGKILL).
+NATIVE_CRASH_SIGNALS = frozenset(
+    {signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGABRT}
+)
 
 
 def _signal_name(returncode: int | None) -> str:
@@ -53,6 +57,7 @@ class LlamaCppBackend(Backend):
         self._stderr_task: asyncio.Task[None] | None = None
         self._dead_reason: str | None = None
         self._seq = 0
+        self._fallback: tuple[ModelSpec, str] | None = None
 
     @property
     def pid(self) -> int | None:
@@ -144,6 +149,9 @@ class LlamaCppBackend(Backend):
                     "n_gpu_layers": spec.n_gpu_layers,
                     "flash_attn": spec.flash_attn,
                     "chat_template": spec.chat_template,
+                    "repack": spec.repack is not False,
+                    "poll": spec.poll,
+                    "prio": spec.prio,
                 }
             )
             msg = await self._recv(spec.load_timeout_s)
@@ -213,6 +221,7 @@ class LlamaCppBackend(Backend):
                 msg = await self._recv(max(0.0, deadline - loop.time()))
                 if msg is None:
                     self._dead_reason = await self._death_reason()
+                    self._fallback = self._repack_fallback(rid)
                     return self._partial(t_send, times, text, f"crashed: {self._dead_reason}")
                 kind = msg.get("type")
                 if kind == "tokens":
@@ -232,6 +241,23 @@ class LlamaCppBackend(Backend):
             await self._kill()
             self._dead_reason = f"request timed out after {gen.timeout_s:g} s"
             return self._partial(t_send, times, text, self._dead_reason, finish="truncated")
+
+    def _repack_fallback(self, rid: int) -> tuple[ModelSpec, str] | None:
+        """Repacking off, if this death is the known repacking crash: a native signal on
+        the first decode after a load with ``repack = "auto"``. Nothing else triggers it."""
+        code = self.proc.returncode if self.proc else None
+        if self.spec.repack != "auto" or rid != 1 or code is None or code >= 0:
+            return None
+        if -code not in NATIVE_CRASH_SIGNALS:
+            return None
+        reason = (
+            f"weight repacking turned off: the worker was {_signal_name(code)} on the first "
+            'decode with repacking on (repack = "auto")'
+        )
+        return self.spec.model_copy(update={"repack": False}), reason
+
+    def fallback(self) -> tuple[ModelSpec, str] | None:
+        return self._fallback
 
     def _partial(
         self,

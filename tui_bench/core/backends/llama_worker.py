@@ -12,6 +12,15 @@ in batches (every ``batch_ms``), so the parent's event loop never paces generati
 
 Cancellation: SIGUSR1 sets a flag the loop checks between tokens. The worker ignores
 SIGINT (a terminal's Ctrl-C goes to the parent, which decides) and dies with its parent.
+
+Threads: like llama-bench, the worker creates its own ggml CPU threadpool (thread count,
+polling level, priority) and attaches it to the context, instead of llama.cpp's default
+one made anew for every graph computation.
+
+Test-only fault switch: with ``TUI_BENCH_FAULT_REPACK_CRASH=1`` in its environment, a
+worker whose model was loaded with weight repacking on kills itself with SIGSEGV on its
+first decode, as llama.cpp's AMX repacking does on some hosts. It exists so that the
+fallback to repacking off can be tested on any machine; never set it otherwise.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ perf_ns = time.perf_counter_ns
 _cancelled = False
 _log_tail: deque[str] = deque(maxlen=40)
 _verbose = os.environ.get("TUI_BENCH_WORKER_VERBOSE") == "1"
+_fault_repack_crash = os.environ.get("TUI_BENCH_FAULT_REPACK_CRASH") == "1"
 
 
 def _on_cancel(signum: int, frame: Any) -> None:
@@ -104,6 +114,14 @@ class Model:
         mparams.n_gpu_layers = int(cmd.get("n_gpu_layers", 0))
         if mparams.n_gpu_layers < 0:
             mparams.n_gpu_layers = 1_000_000
+        self.repack = bool(cmd.get("repack", True))
+        if hasattr(mparams, "use_extra_bufts"):
+            mparams.use_extra_bufts = self.repack
+        elif not self.repack:
+            raise RuntimeError(
+                "this llama-cpp-python cannot turn weight repacking off (no use_extra_bufts): "
+                "upgrade it, or set repack = true"
+            )
         t0 = perf_ns()
         model = ll.llama_model_load_from_file(path.encode(), mparams)
         if not model:
@@ -128,8 +146,11 @@ class Model:
             ll.llama_model_free(model)
             reason = _last_error() or "context creation failed"
             raise RuntimeError(f"llama.cpp could not create a context for {path}: {reason}")
-        self.load_ms = (perf_ns() - t0) / 1e6
         self.ctx = ctx
+        self.pool = ThreadPool(ll, n_threads, int(cmd.get("poll", 50)), int(cmd.get("prio", 0)))
+        self.pool.attach(ctx)
+        self.load_ms = (perf_ns() - t0) / 1e6
+        self.decoded = False  # for the fault switch: crash on the first decode only
         self.vocab = ll.llama_model_get_vocab(model)
         self.n_vocab = ll.llama_vocab_n_tokens(self.vocab)
         self.n_ctx = ll.llama_n_ctx(ctx)
@@ -154,10 +175,13 @@ class Model:
             "n_threads": int(self.n_threads),
             "chat_template": _template_name(self.tmpl),
             "n_eog_tokens": len(self.eog),
+            "repack": self.repack,
+            "threadpool": self.pool.describe(),
         }
 
     def close(self) -> None:
         self.ll.llama_free(self.ctx)
+        self.pool.free()
         self.ll.llama_model_free(self.model)
 
     # -- prompt -------------------------------------------------------------------------
@@ -280,6 +304,9 @@ class Model:
 
         todo = tokens[n_keep:]
         arr = (ll.llama_token * len(todo))(*todo)
+        if _fault_repack_crash and self.repack and not self.decoded:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        self.decoded = True
         rc = ll.llama_decode(ctx, ll.llama_batch_get_one(arr, len(todo)))
         if rc != 0:
             ll.llama_sampler_free(chain)
@@ -391,6 +418,83 @@ class Model:
             },
             "peak_rss_kb": _peak_rss_kb() if rss_reset else None,
         }
+
+
+class _ThreadpoolParams(ctypes.Structure):
+    # ggml.h: struct ggml_threadpool_params (GGML_MAX_N_THREADS = 512)
+    _fields_ = [
+        ("cpumask", ctypes.c_bool * 512),
+        ("n_threads", ctypes.c_int),
+        ("prio", ctypes.c_int),
+        ("poll", ctypes.c_uint32),
+        ("strict_cpu", ctypes.c_bool),
+        ("paused", ctypes.c_bool),
+    ]
+
+
+class ThreadPool:
+    """A ggml CPU threadpool attached to a context, as llama-bench makes one.
+
+    llama-cpp-python does not bind these functions; libggml-cpu and libllama export them.
+    Where they cannot be found, llama.cpp's default (a threadpool per graph, default
+    polling) stays, and :meth:`describe` says so.
+    """
+
+    def __init__(self, ll: Any, n_threads: int, poll: int, prio: int) -> None:
+        self.n_threads, self.poll, self.prio = n_threads, poll, prio
+        self.handle: int | None = None
+        self.error: str | None = None
+        try:
+            cpu = _ggml_cpu_lib(ll)
+            new = cpu.ggml_threadpool_new
+            new.restype = ctypes.c_void_p
+            new.argtypes = [ctypes.POINTER(_ThreadpoolParams)]
+            init = cpu.ggml_threadpool_params_init
+            init.restype = None
+            init.argtypes = [ctypes.POINTER(_ThreadpoolParams), ctypes.c_int]
+            self._free = cpu.ggml_threadpool_free
+            self._free.restype = None
+            self._free.argtypes = [ctypes.c_void_p]
+            self._attach = ll._lib.llama_attach_threadpool
+            self._attach.restype = None
+            self._attach.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+        except (AttributeError, OSError) as exc:
+            self.error = f"llama.cpp's threadpool API not found ({exc})"
+            return
+        params = _ThreadpoolParams()
+        init(ctypes.byref(params), n_threads)
+        params.poll = poll
+        params.prio = prio
+        self.handle = new(ctypes.byref(params))
+        if not self.handle:
+            self.error = "ggml_threadpool_new failed"
+
+    def attach(self, ctx: Any) -> None:
+        if self.handle:
+            self._attach(ctx, self.handle, None)
+
+    def free(self) -> None:
+        if self.handle:
+            self._free(self.handle)
+            self.handle = None
+
+    def describe(self) -> dict[str, Any]:
+        if self.error:
+            return {"attached": False, "n_threads": self.n_threads, "reason": self.error}
+        return {"attached": True, "n_threads": self.n_threads, "poll": self.poll, "prio": self.prio}
+
+
+def _ggml_cpu_lib(ll: Any) -> ctypes.CDLL:
+    """libggml-cpu beside libllama (already loaded by it: this only finds the handle)."""
+    lib_dir = os.path.dirname(ll._lib._name)
+    names = [n for n in os.listdir(lib_dir) if n.startswith("libggml-cpu")] or [
+        n for n in os.listdir(lib_dir) if n.startswith("libggml")
+    ]
+    for name in sorted(names):
+        lib = ctypes.CDLL(os.path.join(lib_dir, name))
+        if hasattr(lib, "ggml_threadpool_new"):
+            return lib
+    raise OSError(f"no library with ggml_threadpool_new in {lib_dir}")
 
 
 def _chat_template(ll: Any, model: Any, wanted: str | None) -> bytes | None:

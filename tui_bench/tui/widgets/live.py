@@ -76,6 +76,8 @@ class ModelsView(LiveView):
         parts.append(f"  {m.n_ok}✓")
         if m.n_failed:
             parts.append((f" {m.n_failed}✗", "$error"))
+        if m.fallback:
+            parts.append(("  repack off (fallback)", "$warning"))
         if m.error:
             parts.append((f"  {m.error}", "$error"))
         return Content.assemble(*parts)
