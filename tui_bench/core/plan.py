@@ -12,9 +12,17 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from tui_bench.core.errors import PlanError, UserError
+from tui_bench.core.printable import CONTROL
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,6 +46,27 @@ TASK_TYPES = (
 
 NonNegInt = Annotated[int, Field(ge=0)]
 PosInt = Annotated[int, Field(ge=1)]
+
+
+def _one_line(value: str) -> str:
+    """A name is printed in log lines and tables: one line of text, no terminal escapes."""
+    bad = CONTROL.search(value)
+    if bad:
+        raise ValueError(
+            f"control character {bad.group()!r} at position {bad.start()}: use one line of text"
+        )
+    return value
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
+
+
+class _FieldError(ValueError):
+    """A plan-level rule broken by one field: ``field`` is where the message points."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class _Strict(BaseModel):
@@ -81,7 +110,7 @@ class ModelSpec(_Strict):
     backend: Literal["llama_cpp", "mock"] = "llama_cpp"
     source: str | None = None
     role: str | None = None
-    label: str | None = None
+    label: OneLine | None = None
     n_ctx: Annotated[int, Field(ge=16)] = 2048
     n_threads: PosInt | None = None
     n_batch: PosInt = 512
@@ -132,7 +161,7 @@ class PromptSpec(_Strict):
 
 
 class Plan(_Strict):
-    name: Annotated[str, Field(min_length=1)]
+    name: Annotated[OneLine, Field(min_length=1)]
     description: str = ""
     success_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
     repeats: PosInt = 3
@@ -140,6 +169,30 @@ class Plan(_Strict):
     defaults: Generation = Field(default_factory=Generation)
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     prompts: Annotated[list[PromptSpec], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _max_tokens_fit(self) -> Plan:
+        # The llama.cpp worker refuses a request whose prompt + max_tokens exceed n_ctx, and
+        # every prompt is at least one token: max_tokens >= n_ctx can never run. The mock
+        # backend has no context window.
+        for m, model in enumerate(self.models):
+            if model.backend != "llama_cpp":
+                continue
+            for p, prompt in enumerate(self.prompts):
+                wanted = self.generation_for(prompt).max_tokens
+                if wanted < model.n_ctx:
+                    continue
+                field = (
+                    "defaults.max_tokens"
+                    if prompt.max_tokens is None
+                    else f"prompts[{p}].max_tokens"
+                )
+                if wanted > model.n_ctx:
+                    problem = f"{wanted} exceeds models[{m}].n_ctx ({model.n_ctx})"
+                else:
+                    problem = f"{wanted} leaves no room for the prompt in models[{m}].n_ctx ({model.n_ctx})"
+                raise _FieldError(field, problem)
+        return self
 
     def generation_for(self, prompt: PromptSpec) -> Generation:
         """The settings a request of ``prompt`` runs with (prompt overrides win)."""
@@ -199,6 +252,9 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
     err = exc.errors(include_url=False)[0]
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     field = _format_loc(loc) or None
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, _FieldError):
+        field = ".".join(p for p in (field, cause.field) if p)
     kind = err.get("type", "")
     msg = err["msg"]
     if kind == "missing":
@@ -269,6 +325,9 @@ def read_plan_file(path: Path) -> dict[str, Any]:
         raise PlanError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise PlanError(path, None, f"cannot read: {exc.strerror}") from None
+    # Both parsers recurse once per nesting level: arrays nested thousands deep exhaust
+    # Python's stack (RecursionError) before they can be reported as a syntax error.
+    too_deep = "arrays/tables nested too deeply to read (a plan needs only a few levels)"
     if suffix == ".json":
         try:
             data = json.loads(text)
@@ -276,27 +335,47 @@ def read_plan_file(path: Path) -> dict[str, Any]:
             raise PlanError(
                 path, None, f"JSON syntax error: {exc.msg} (line {exc.lineno}, column {exc.colno})"
             ) from None
+        except RecursionError:
+            raise PlanError(path, None, f"JSON {too_deep}") from None
     elif suffix == ".toml":
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise PlanError(path, None, f"TOML syntax error: {exc}") from None
+        except RecursionError:
+            raise PlanError(path, None, f"TOML {too_deep}") from None
     else:
         raise PlanError(path, None, f"unknown plan format {suffix!r}: use .toml or .json")
     return data
 
 
 def check_sources(plan: Plan, path: object, base_dir: Path | None) -> None:
-    """Every llama_cpp model source must resolve; a missing file is a plan error."""
+    """Every llama_cpp model source must resolve to a file that begins like a GGUF.
+
+    A missing file, or one that is not a GGUF at all (its first four bytes), is a plan
+    error. A GGUF that is damaged further in still loads and fails as a recorded run.
+    A builtin not assembled yet is not assembled here: its file is checked when it exists.
+    """
+    from tui_bench.core.gguf import magic_problem
     from tui_bench.core.models import resolve_source
 
     for i, spec in enumerate(plan.models):
         if spec.backend != "llama_cpp" or spec.source is None:
             continue
+        field = f"models[{i}].source"
         try:
-            resolve_source(spec.source, base_dir=base_dir, assemble=False)
+            resolved = resolve_source(spec.source, base_dir=base_dir, assemble=False)
         except UserError as exc:
-            raise PlanError(path, f"models[{i}].source", str(exc)) from None
+            raise PlanError(path, field, str(exc)) from None
+        if not resolved.exists():  # a builtin assembled on first use
+            continue
+        try:
+            problem = magic_problem(resolved)
+        except OSError as exc:
+            raise PlanError(path, field, f"cannot read {resolved}: {exc.strerror or exc}") from None
+        if problem:
+            where = "" if str(resolved) == spec.source.strip() else f"{resolved}: "
+            raise PlanError(path, field, f"{spec.source} is not a GGUF file ({where}{problem})")
 
 
 def load_plan(path: str | Path, *, check_models: bool = True) -> LoadedPlan:
