@@ -35,6 +35,9 @@ import time
 from collections import deque
 from typing import Any
 
+from tui_bench.core.backends.templates import chat_template, template_name
+from tui_bench.core.backends.threadpool import ThreadPool
+
 perf_ns = time.perf_counter_ns
 
 _cancelled = False
@@ -158,7 +161,7 @@ class Model:
         self.add_bos = bool(ll.llama_vocab_get_add_bos(self.vocab))
         self.eog = [t for t in range(self.n_vocab) if ll.llama_vocab_is_eog(self.vocab, t)]
         self.cached: list[int] = []  # tokens in the KV cache (prompt caching only)
-        self.tmpl = _chat_template(ll, model, cmd.get("chat_template"))
+        self.tmpl = chat_template(ll, model, cmd.get("chat_template"))
         self.piece = ctypes.create_string_buffer(256)
 
     def info(self) -> dict[str, Any]:
@@ -173,7 +176,7 @@ class Model:
             "n_ctx_train": int(ll.llama_model_n_ctx_train(self.model)),
             "n_vocab": int(self.n_vocab),
             "n_threads": int(self.n_threads),
-            "chat_template": _template_name(self.tmpl),
+            "chat_template": template_name(self.tmpl),
             "n_eog_tokens": len(self.eog),
             "repack": self.repack,
             "threadpool": self.pool.describe(),
@@ -418,106 +421,6 @@ class Model:
             },
             "peak_rss_kb": _peak_rss_kb() if rss_reset else None,
         }
-
-
-class _ThreadpoolParams(ctypes.Structure):
-    # ggml.h: struct ggml_threadpool_params (GGML_MAX_N_THREADS = 512)
-    _fields_ = [
-        ("cpumask", ctypes.c_bool * 512),
-        ("n_threads", ctypes.c_int),
-        ("prio", ctypes.c_int),
-        ("poll", ctypes.c_uint32),
-        ("strict_cpu", ctypes.c_bool),
-        ("paused", ctypes.c_bool),
-    ]
-
-
-class ThreadPool:
-    """A ggml CPU threadpool attached to a context, as llama-bench makes one.
-
-    llama-cpp-python does not bind these functions; libggml-cpu and libllama export them.
-    Where they cannot be found, llama.cpp's default (a threadpool per graph, default
-    polling) stays, and :meth:`describe` says so.
-    """
-
-    def __init__(self, ll: Any, n_threads: int, poll: int, prio: int) -> None:
-        self.n_threads, self.poll, self.prio = n_threads, poll, prio
-        self.handle: int | None = None
-        self.error: str | None = None
-        try:
-            cpu = _ggml_cpu_lib(ll)
-            new = cpu.ggml_threadpool_new
-            new.restype = ctypes.c_void_p
-            new.argtypes = [ctypes.POINTER(_ThreadpoolParams)]
-            init = cpu.ggml_threadpool_params_init
-            init.restype = None
-            init.argtypes = [ctypes.POINTER(_ThreadpoolParams), ctypes.c_int]
-            self._free = cpu.ggml_threadpool_free
-            self._free.restype = None
-            self._free.argtypes = [ctypes.c_void_p]
-            self._attach = ll._lib.llama_attach_threadpool
-            self._attach.restype = None
-            self._attach.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-        except (AttributeError, OSError) as exc:
-            self.error = f"llama.cpp's threadpool API not found ({exc})"
-            return
-        params = _ThreadpoolParams()
-        init(ctypes.byref(params), n_threads)
-        params.poll = poll
-        params.prio = prio
-        self.handle = new(ctypes.byref(params))
-        if not self.handle:
-            self.error = "ggml_threadpool_new failed"
-
-    def attach(self, ctx: Any) -> None:
-        if self.handle:
-            self._attach(ctx, self.handle, None)
-
-    def free(self) -> None:
-        if self.handle:
-            self._free(self.handle)
-            self.handle = None
-
-    def describe(self) -> dict[str, Any]:
-        if self.error:
-            return {"attached": False, "n_threads": self.n_threads, "reason": self.error}
-        return {"attached": True, "n_threads": self.n_threads, "poll": self.poll, "prio": self.prio}
-
-
-def _ggml_cpu_lib(ll: Any) -> ctypes.CDLL:
-    """libggml-cpu beside libllama (already loaded by it: this only finds the handle)."""
-    lib_dir = os.path.dirname(ll._lib._name)
-    names = [n for n in os.listdir(lib_dir) if n.startswith("libggml-cpu")] or [
-        n for n in os.listdir(lib_dir) if n.startswith("libggml")
-    ]
-    for name in sorted(names):
-        lib = ctypes.CDLL(os.path.join(lib_dir, name))
-        if hasattr(lib, "ggml_threadpool_new"):
-            return lib
-    raise OSError(f"no library with ggml_threadpool_new in {lib_dir}")
-
-
-def _chat_template(ll: Any, model: Any, wanted: str | None) -> bytes | None:
-    """The plan's template (a llama.cpp built-in name or a Jinja text), else the GGUF's own,
-    else a built-in chosen by architecture for GGUFs published without one."""
-    if wanted:
-        return wanted.encode()
-    own = ll.llama_model_chat_template(model, None)
-    if own:
-        return own
-    buf = ctypes.create_string_buffer(64)
-    n = ll.llama_model_meta_val_str(model, b"general.architecture", buf, 64)
-    arch = buf.value.decode() if n > 0 else ""
-    return _ARCH_TEMPLATES.get(arch.rstrip("0123456789") or arch)
-
-
-_ARCH_TEMPLATES = {"gemma": b"gemma"}
-
-
-def _template_name(tmpl: bytes | None) -> str | None:
-    if not tmpl:
-        return None
-    return tmpl.decode(errors="replace") if len(tmpl) < 32 else "from GGUF"
 
 
 def _install_log_capture(ll: Any) -> Any:
