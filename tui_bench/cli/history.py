@@ -1,0 +1,224 @@
+"""``tui-bench history``, ``report`` and ``compare``: past runs from the database."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tui_bench.cli.common import table
+
+
+@click.command()
+@click.option("--plan", "plan_name", help="Only runs of this plan (its name).")
+@click.option("--kind", type=click.Choice(["llm", "classify"]), help="Only LLM or classifier runs.")
+@click.option(
+    "--status", type=click.Choice(["running", "completed", "cancelled", "interrupted", "failed"])
+)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+def history(
+    plan_name: str | None, kind: str | None, status: str | None, limit: int, fmt: str
+) -> int:
+    """List past runs with status, success rate and mean latency."""
+    import csv
+    import json
+
+    from tui_bench.core.store import Store
+
+    store = Store()
+    try:
+        rows = store.list_runs(plan=plan_name, status=status, kind=kind, limit=limit)
+    finally:
+        store.close()
+    data = [r.as_dict() for r in rows]
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+    elif fmt == "csv":
+        cols = list(data[0].keys()) if data else ["id"]
+        w = csv.DictWriter(sys.stdout, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        w.writerows(data)
+    else:
+        if not rows:
+            click.echo(f"no runs in {store.path}")
+            return 0
+        cells = [
+            [
+                r.id,
+                r.kind,
+                r.plan,
+                r.status,
+                (r.started_at or "")[:19].replace("T", " "),
+                "–" if r.success_rate is None else f"{100 * r.success_rate:.0f}%",
+                f"{r.n_ok or 0}/{r.n_measured or 0}",
+                "–" if r.mean_ttft_ms is None else f"{r.mean_ttft_ms:.1f}",
+                "–" if r.mean_e2e_ms is None else f"{r.mean_e2e_ms:.0f}",
+                r.label or "",
+            ]
+            for r in rows
+        ]
+        click.echo(
+            table(
+                [
+                    "id",
+                    "kind",
+                    "plan",
+                    "status",
+                    "started",
+                    "success",
+                    "ok/n",
+                    "mean TTFT ms",
+                    "mean e2e ms",
+                    "label",
+                ],
+                cells,
+            )
+        )
+    return 0
+
+
+def _run_id(store: Any, value: str) -> int:
+    from tui_bench.core.errors import UserError
+
+    if value == "latest":
+        rid = store.latest_run_id()
+        if rid is None:
+            raise UserError(f"no runs in {store.path}")
+        return int(rid)
+    try:
+        rid = int(value)
+    except ValueError:
+        raise UserError(
+            f"{value}: a run id is a number (see tui-bench history) or 'latest'"
+        ) from None
+    if not 1 <= rid <= 2**63 - 1:  # ids count from 1; SQLite holds 64-bit integers
+        raise UserError(f"run {value} not found in {store.path}")
+    return rid
+
+
+@click.command()
+@click.argument("run_id")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), required=True, help="Folder to write into."
+)
+def report(run_id: str, output: Path) -> int:
+    """Rebuild report.md, data.json and results.csv of RUN_ID ('latest' works) from history."""
+    from tui_bench.core.report import run_data_from_store, write_reports
+    from tui_bench.core.store import Store
+
+    store = Store()
+    try:
+        rid = _run_id(store, run_id)
+        if store.get_run(rid).kind == "classify":
+            written = _classify_report_from_history(store.get_run(rid), output)
+        else:
+            written = write_reports(run_data_from_store(store, rid), output)
+    finally:
+        store.close()
+    for p in written:
+        click.echo(str(p))
+    return 0
+
+
+def _classify_report_from_history(row: Any, output: Path) -> list[Path]:
+    """report.md, data.json and results.csv rebuilt from the stored result."""
+    from tui_bench.core.classify.report import write_reports
+    from tui_bench.core.classify.runner import ClassifyResult
+
+    paths = write_reports(ClassifyResult.from_dict(row.summary), output)
+    return [paths["md"], paths["json"], paths["csv"]]
+
+
+@click.command()
+@click.argument("baseline")
+@click.argument("candidate")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+)
+def compare(baseline: str, candidate: str, fmt: str) -> int:
+    """Compare two runs: BASELINE vs CANDIDATE (run ids), per model and metric."""
+    import json
+
+    from tui_bench.core.compare import compare_runs
+    from tui_bench.core.errors import UserError
+    from tui_bench.core.store import Store
+
+    store = Store()
+    try:
+        ids = (_run_id(store, baseline), _run_id(store, candidate))
+        for rid in ids:
+            if store.get_run(rid).kind != "llm":
+                raise UserError(f"run {rid} is a classifier benchmark: compare works on LLM runs")
+        result = compare_runs(store, *ids)
+    finally:
+        store.close()
+    if fmt == "json":
+        result.pop("comparisons")
+        click.echo(json.dumps(result, indent=2))
+        return 0
+    click.echo(
+        f"baseline: run {result['baseline']['id']} ({result['baseline']['plan']}, {result['baseline']['started_at']})"
+    )
+    click.echo(
+        f"candidate: run {result['candidate']['id']} ({result['candidate']['plan']}, {result['candidate']['started_at']})"
+    )
+    for caveat in result["caveats"]:
+        click.echo(f"caveat: {caveat}")
+    if not result["comparisons"]:
+        click.echo("no model in common between the two runs")
+        return 0
+    rows = []
+    for mc in result["comparisons"]:
+        name = (
+            mc.model_baseline
+            if mc.model_baseline == mc.model_candidate
+            else f"{mc.model_baseline} → {mc.model_candidate}"
+        )
+        for c in mc.rows:
+            rows.append(
+                [
+                    name,
+                    c.metric,
+                    f"{c.n_baseline}/{c.n_candidate}",
+                    "–" if c.median_baseline is None else f"{c.median_baseline:.2f}",
+                    "–" if c.median_candidate is None else f"{c.median_candidate:.2f}",
+                    "–" if c.rel_diff is None else f"{100 * c.rel_diff:+.1f}%",
+                    "–"
+                    if c.ci95 is None
+                    else f"[{100 * c.ci95[0]:+.1f}%, {100 * c.ci95[1]:+.1f}%]",
+                    "–" if c.p_value is None else f"{c.p_value:.3g}",
+                    c.verdict,
+                ]
+            )
+    headers = [
+        "model",
+        "metric",
+        "n",
+        "median base",
+        "median cand",
+        "Δ median",
+        "95% CI",
+        "p (MWU)",
+        "verdict",
+    ]
+    if fmt == "markdown":
+        click.echo("| " + " | ".join(headers) + " |")
+        click.echo("|" + "---|" * len(headers))
+        for r in rows:
+            click.echo("| " + " | ".join(str(c) for c in r) + " |")
+    else:
+        click.echo(table(headers, rows))
+    return 0

@@ -1,0 +1,174 @@
+"""``tui-bench run``: a plan in the live view, or headless with log lines or NDJSON."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tui_bench.cli.common import default_output, find_plan
+
+
+def open_tui(
+    plan_path: Path | None,
+    *,
+    start: bool = False,
+    output: Path | None = None,
+    loaded: Any = None,
+    telemetry: bool = True,
+) -> int:
+    from tui_bench.tui.app import run_app
+
+    return run_app(
+        plan_path=plan_path, start=start, output_dir=output, loaded=loaded, telemetry=telemetry
+    )
+
+
+def _load(plan_arg: str, overrides: dict[str, Any]) -> Any:
+    from tui_bench.core.plan import LoadedPlan, load_plan, parse_plan
+
+    loaded = load_plan(find_plan(plan_arg))
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given:
+        return loaded
+    data = loaded.plan.model_dump()
+    for key, value in given.items():
+        if key == "max_tokens":
+            data["defaults"]["max_tokens"] = value
+        else:
+            data[key] = value
+    # Validated again, not model_copy'd: an override obeys the rules a plan file does
+    # (a --max-tokens beyond a model's n_ctx is refused before anything loads).
+    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in given.items())
+    plan = parse_plan(data, f"{loaded.path} with {flags}")
+    return LoadedPlan(plan=plan, path=loaded.path, raw=loaded.raw)
+
+
+def _with_repack(loaded: Any, repack: str | bool) -> Any:
+    from tui_bench.core.plan import LoadedPlan
+
+    models = [m.model_copy(update={"repack": repack}) for m in loaded.plan.models]
+    plan = loaded.plan.model_copy(update={"models": models})
+    return LoadedPlan(plan=plan, path=loaded.path, raw=loaded.raw)
+
+
+@click.command()
+@click.argument("plan")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Folder for report.md, data.json, results.csv.",
+)
+@click.option(
+    "--headless",
+    is_flag=True,
+    help="Log lines instead of the live view (default when not on a terminal).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="NDJSON events on stdout (implies --headless)."
+)
+@click.option(
+    "--models-dir",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra folder of GGUF models.",
+)
+@click.option("--repeats", type=click.IntRange(min=1), help="Override the plan's repeats.")
+@click.option("--warmup", type=click.IntRange(min=0), help="Override the plan's warm-up count.")
+@click.option("--max-tokens", type=click.IntRange(min=1), help="Override the plan's max_tokens.")
+@click.option(
+    "--repack",
+    type=click.Choice(["auto", "on", "off"]),
+    help="Override every model's weight repacking (auto: on, off after a crash on it).",
+)
+@click.option("--no-telemetry", is_flag=True, help="Do not sample RSS/CPU/VRAM.")
+@click.option(
+    "--host-label",
+    metavar="NAME",
+    help="Name this host in the reports and history (the host name is never recorded).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Also log informational messages.")
+def run(
+    plan: str,
+    output: Path | None,
+    headless: bool,
+    as_json: bool,
+    models_dir: tuple[Path, ...],
+    repeats: int | None,
+    warmup: int | None,
+    max_tokens: int | None,
+    repack: str | None,
+    no_telemetry: bool,
+    host_label: str | None,
+    verbose: bool,
+) -> int:
+    """Run a benchmark PLAN (a TOML/JSON file, or a plan name from plans/).
+
+    Exit codes: 0 success rate meets the plan's threshold, 1 it does not,
+    2 bad input, 3 the run is in history but its reports could not be written,
+    130 interrupted.
+    """
+    from tui_bench.core.hostinfo import set_host_label
+
+    set_host_label(host_label)
+    if models_dir:
+        os.environ["TUI_BENCH_MODELS_DIR"] = os.pathsep.join(
+            [str(p) for p in models_dir]
+            + [p for p in [os.environ.get("TUI_BENCH_MODELS_DIR")] if p]
+        )
+    loaded = _load(plan, {"repeats": repeats, "warmup": warmup, "max_tokens": max_tokens})
+    if repack is not None:
+        loaded = _with_repack(loaded, {"auto": "auto", "on": True, "off": False}[repack])
+    from tui_bench.core.classify.output import check_output_dir
+
+    out_dir = output or default_output(loaded.plan.name)
+    # a folder that cannot take the reports is refused now, before any model loads
+    check_output_dir(out_dir)
+    if not (headless or as_json) and sys.stdout.isatty() and sys.stdin.isatty():
+        return open_tui(
+            loaded.path, start=True, output=output, loaded=loaded, telemetry=not no_telemetry
+        )
+    return _run_headless(
+        loaded, out_dir, as_json=as_json, telemetry=not no_telemetry, verbose=verbose
+    )
+
+
+def _run_headless(
+    loaded: Any, output: Path | None, *, as_json: bool, telemetry: bool, verbose: bool
+) -> int:
+    import asyncio
+
+    from tui_bench.core.engine import Engine
+    from tui_bench.core.report import ReportSink
+    from tui_bench.core.store import Store
+    from tui_bench.headless import JsonSink, LogSink, exit_code_for, run_engine_with_signals
+
+    out_dir = output or default_output(loaded.plan.name)
+    report = ReportSink(out_dir, loaded.plan.model_dump(mode="json"))
+    log = LogSink(verbose=verbose, report=report)
+    sinks: list[Any] = [report, log]
+    if as_json:
+        sinks.append(JsonSink())
+    store = Store()
+    engine = Engine(loaded, store=store, sinks=sinks, telemetry=telemetry, output_dir=out_dir)
+    try:
+        outcome = asyncio.run(run_engine_with_signals(engine, log))
+    finally:
+        store.close()
+    if report.written:
+        log._w("report: " + ", ".join(str(p) for p in report.written))
+    log._w(f"history: {store.path} (run {outcome.run_id})")
+    if report.error:
+        log._w(
+            f"error: the reports of run {outcome.run_id} could not be written ({report.error}); "
+            f"the results are in history: tui-bench report {outcome.run_id} -o FOLDER writes them"
+        )
+    elif outcome.status == "cancelled":
+        log._w(
+            f"interrupted: {outcome.summary.overall.n_ok} finished request(s) kept; partial report in {out_dir}"
+        )
+    return exit_code_for(outcome.status, outcome.passed, outputs_written=report.error is None)
