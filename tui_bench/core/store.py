@@ -4,20 +4,28 @@ Every finished request is committed at once, so a killed run loses nothing alrea
 measured. A run left ``running`` by a process that no longer exists is shown as
 ``interrupted``. One line per finished run is also appended to
 ``benchmark_history.jsonl`` beside the database.
+
+A database that cannot be opened, read or written becomes one ``HistoryError`` line naming
+the file and what to do; a damaged one is never written to (nor repaired, nor replaced).
+Several processes may open a fresh history at the same moment (parallel CI jobs): the
+first open waits for, and tolerates, a concurrent creator.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tui_bench.core import paths
+from tui_bench.core.errors import UserError
 from tui_bench.core.events import (
     Event,
     ModelFailed,
@@ -27,9 +35,15 @@ from tui_bench.core.events import (
     TelemetrySample,
 )
 from tui_bench.core.metrics import EngineCounters
+from tui_bench.core.redact import expand_home, public_host, redact
 from tui_bench.core.results import RequestRecord
 
 SCHEMA_VERSION = 1
+
+# how long an open or a write waits for another process holding the database
+BUSY_TIMEOUT_S = 30.0
+# SQLite stores INTEGER PRIMARY KEY values as signed 64-bit integers
+_MAX_ID = 2**63 - 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -113,6 +127,10 @@ CREATE TABLE IF NOT EXISTS telemetry (
 CREATE INDEX IF NOT EXISTS runs_plan ON runs(plan, started_at);
 CREATE INDEX IF NOT EXISTS telemetry_run ON telemetry(run_id, t_ms);
 """
+_SCHEMA_STATEMENTS = [stmt.strip() for stmt in _SCHEMA.split(";") if stmt.strip()]
+_SCHEMA_OBJECTS = frozenset(
+    {"runs", "models", "requests", "telemetry", "runs_plan", "telemetry_run"}
+)
 
 _REQUEST_COLUMNS = (
     "run_id, seq, model, prompt, task, repeat, warmup, ok, error, finish_reason, started_at, "
@@ -196,31 +214,175 @@ def _pid_alive(pid: int | None) -> bool:
     return True
 
 
+_UNREADABLE = (
+    "it was left as it is: move it aside (a new history is started in its place) "
+    f"or set {paths.HOME_ENV} to another folder"
+)
+
+
+class HistoryError(UserError):
+    """The history database cannot be opened, read or written: one line naming the file
+    and what to do about it."""
+
+
+def _sqlite_code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    return None if code is None else code & 0xFF  # the primary code, without extended bits
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = _sqlite_code(exc)
+    if code is not None:
+        return code in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+def history_error(path: Path, exc: sqlite3.Error) -> HistoryError:
+    """``exc`` as one line that names ``path`` and says what the user can do."""
+    text = str(exc)
+    code = _sqlite_code(exc)
+    if code in (11, 26) or "malformed" in text or "not a database" in text:  # CORRUPT, NOTADB
+        return HistoryError(f"{path}: the history database cannot be read ({text}); {_UNREADABLE}")
+    if code in (3, 8, 14, 23) or any(  # PERM, READONLY, CANTOPEN, AUTH
+        word in text for word in ("readonly", "read-only", "unable to open", "permission")
+    ):
+        return HistoryError(
+            f"{path}: the history database cannot be written ({text}); make {path.parent} "
+            f"writable or set {paths.HOME_ENV} to a writable folder"
+        )
+    if _is_busy(exc):
+        return HistoryError(
+            f"{path}: the history database stayed locked by another process for "
+            f"{BUSY_TIMEOUT_S:.0f} s ({text}); try again when it has finished"
+        )
+    if code == 13 or "full" in text:  # SQLITE_FULL
+        return HistoryError(f"{path}: the disk is full ({text}); free some space and try again")
+    return HistoryError(f"{path}: the history database failed ({text})")
+
+
+def _translated(exc: BaseException) -> bool:
+    """Errors of the database or its file (as opposed to a wrong statement: a bug)."""
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+        exc, sqlite3.IntegrityError | sqlite3.ProgrammingError
+    )
+
+
+def _retry_busy(step: Callable[[], None], timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    """Run ``step`` again while another process holds the lock it needs. SQLite answers
+    SQLITE_BUSY at once, without waiting the busy timeout, where waiting could deadlock
+    (two connections both upgrading a read lock, as two first opens switching the journal
+    mode do): the only way through is to try again."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.005
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    """WAL mode and the schema. Reads before anything is written, so a file that is not a
+    database, or a damaged one, is refused without being touched; the schema is created
+    in one write transaction that a concurrent creator's tables do not disturb."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        conn.execute("PRAGMA journal_mode=WAL")
+    if version == SCHEMA_VERSION and names >= _SCHEMA_OBJECTS:
+        return
+    conn.execute("BEGIN IMMEDIATE")  # the write lock up front, waiting the busy timeout
+    try:
+        for stmt in _SCHEMA_STATEMENTS:
+            conn.execute(stmt)  # IF NOT EXISTS: what a concurrent creator made is kept
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+
+
 class Store:
     """The history database. Also an event sink for the run it is recording."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else paths.db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HistoryError(
+                f"{self.path.parent}: cannot create the history folder ({exc.strerror or exc}); "
+                f"set {paths.HOME_ENV} to a writable folder"
+            ) from None
         self._lock = threading.RLock()
-        self.conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-        self.conn.row_factory = sqlite3.Row
-        with self._lock:
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.executescript(_SCHEMA)
-            self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            self.conn.commit()
+        self._broken = False
+        self._checked = False
+        conn: sqlite3.Connection | None = None
+        try:
+            # the busy timeout is set by connect(), before the first statement
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+            conn.row_factory = sqlite3.Row
+            _retry_busy(lambda: _prepare(conn))
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            if not _translated(exc):
+                raise
+            raise history_error(self.path, exc) from None
+        self.conn = conn
         self._run_id: int | None = None
         self._t0_ns: int | None = None
         self._telemetry: list[tuple[Any, ...]] = []
         self._attempts: dict[str, int] = {}
 
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """The connection under the lock; a failure of the database file becomes a
+        ``HistoryError`` line."""
+        with self._lock:
+            try:
+                yield self.conn
+            except sqlite3.Error as exc:
+                if not _translated(exc):
+                    raise
+                self._broken = True
+                raise history_error(self.path, exc) from None
+
+    def _known(self, run_id: int) -> int:
+        """``run_id`` if SQLite can hold it; beyond 64 bits no run can have it."""
+        if not -_MAX_ID - 1 <= run_id <= _MAX_ID:
+            raise UserError(f"run {run_id} not found in {self.path}")
+        return run_id
+
+    def _check_before_writing(self) -> None:
+        """Before the first record: a damaged database is refused, never written into."""
+        if self._checked:
+            return
+        with self._db() as conn:
+            row = conn.execute("PRAGMA quick_check(1)").fetchone()
+            if row[0] != "ok":
+                self._broken = True
+                # SQLite's report spans lines ("*** in database main ***" first): one line
+                found = " ".join(row[0].replace("*** in database main ***", "").split())
+                raise HistoryError(
+                    f"{self.path}: the history database is damaged ({found}); {_UNREADABLE}"
+                )
+        self._checked = True
+
     def close(self) -> None:
         with self._lock:
-            self.flush_telemetry()
-            self.conn.close()
+            try:
+                if not self._broken:
+                    self.flush_telemetry()
+            finally:
+                self.conn.close()
 
     # -- writing ------------------------------------------------------------------------
 
@@ -237,19 +399,20 @@ class Store:
         kind: str = "llm",
         t0_ns: int | None = None,
     ) -> int:
-        with self._lock:
+        self._check_before_writing()
+        with self._db():
             cur = self.conn.execute(
                 "INSERT INTO runs (kind, plan, plan_path, plan_json, status, started_at, pid, host_json,"
                 " threshold, n_planned) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     kind,
                     plan,
-                    plan_path,
-                    _dumps(plan_raw),
+                    redact(plan_path),  # paths under the home folder as ~/... (redact.py)
+                    _dumps(redact(plan_raw)),
                     "running",
                     started_at,
                     os.getpid(),
-                    _dumps(host),
+                    _dumps(public_host(host)),
                     threshold,
                     n_planned,
                 ),
@@ -270,16 +433,16 @@ class Store:
     ) -> None:
         attempt = self._attempts.get(model, -1) + 1
         self._attempts[model] = attempt
-        with self._lock:
+        with self._db():
             self.conn.execute(
                 "INSERT OR REPLACE INTO models (run_id, model, attempt, load_ms, error, info_json) VALUES (?,?,?,?,?,?)",
-                (run_id, model, attempt, load_ms, error, _dumps(info)),
+                (run_id, model, attempt, load_ms, redact(error), _dumps(redact(info))),
             )
             self.conn.commit()
 
     def add_request(self, r: RequestRecord) -> None:
         row = (
-            r.run_id, r.seq, r.model, r.prompt, r.task, r.repeat, int(r.warmup), int(r.ok), r.error,
+            r.run_id, r.seq, r.model, r.prompt, r.task, r.repeat, int(r.warmup), int(r.ok), redact(r.error),
             r.finish_reason, r.started_at, r.ttfr_ms, r.ttft_ms, r.e2e_ms, r.tpot_ms, r.decode_tps,
             r.prefill_tps, r.n_in, r.n_in_source, r.n_out, r.n_out_source, r.load_ms, r.peak_rss_kb,
             r.vram_peak_mb, r.vram_proc_peak_mb, _dumps(r.engine.as_dict() if r.engine else None),
@@ -287,7 +450,7 @@ class Store:
             _dumps(r.token_us), _dumps(r.token_n),
         )  # fmt: skip
         placeholders = ",".join("?" * len(row))
-        with self._lock:
+        with self._db():
             self._write_telemetry()
             self.conn.execute(
                 f"INSERT OR REPLACE INTO requests ({_REQUEST_COLUMNS}) VALUES ({placeholders})", row
@@ -315,7 +478,7 @@ class Store:
             self._telemetry.clear()
 
     def flush_telemetry(self) -> None:
-        with self._lock:
+        with self._db():
             self._write_telemetry()
             self.conn.commit()
 
@@ -334,31 +497,39 @@ class Store:
         summary: Any,
         output_dir: str | None,
     ) -> None:
-        with self._lock:
+        with self._db():
             self._write_telemetry()
             self.conn.execute(
                 "UPDATE runs SET status=?, finished_at=?, n_measured=?, n_ok=?, n_failed=?, success_rate=?,"
                 " mean_e2e_ms=?, mean_ttft_ms=?, summary_json=?, output_dir=? WHERE id=?",
                 (status, finished_at, n_measured, n_ok, n_failed, success_rate, mean_e2e_ms, mean_ttft_ms,
-                 _dumps(summary), output_dir, run_id),
+                 _dumps(redact(summary)), redact(output_dir), run_id),
             )  # fmt: skip
             self.conn.commit()
 
     def set_summary(self, run_id: int, summary: Any) -> None:
         """Replace a finished run's stored summary (a classifier run after its final model)."""
-        with self._lock:
+        self._known(run_id)
+        self._check_before_writing()
+        with self._db():
             self.conn.execute(
-                "UPDATE runs SET summary_json=? WHERE id=?", (_dumps(summary), run_id)
+                "UPDATE runs SET summary_json=? WHERE id=?", (_dumps(redact(summary)), run_id)
             )
             self.conn.commit()
 
     def set_output_dir(self, run_id: int, output_dir: str) -> None:
-        with self._lock:
-            self.conn.execute("UPDATE runs SET output_dir=? WHERE id=?", (output_dir, run_id))
+        self._known(run_id)
+        self._check_before_writing()
+        with self._db():
+            self.conn.execute(
+                "UPDATE runs SET output_dir=? WHERE id=?", (redact(output_dir), run_id)
+            )
             self.conn.commit()
 
     def set_label(self, run_id: int, label: str | None) -> None:
-        with self._lock:
+        self._known(run_id)
+        self._check_before_writing()
+        with self._db():
             if label:
                 # a label such as "baseline" names one run per plan
                 plan = self.get_run(run_id).plan
@@ -369,7 +540,9 @@ class Store:
             self.conn.commit()
 
     def delete_run(self, run_id: int) -> None:
-        with self._lock:
+        self._known(run_id)
+        self._check_before_writing()
+        with self._db():
             self.conn.execute("DELETE FROM runs WHERE id=?", (run_id,))
             self.conn.commit()
 
@@ -404,7 +577,7 @@ class Store:
         )
         if n_measured is None and row["kind"] == "llm":
             # still running, or died before finishing: count what was committed
-            with self._lock:
+            with self._db():
                 n_measured, n_ok = self.conn.execute(
                     "SELECT count(*), coalesce(sum(ok), 0) FROM requests"
                     " WHERE run_id=? AND warmup=0 AND finish_reason IS NOT 'cancelled'",
@@ -416,7 +589,7 @@ class Store:
             id=row["id"],
             kind=row["kind"],
             plan=row["plan"],
-            plan_path=row["plan_path"],
+            plan_path=expand_home(row["plan_path"]),
             status=status,
             started_at=row["started_at"],
             finished_at=row["finished_at"],
@@ -429,7 +602,7 @@ class Store:
             mean_e2e_ms=row["mean_e2e_ms"],
             mean_ttft_ms=row["mean_ttft_ms"],
             label=row["label"],
-            output_dir=row["output_dir"],
+            output_dir=expand_home(row["output_dir"]),
             host=_loads(row["host_json"], {}),
             plan_raw=_loads(row["plan_json"], {}),
             summary=_loads(row["summary_json"], {}),
@@ -454,28 +627,28 @@ class Store:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC"
-        with self._lock:
+        with self._db():
             rows = [self._run_row(r) for r in self.conn.execute(sql, args)]
         if status:
             rows = [r for r in rows if r.status == status]
         return rows[:limit] if limit else rows
 
     def get_run(self, run_id: int) -> RunRow:
-        with self._lock:
+        self._known(run_id)
+        with self._db():
             row = self.conn.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
         if row is None:
-            from tui_bench.core.errors import UserError
-
             raise UserError(f"run {run_id} not found in {self.path}")
         return self._run_row(row)
 
     def latest_run_id(self) -> int | None:
-        with self._lock:
+        with self._db():
             row = self.conn.execute("SELECT max(id) FROM runs").fetchone()
         return row[0] if row else None
 
     def get_models(self, run_id: int) -> list[ModelRow]:
-        with self._lock:
+        self._known(run_id)
+        with self._db():
             rows = self.conn.execute(
                 "SELECT * FROM models WHERE run_id=? ORDER BY rowid", (run_id,)
             ).fetchall()
@@ -485,21 +658,23 @@ class Store:
         ]
 
     def get_requests(self, run_id: int) -> list[RequestRecord]:
-        with self._lock:
+        self._known(run_id)
+        with self._db():
             rows = self.conn.execute(
                 f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE run_id=? ORDER BY seq", (run_id,)
             ).fetchall()
         return [_record(r) for r in rows]
 
     def get_telemetry(self, run_id: int) -> list[dict[str, Any]]:
-        with self._lock:
+        self._known(run_id)
+        with self._db():
             rows = self.conn.execute(
                 "SELECT * FROM telemetry WHERE run_id=? ORDER BY t_ms", (run_id,)
             ).fetchall()
         return [dict(r) for r in rows]
 
     def integrity_ok(self) -> bool:
-        with self._lock:
+        with self._db():
             return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
@@ -544,9 +719,15 @@ def _record(r: sqlite3.Row) -> RequestRecord:
 def append_history_line(entry: dict[str, Any], path: Path | None = None) -> Path:
     """One JSON line per finished run in ``benchmark_history.jsonl``."""
     target = path or paths.history_jsonl_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(redact(entry), ensure_ascii=False, separators=(",", ":")) + "\n")
+    except OSError as exc:
+        raise HistoryError(
+            f"{target}: cannot append to the run log ({exc.strerror or exc}); make "
+            f"{target.parent} writable or set {paths.HOME_ENV} to a writable folder"
+        ) from None
     return target
 
 
