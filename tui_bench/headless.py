@@ -1,7 +1,8 @@
 """The headless front end: progress lines on stderr, NDJSON events on stdout, exit codes.
 
 Exit codes (in one place): 0 the success rate meets the plan's threshold; 1 it does not;
-2 bad input; 130 interrupted (Ctrl-C / SIGTERM).
+2 bad input; 3 the run finished and is in history, but its reports could not be written;
+130 interrupted (Ctrl-C / SIGTERM).
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from tui_bench.core.errors import EXIT_BELOW_THRESHOLD, EXIT_INTERRUPTED, EXIT_OK
+from tui_bench.core.errors import (
+    EXIT_BELOW_THRESHOLD,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SAVE_FAILED,
+)
 from tui_bench.core.events import (
     Event,
     Log,
@@ -26,26 +32,38 @@ from tui_bench.core.events import (
     TelemetrySample,
     TokensGenerated,
 )
+from tui_bench.core.fmt import model_setup
+from tui_bench.core.printable import one_line
 
 
-def exit_code_for(status: str, passed: bool) -> int:
+def exit_code_for(status: str, passed: bool, *, outputs_written: bool = True) -> int:
     if status == "cancelled":
         return EXIT_INTERRUPTED
+    if not outputs_written:
+        # before the verdict: a job that passed but kept no report must not look green
+        return EXIT_SAVE_FAILED
     return EXIT_OK if passed else EXIT_BELOW_THRESHOLD
 
 
 class LogSink:
     """Readable progress lines (stderr by default)."""
 
-    def __init__(self, stream: IO[str] | None = None, *, verbose: bool = False) -> None:
+    def __init__(
+        self, stream: IO[str] | None = None, *, verbose: bool = False, report: Any = None
+    ) -> None:
         self.stream = stream or sys.stderr
         self.verbose = verbose
         self.total = 0
         self.done = 0
         self.report_files: list[str] = []
+        # the run's ReportSink, published to before this sink: its ``error`` is known
+        # when the verdict line is written
+        self.report = report
 
     def _w(self, text: str) -> None:
-        self.stream.write(text + "\n")
+        # one event, one line: a name or error with a newline or an escape sequence in it
+        # (an old history entry, a worker's message) is shown escaped
+        self.stream.write(one_line(text) + "\n")
         self.stream.flush()
 
     def handle(self, event: Event) -> None:
@@ -65,19 +83,7 @@ class LogSink:
         elif isinstance(event, ModelLoading):
             self._w(f"[{event.model}] loading {event.source} ...")
         elif isinstance(event, ModelLoaded):
-            info = event.info
-            bits = [f"loaded in {event.load_ms:.0f} ms"]
-            if info.get("desc"):
-                bits.append(str(info["desc"]))
-            if "gpu_offload_supported" in info and not info.get("simulated"):
-                bits.append(
-                    f"GPU offload: {'available' if info['gpu_offload_supported'] else 'not in this build (CPU only)'}"
-                    f", n_gpu_layers={info.get('n_gpu_layers')}"
-                )
-            if info.get("n_threads"):
-                bits.append(f"{info['n_threads']} threads")
-            if info.get("simulated"):
-                bits.append("simulated")
+            bits = [f"loaded in {event.load_ms:.0f} ms", *model_setup(event.info)]
             self._w(f"[{event.model}] " + "; ".join(bits))
         elif isinstance(event, ModelFailed):
             self._w(f"[{event.model}] FAILED: {event.error}")
@@ -105,6 +111,8 @@ class LogSink:
             verdict = (
                 "PASS" if event.passed else ("CANCELLED" if event.status == "cancelled" else "FAIL")
             )
+            if getattr(self.report, "error", None):
+                verdict = f"REPORTS NOT WRITTEN (measured: {verdict})"
             self._w(
                 f"[run {event.run_id}] {event.status} in {event.duration_s:.1f} s: {event.n_ok}/{event.n_measured} ok "
                 f"(success {rate}, threshold {100 * event.threshold:.0f}%): {verdict}"
@@ -177,7 +185,7 @@ class ClassifyLogSink:
         self.total = 0
 
     def _w(self, text: str) -> None:
-        self.stream.write(text + "\n")
+        self.stream.write(one_line(text) + "\n")  # one event, one line (see LogSink)
         self.stream.flush()
 
     def handle(self, event: Event) -> None:

@@ -1,16 +1,37 @@
-"""What a run ran on: host, CPU, memory, GPU, and the versions of what measured it."""
+"""What a run ran on: host, CPU, memory, GPU, and the versions of what measured it.
+
+The host name is never recorded: reports are shared, and a name often identifies a
+person's machine. A label the user chooses (``--host-label``, or ``TUI_BENCH_HOST_LABEL``)
+names the host instead.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
-import socket
 import sys
 from datetime import datetime
 from importlib import metadata
 from typing import Any
 
 from tui_bench import __version__
+from tui_bench.core.redact import home_relative
+
+# An environment variable rather than an argument: it reaches the TUI, the headless
+# drivers and the worker processes alike, and a user can set it once.
+HOST_LABEL_ENV = "TUI_BENCH_HOST_LABEL"
+
+
+def host_label() -> str | None:
+    """The name the user gave this host for reports, or None."""
+    label = " ".join(os.environ.get(HOST_LABEL_ENV, "").split())
+    return label or None
+
+
+def set_host_label(label: str | None) -> None:
+    """Name this host in the reports and history of every run this process starts."""
+    if label and label.strip():
+        os.environ[HOST_LABEL_ENV] = label.strip()
 
 
 def now_iso() -> str:
@@ -48,13 +69,13 @@ def host(gpu: dict[str, Any] | None = None) -> dict[str, Any]:
     import psutil
 
     return {
-        "hostname": socket.gethostname(),
+        "label": host_label(),
         "os": f"{platform.system()} {platform.release()}",
         "machine": platform.machine(),
         "cpu": _cpu_model(),
         "cores_logical": os.cpu_count(),
         "cores_physical": psutil.cpu_count(logical=False),
         "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "python_executable": sys.executable,
+        "python_executable": home_relative(sys.executable),
         "gpu": gpu or {"available": False, "reason": "not probed"},
     }

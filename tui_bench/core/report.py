@@ -2,6 +2,8 @@
 
 The same :class:`RunData` comes from a live engine (the report sink) or from history
 (``tui-bench report RUN_ID``), so a rebuilt report is identical to the original.
+What the files hold passes through :mod:`tui_bench.core.redact` (no host name, paths
+under the home folder as ``~/...``): reports are made to be shared.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from tui_bench.core.events import (
     RunFinished,
     RunStarted,
 )
+from tui_bench.core.fmt import model_setup
 from tui_bench.core.metrics import FLAG_TEXT
+from tui_bench.core.redact import home_relative, public_host, redact
 from tui_bench.core.results import RequestRecord
 from tui_bench.core.stats import Summary
 from tui_bench.core.summary import METRIC, GroupSummary, RunSummary, summarize_run
@@ -66,7 +70,8 @@ def run_data_from_store(store: Any, run_id: int) -> RunData:
         m = by_id.setdefault(
             mr.model, {"id": mr.model, "backend": None, "source": None, "role": None, "info": {}}
         )
-        if mr.attempt == 0 or m.get("load_ms") is None:
+        # the first load's figures, unless a later load changed the configuration measured
+        if mr.attempt == 0 or m.get("load_ms") is None or mr.info.get("fallback"):
             m["load_ms"] = mr.load_ms
             m["info"] = mr.info
         m["error"] = mr.error or m.get("error")
@@ -103,6 +108,9 @@ class ReportSink:
         self.models = {m["id"]: m for m in _plan_models(plan)}
         self.records: list[RequestRecord] = []
         self.written: list[Path] = []
+        # why the reports could not be written (the run itself is in history): the front
+        # end says so and does not report success
+        self.error: str | None = None
 
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -123,7 +131,7 @@ class ReportSink:
             }
         elif isinstance(event, ModelLoaded):
             m = self.models[event.model]
-            if m.get("load_ms") is None:
+            if m.get("load_ms") is None or event.info.get("fallback"):
                 m["load_ms"] = event.load_ms
                 m["info"] = event.info
         elif isinstance(event, ModelFailed):
@@ -139,7 +147,12 @@ class ReportSink:
                 passed=event.passed,
             )
             data = RunData(self.run, self.plan, list(self.models.values()), self.records)
-            self.written = write_reports(data, self.output_dir)
+            try:
+                self.written = write_reports(data, self.output_dir)
+            except OSError as exc:
+                self.error = f"{exc.strerror or exc}: {exc.filename or self.output_dir}"
+            except Exception as exc:  # a report that cannot be rendered is not written either
+                self.error = f"{type(exc).__name__}: {exc}"
 
 
 def _now() -> str:
@@ -153,7 +166,7 @@ def write_reports(data: RunData, output_dir: Path) -> list[Path]:
     md = output_dir / "report.md"
     js = output_dir / "data.json"
     cs = output_dir / "results.csv"
-    md.write_text(render_markdown(data), encoding="utf-8")
+    md.write_text(home_relative(render_markdown(data)), encoding="utf-8")
     js.write_text(json.dumps(to_json(data), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_csv(data.records, cs)
     return [md, js, cs]
@@ -168,10 +181,11 @@ def _summary_entry(g: GroupSummary) -> dict[str, Any]:
 
 def to_json(data: RunData) -> dict[str, Any]:
     s = data.summary
-    return {
+    run = {**data.run, "host": public_host(data.run.get("host") or {})}
+    out = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "run": data.run,
+        "run": run,
         "models": data.models,
         "requests": [r.to_dict(raw=True) for r in data.records],
         "summary": [_summary_entry(g) for g in s.per_model],
@@ -180,6 +194,7 @@ def to_json(data: RunData) -> dict[str, Any]:
         "task_winners": s.task_winners("decode_tps") + s.task_winners("ttft_ms"),
         "cold_start": [c.__dict__ for c in s.cold],
     }
+    return redact(out)
 
 
 # -- CSV ----------------------------------------------------------------------------------
@@ -211,7 +226,9 @@ def write_csv(records: Sequence[RequestRecord], path: Path) -> None:
                 ";".join(r.flags),
             ]
             row += [d["quality"].get(k) for k in qkeys]
-            w.writerow(["" if v is None else v for v in row])
+            w.writerow(
+                ["" if v is None else home_relative(v) if isinstance(v, str) else v for v in row]
+            )
 
 
 # -- Markdown -----------------------------------------------------------------------------
@@ -271,8 +288,10 @@ def render_markdown(data: RunData) -> str:
     ]
     host = run.get("host", {})
     if host:
+        # the user's label, never the host name (an older history entry may hold one)
+        name = f"{host['label']} — " if host.get("label") else ""
         lines.append(
-            f"- **Host**: {host.get('hostname')} — {host.get('cpu')}, {host.get('cores_logical')} logical cores, "
+            f"- **Host**: {name}{host.get('cpu')}, {host.get('cores_logical')} logical cores, "
             f"{host.get('ram_gb')} GB RAM, {host.get('os')}"
         )
         gpu = host.get("gpu", {})
@@ -294,17 +313,9 @@ def render_markdown(data: RunData) -> str:
             m.get("backend") or "",
             f"source `{m.get('source')}`" if m.get("source") else "",
         ]
-        if info.get("desc"):
-            bits.append(str(info["desc"]))
-        if "gpu_offload_supported" in info and m.get("backend") == "llama_cpp":
-            offload = (
-                "can offload to GPU"
-                if info["gpu_offload_supported"]
-                else "CPU-only build (no GPU offload)"
-            )
-            bits.append(f"{offload}, n_gpu_layers={info.get('n_gpu_layers')}")
-        if info.get("n_threads"):
-            bits.append(f"{info['n_threads']} threads")
+        bits += [b for b in model_setup(info) if b != "simulated"]
+        if info.get("fallback"):
+            bits.append(f"**{info['fallback']}**")
         if m.get("error"):
             bits.append(f"**failed: {m['error']}**")
         if info.get("simulated"):

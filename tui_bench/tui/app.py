@@ -10,7 +10,6 @@ that state on a timer. Everything measured comes from ``tui_bench.core``.
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from tui_bench.core.report import ReportSink
 from tui_bench.core.store import Store
 from tui_bench.tui.bridge import BridgeSink, LiveState
 from tui_bench.tui.commands import PlanCommands
+from tui_bench.tui.keymap import KeymapFile, read_keymap
 from tui_bench.tui.paths import default_output_dir
 from tui_bench.tui.screens.dialogs import ConfirmScreen, ErrorScreen
 from tui_bench.tui.screens.help import HelpScreen
@@ -65,6 +65,10 @@ class ThreadedReport:
     def written(self) -> list[Path]:
         return self.inner.written
 
+    @property
+    def error(self) -> str | None:
+        return self.inner.error
+
     def handle(self, event: Event) -> None:
         if isinstance(event, RunFinished):
             loop = asyncio.get_running_loop()
@@ -77,10 +81,10 @@ class ThreadedReport:
             await self.pending
 
 
-def exit_code_for(status: str, passed: bool) -> int:
+def exit_code_for(status: str, passed: bool, *, outputs_written: bool = True) -> int:
     from tui_bench.headless import exit_code_for as core_exit_code
 
-    return core_exit_code(status, passed)
+    return core_exit_code(status, passed, outputs_written=outputs_written)
 
 
 @dataclass
@@ -132,7 +136,7 @@ class TuiBenchApp(App[int]):
         discover_stores: bool = True,
         telemetry: bool = True,
         refresh_hz: float = DEFAULT_REFRESH_HZ,
-        keymap: dict[str, str] | None = None,
+        keymap: KeymapFile | dict[str, str] | None = None,
         cursor_blink: bool = True,
         classify_config: ClassifyConfig | None = None,
         check_machine: bool = True,
@@ -150,7 +154,10 @@ class TuiBenchApp(App[int]):
         self.discover_stores = discover_stores
         self.telemetry = telemetry
         self.refresh_hz = refresh_hz
-        self.keymap_overrides = keymap or {}
+        if not isinstance(keymap, KeymapFile):
+            keymap = KeymapFile(None, dict(keymap or {}))
+        self.keymap_file = keymap
+        self.keymap_overrides = keymap.keys
         self.active: ActiveRun | None = None
         self.runs: list[ActiveRun] = []
         self._store: Store | None = None
@@ -178,6 +185,8 @@ class TuiBenchApp(App[int]):
         self._warm.start()
         if self.keymap_overrides:
             self.set_keymap(self.keymap_overrides)
+        if self.keymap_overrides or self.keymap_file.problems:
+            self.run_worker(self._check_keymap, thread=True, group="keymap", exit_on_error=False)
         self.push_screen(WizardScreen(preselect=self.plan_path))
         if self.classify_config is not None:
             from tui_bench.tui.screens.classify import ClassifySetupScreen
@@ -186,6 +195,15 @@ class TuiBenchApp(App[int]):
             self.push_screen(ClassifySetupScreen(self.classify_config, from_cli=True))
         if self.start_on_mount:
             self.call_after_refresh(self._start_initial)
+
+    def _check_keymap(self) -> None:
+        """Warn about every keymap entry that changes nothing (in a thread: finding all
+        binding ids may import the classifier's screens)."""
+        from tui_bench.tui.keymap import unknown_id_warnings
+
+        km = self.keymap_file
+        for line in [*km.problems, *unknown_id_warnings(self.keymap_overrides, km.path)]:
+            self.call_from_thread(self.notify, line, title="Keymap", severity="warning", timeout=12)
 
     def _start_initial(self) -> None:
         loaded = self.initial_loaded
@@ -266,7 +284,9 @@ class TuiBenchApp(App[int]):
     def _run_done(self, run: ActiveRun) -> None:
         outcome = run.outcome
         assert outcome is not None
-        code = exit_code_for(outcome.status, outcome.passed)
+        code = exit_code_for(
+            outcome.status, outcome.passed, outputs_written=run.report.error is None
+        )
         if run.from_cli:
             self._cli_exit_code = code
         if self._quit_pending:
@@ -274,10 +294,16 @@ class TuiBenchApp(App[int]):
             return
         rate = "–" if outcome.success_rate is None else f"{100 * outcome.success_rate:.0f}%"
         reports = f"\nreports: {run.output_dir}" if run.report.written else ""
+        severity = "information" if outcome.status == "completed" else "warning"
+        if run.report.error:
+            # the run is in history, but a finished run without its files is no success
+            reports, severity = f"\nreports NOT written: {run.report.error}", "error"
+            run.state.add_log("error", f"reports not written: {run.report.error}")
+            run.state.version += 1
         self.notify(
             f"run {outcome.run_id} {outcome.status} in {outcome.duration_s:.1f} s · success {rate}{reports}",
             title="Run finished",
-            severity="information" if outcome.status == "completed" else "warning",
+            severity=severity,
             timeout=6,
         )
         self.show_results_of(run)
@@ -502,25 +528,6 @@ class TuiBenchApp(App[int]):
         return self._cli_exit_code
 
 
-def _keymap_file() -> dict[str, str]:
-    """Remapped keys from ``$TUI_BENCH_HOME/keymap.toml`` (binding id = "keys")."""
-    from tui_bench.core import paths
-
-    path = paths.home() / "keymap.toml"
-    if not path.is_file():
-        return {}
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        print(f"warning: {path}: ignored ({exc})", file=sys.stderr)
-        return {}
-    return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}
-
-
 def create_app(
     plan_path: Path | None = None,
     *,
@@ -553,7 +560,7 @@ def create_app(
         discover_stores=discover_stores,
         telemetry=telemetry,
         refresh_hz=refresh_hz,
-        keymap=keymap if keymap is not None else _keymap_file(),
+        keymap=KeymapFile(None, dict(keymap)) if keymap is not None else read_keymap(),
         cursor_blink=cursor_blink,
         classify_config=classify_config,
         check_machine=check_machine,

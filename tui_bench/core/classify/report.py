@@ -6,6 +6,7 @@ profile ...), ``suggested`` {balanced, moderate, imbalanced}, ``results`` (one r
 candidate and cell: rank, medal, model, category, language, f1_macro, accuracy,
 balanced_accuracy, train_time_s ...), ``aggregates``, ``final`` and the rest.
 ``results.csv`` holds the ``results`` rows, per-class F1 as a JSON string.
+Paths under the home folder are written ``~/...`` in all three (reports are shared).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from tui_bench.core.classify import imbalance as imb
 from tui_bench.core.classify.runner import ClassifyResult
+from tui_bench.core.redact import home_relative, redact
 
 CSV_COLUMNS = [
     "rank",
@@ -49,7 +51,7 @@ CSV_COLUMNS = [
 def write_reports(result: ClassifyResult, output_dir: str | Path) -> dict[str, Path]:
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = result.to_dict()
+    data = redact(result.to_dict())
     paths = {
         "json": out / "data.json",
         "csv": out / "results.csv",
@@ -59,7 +61,7 @@ def write_reports(result: ClassifyResult, output_dir: str | Path) -> dict[str, P
         json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     write_csv(data["results"], paths["csv"])
-    paths["md"].write_text(render_markdown(result), encoding="utf-8")
+    paths["md"].write_text(home_relative(render_markdown(result)), encoding="utf-8")
     return paths
 
 

@@ -866,7 +866,8 @@ def d_guess() -> str:
 
 
 def _plans_folder(dirs: list[Path] | None) -> Path:
-    candidates = list(dirs or []) + plans_dirs()
+    # never the plans shipped in the package: an installed package is no place to save into
+    candidates = list(dirs or []) + plans_dirs(shipped=False)
     for folder in candidates:
         if folder.is_dir():
             return folder
