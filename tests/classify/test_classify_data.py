@@ -243,3 +243,27 @@ def test_parquet(tmp_path: Path) -> None:
     pq.write_table(table, path)
     ds = load_dataset(path, text_column="text", label_column="label")
     assert ds.categories["label"].labels == ["x", "y"]
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "json", "annotation"])
+def test_json_nested_too_deeply_is_one_line(tmp_path: Path, kind: str) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    if kind == "jsonl":
+        path = tmp_path / "d.jsonl"
+        path.write_text('{"text": "a", "label": "x"}\n' + deep + "\n")
+        where = "line 2"
+        args: dict[str, str] = {"label_column": "label"}
+    elif kind == "json":
+        path = tmp_path / "d.json"
+        path.write_text(deep)
+        where = "nested too deeply"
+        args = {"label_column": "label"}
+    else:
+        path = tmp_path / "d.csv"
+        path.write_text('text,ann\na,"{""c"": ' + deep.replace('"', '""') + '}"\n')
+        where = "column 'ann', row"
+        args = {"annotation_column": "ann"}
+    with pytest.raises(UserError) as err:
+        load_dataset(path, text_column="text", **args)
+    msg = str(err.value)
+    assert "\n" not in msg and str(path) in msg and where in msg and "deeply" in msg

@@ -15,7 +15,6 @@ import pytest
 from classify_helpers import annotated_rows, labelled_rows, read_only_folder, write_csv
 
 from tui_bench.core.classify.events import ClassifyFinished, FinalModelSaved
-from tui_bench.core.classify.output import check_output_dir
 from tui_bench.core.classify.runner import (
     ClassifyConfig,
     run_classify,
@@ -24,6 +23,7 @@ from tui_bench.core.classify.runner import (
 )
 from tui_bench.core.errors import EXIT_SAVE_FAILED, SaveError, UserError
 from tui_bench.core.events import Log
+from tui_bench.core.output_dir import check_output_dir
 
 LONG = "c" * 300  # longer than any file system allows for one name
 

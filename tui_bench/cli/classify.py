@@ -105,8 +105,8 @@ def classify(
     from tui_bench.core.hostinfo import set_host_label
 
     set_host_label(host_label)
-    from tui_bench.core.classify.output import check_output_dir
     from tui_bench.core.classify.runner import ClassifyConfig
+    from tui_bench.core.output_dir import check_output_dir
 
     config = ClassifyConfig(
         data=data,

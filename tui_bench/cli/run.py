@@ -79,7 +79,11 @@ def _with_repack(loaded: Any, repack: str | bool) -> Any:
 )
 @click.option("--repeats", type=click.IntRange(min=1), help="Override the plan's repeats.")
 @click.option("--warmup", type=click.IntRange(min=0), help="Override the plan's warm-up count.")
-@click.option("--max-tokens", type=click.IntRange(min=1), help="Override the plan's max_tokens.")
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(min=1),
+    help="Override the plan's default max_tokens (a prompt's own max_tokens still applies).",
+)
 @click.option(
     "--repack",
     type=click.Choice(["auto", "on", "off"]),
@@ -123,7 +127,7 @@ def run(
     loaded = _load(plan, {"repeats": repeats, "warmup": warmup, "max_tokens": max_tokens})
     if repack is not None:
         loaded = _with_repack(loaded, {"auto": "auto", "on": True, "off": False}[repack])
-    from tui_bench.core.classify.output import check_output_dir
+    from tui_bench.core.output_dir import check_output_dir
 
     out_dir = output or default_output(loaded.plan.name)
     # a folder that cannot take the reports is refused now, before any model loads

@@ -12,7 +12,6 @@ Modules:
     rank        rankings per category (binary and multi-class never mixed), medals
     final       training the chosen model on all the data, joblib + JSON card
     runner      ``ClassifyConfig`` and ``run_classify``: the whole flow; ``save_result``
-    output      the output folder, checked before any training
     report      report.md, data.json, results.csv
     corpora     real labelled corpora shipped offline by packages
     events      the events the flow publishes
@@ -28,7 +27,6 @@ _LAZY = {
     "ClassifyResult": "runner",
     "run_classify": "runner",
     "save_result": "runner",
-    "check_output_dir": "output",
     "load_dataset": "data",
     "Dataset": "data",
     "analyse_dataset": "imbalance",

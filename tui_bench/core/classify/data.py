@@ -179,6 +179,8 @@ def _read_jsonl(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise UserError(f"{path}: line {line_no}: malformed JSON ({exc.msg})") from None
+            except RecursionError:
+                raise UserError(f"{path}: line {line_no}: JSON nested too deeply") from None
             if not isinstance(obj, dict):
                 raise UserError(
                     f"{path}: line {line_no}: expected a JSON object per line, "
@@ -194,6 +196,8 @@ def _read_json(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
             data = json.load(fh)
         except json.JSONDecodeError as exc:
             raise UserError(f"{path}: line {exc.lineno}: malformed JSON ({exc.msg})") from None
+        except RecursionError:
+            raise UserError(f"{path}: JSON nested too deeply") from None
     if isinstance(data, dict) and isinstance(data.get("data"), list):
         data = data["data"]
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
@@ -324,6 +328,8 @@ def parse_annotation(cell: Any, *, path: Path, column: str, row: int) -> dict[st
         )
     try:
         obj = json.loads(cell)
+    except RecursionError:
+        raise UserError(f"{path}: column {column!r}, row {row}: JSON nested too deeply") from None
     except json.JSONDecodeError as exc:
         obj = _python_literal(cell)
         if obj is None:

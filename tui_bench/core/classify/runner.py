@@ -48,7 +48,6 @@ from tui_bench.core.classify.events import (
     ImbalanceAnalysed,
 )
 from tui_bench.core.classify.final import FINAL_EPOCH_FACTOR, FinalModel, train_final
-from tui_bench.core.classify.output import check_output_dir
 from tui_bench.core.classify.train import (
     CANCELLED,
     CandidateResult,
@@ -58,6 +57,7 @@ from tui_bench.core.classify.train import (
 )
 from tui_bench.core.errors import SaveError, TuiBenchError, UserError
 from tui_bench.core.events import Event, Log
+from tui_bench.core.output_dir import check_output_dir
 
 CHOOSE_TOP = "top"
 CHOOSE_NONE = "none"

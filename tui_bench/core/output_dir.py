@@ -1,4 +1,4 @@
-"""The output folder of a classifier benchmark, checked before any training starts.
+"""An output folder (reports, saved models), checked before a run or any training starts.
 
 A benchmark can run for a long time; a folder it cannot write (a file in its place, a
 read-only folder, a name the file system refuses) must be a one-line error at once, not
