@@ -57,7 +57,9 @@ def headless_round(loaded: LoadedPlan, out: Path) -> list[Any]:
     return measured(outcome.records)
 
 
-def tui_round(loaded: LoadedPlan, out: Path, size: tuple[int, int]) -> tuple[list[Any], int]:
+def tui_round(
+    loaded: LoadedPlan, out: Path, size: tuple[int, int], refresh_hz: float | None = None
+) -> tuple[list[Any], int]:
     from tui_bench.tui.app import create_app
     from tui_bench.tui.screens.results import ResultsScreen
 
@@ -68,6 +70,8 @@ def tui_round(loaded: LoadedPlan, out: Path, size: tuple[int, int]) -> tuple[lis
         models_dirs=[],
         discover_stores=False,
         keymap={},
+        check_machine=False,
+        **({"refresh_hz": refresh_hz} if refresh_hz else {}),
     )
 
     async def drive() -> tuple[list[Any], int]:
@@ -122,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--size", default="100x30")
     ap.add_argument("--threads", type=int, help="n_threads for every llama.cpp model")
+    ap.add_argument("--refresh-hz", type=float, help="live view repaint rate (default: the app's)")
     args = ap.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
     loaded = load_plan(find_plan(args.plan))
@@ -154,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                 if mode == "headless":
                     recs, extra = headless_round(loaded, out), ""
                 else:
-                    recs, refreshes = tui_round(loaded, out, (width, height))
+                    recs, refreshes = tui_round(loaded, out, (width, height), args.refresh_hz)
                     extra = f", {refreshes} repaints"
                 cpu[mode].append(cpu_s() - c0)
                 pooled[mode] += recs

@@ -140,6 +140,7 @@ class LiveState:
         self.finished_ns: int | None = None
         self.t0_ns: int | None = None  # first token of the run: origin of the rate buckets
         self.current = CurrentRequest()
+        self.in_flight = False  # a request is being measured (RequestStarted .. Finished)
         self.text_tail = ""
         self.tokens_total = 0
         self.token_events = 0
@@ -200,6 +201,7 @@ class BridgeSink:
                 label=key.label(), model=key.model, index=event.index, warmup=key.warmup
             )
             s.total = event.total
+            s.in_flight = True
             m = s.model(key.model)
             m.status = "generating"
         elif isinstance(event, RequestFinished):
@@ -314,6 +316,7 @@ class BridgeSink:
 
     def _finished(self, r: Any) -> None:
         s = self.state
+        s.in_flight = False
         s.done += 1
         m = s.model(r.model)
         m.n_done += 1

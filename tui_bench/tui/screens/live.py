@@ -2,11 +2,16 @@
 
 Nothing here reacts to an engine event. A timer (``refresh_hz``, a few per second) reads
 the :class:`LiveState` the bridge sink keeps and repaints only when it changed, so a
-flood of tokens costs the UI nothing more than a trickle.
+flood of tokens costs the UI nothing more than a trickle. While a request is being
+measured the panels repaint at most ``stream_refresh_hz`` (once a second): on a small
+machine every repaint takes CPU and cache from the model's threads, and at 4 Hz that
+cost the model several percent of its decode rate and TTFT (benchmarks/tui_overhead.py).
+The token-rate sparkline keeps its 250 ms buckets; a repaint draws all new ones.
 """
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -24,6 +29,7 @@ from tui_bench.tui.widgets.line import Line, clock, set_with_bar
 from tui_bench.tui.widgets.live import LogTail, MemoryView, ModelsView, TailView
 
 DEFAULT_REFRESH_HZ = 4.0  # one repaint per 250 ms token-rate bucket
+DEFAULT_STREAM_REFRESH_HZ = 1.0  # while a request is measured
 
 
 class LiveScreen(Screen[None]):
@@ -40,12 +46,19 @@ class LiveScreen(Screen[None]):
     ]
 
     def __init__(
-        self, state: LiveState, *, refresh_hz: float = DEFAULT_REFRESH_HZ, plan_name: str = ""
+        self,
+        state: LiveState,
+        *,
+        refresh_hz: float = DEFAULT_REFRESH_HZ,
+        stream_refresh_hz: float = DEFAULT_STREAM_REFRESH_HZ,
+        plan_name: str = "",
     ) -> None:
         super().__init__()
         self.state = state
         self.plan_name = plan_name
         self.refresh_hz = refresh_hz
+        self.stream_period_s = 1 / min(stream_refresh_hz, refresh_hz)
+        self._last_paint = self._memory_paint = -1e9
         self.refreshes = 0  # timer ticks that repainted: bounded by refresh_hz x duration
         self.ticks = 0
         self._seen_version = -1
@@ -86,6 +99,10 @@ class LiveScreen(Screen[None]):
         self._update_status()
         if s.version == self._seen_version:
             return
+        now = time.monotonic()
+        if s.in_flight and s.finished is None and now - self._last_paint < self.stream_period_s:
+            return  # measuring: the panels wait for the slower streaming rate
+        self._last_paint = now
         if s.finished is not None and not self._seen_finished:
             self._seen_finished = True
             self.refresh_bindings()
@@ -95,7 +112,8 @@ class LiveScreen(Screen[None]):
             self.sub_title = s.plan
         self.query_one(ModelsView).changed()
         # memory moves slowly (sampled at 10 Hz): repaint it about once a second
-        if self.refreshes % max(1, round(self.refresh_hz)) == 1 or s.finished is not None:
+        if now - self._memory_paint >= 1.0 or s.finished is not None:
+            self._memory_paint = now
             self.query_one(MemoryView).changed()
         out = self.query_one(TailView)
         out.set_text(s.text_tail)
