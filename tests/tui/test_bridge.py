@@ -110,3 +110,18 @@ def test_bridge_does_not_import_textual() -> None:
     code = "import tui_bench.tui.bridge, sys; print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_configuration_fallback_is_kept_and_logged() -> None:
+    state = LiveState()
+    sink = started(state)
+    info = {"n_threads": 2, "repack": True}
+    sink.handle(ModelLoaded("a", 120.0, 11, info))
+    assert state.model("a").fallback is None
+    reason = "weight repacking turned off: the worker was killed by SIGSEGV on the first decode"
+    sink.handle(ModelLoaded("a", 80.0, 12, {**info, "repack": False, "fallback": reason}))
+    assert state.model("a").fallback == reason
+    assert state.model("b").fallback is None
+    logged = [(line.level, line.text) for line in state.log]
+    assert ("warning", f"a: {reason}") in logged
+    assert any("repacking off" in text for level, text in logged if level == "info")

@@ -67,7 +67,10 @@ class ModelsView(LiveView):
     def model_head(self, m: ModelLive) -> Content:
         s = self.state
         icon, style = STATUS_ICON.get(m.status, ("•", "$foreground"))
-        parts: list[Any] = [(f"{icon} ", style), (m.id, "bold"), (f"  {m.status}", style)]
+        parts: list[Any] = [(f"{icon} ", style), (m.id, "bold")]
+        if m.fallback:  # first: a narrow panel cuts the end of this line
+            parts.append(("  ⚑ repack off", "$warning"))
+        parts.append((f"  {m.status}", style))
         rate_now = s.current.decode_tps if s.current.model == m.id else None
         if m.status == "generating" and rate_now is not None:
             parts.append((f"  {rate_now:,.0f} tok/s now", "$success"))
@@ -76,8 +79,6 @@ class ModelsView(LiveView):
         parts.append(f"  {m.n_ok}✓")
         if m.n_failed:
             parts.append((f" {m.n_failed}✗", "$error"))
-        if m.fallback:
-            parts.append(("  repack off (fallback)", "$warning"))
         if m.error:
             parts.append((f"  {m.error}", "$error"))
         return Content.assemble(*parts)
