@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from tui_bench.cli.common import table
+from tui_bench.cli.common import models_dir_option, table
 
 
 @click.command()
@@ -50,12 +50,7 @@ def plans(plans_dir: Path | None, fmt: str) -> int:
 
 
 @click.command()
-@click.option(
-    "--models-dir",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Extra folder of GGUF models.",
-)
+@models_dir_option
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from tui_bench.cli.common import csv_list, default_output
+from tui_bench.cli.common import csv_list, default_output, host_label_option, output_options
 
 
 @click.command()
@@ -54,25 +54,8 @@ from tui_bench.cli.common import csv_list, default_output
 )
 @click.option("--test-size", type=float, default=0.2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Folder for report.md, data.json, results.csv and saved models.",
-)
-@click.option(
-    "--headless",
-    is_flag=True,
-    help="Log lines instead of the classifier screen (default when not on a terminal).",
-)
-@click.option(
-    "--json", "as_json", is_flag=True, help="NDJSON events on stdout (implies --headless)."
-)
-@click.option(
-    "--host-label",
-    metavar="NAME",
-    help="Name this host in the history (the host name is never recorded).",
-)
+@output_options("report.md, data.json, results.csv and saved models", "classifier screen")
+@host_label_option
 @click.option("-v", "--verbose", is_flag=True, help="Also log every epoch.")
 def classify(
     data: Path,

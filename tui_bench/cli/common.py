@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def find_plan(name: str) -> Path:
@@ -35,3 +40,39 @@ def csv_list(value: str | None) -> list[str] | None:
         return None
     items = [v.strip() for v in value.split(",") if v.strip()]
     return items or None
+
+
+def output_options(what: str, screen: str) -> Callable[[F], F]:
+    """``-o/--output``, ``--headless`` and ``--json``: how a benchmark command reports."""
+
+    def apply(f: F) -> F:
+        f = click.option(
+            "--json", "as_json", is_flag=True, help="NDJSON events on stdout (implies --headless)."
+        )(f)
+        f = click.option(
+            "--headless",
+            is_flag=True,
+            help=f"Log lines instead of the {screen} (default when not on a terminal).",
+        )(f)
+        return click.option(
+            "-o", "--output", type=click.Path(path_type=Path), help=f"Folder for {what}."
+        )(f)
+
+    return apply
+
+
+def host_label_option(f: F) -> F:
+    return click.option(
+        "--host-label",
+        metavar="NAME",
+        help="Name this host in reports and history (the host name is never recorded).",
+    )(f)
+
+
+def models_dir_option(f: F) -> F:
+    return click.option(
+        "--models-dir",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Extra folder of GGUF models.",
+    )(f)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from tui_bench.cli.common import models_dir_option
+
 if TYPE_CHECKING:
     from tui_bench.core.doctor import DoctorReport, SelfTest
 
@@ -16,12 +18,7 @@ if TYPE_CHECKING:
 @click.option(
     "--no-selftest", is_flag=True, help="Skip the two short model runs (repacking on and off)."
 )
-@click.option(
-    "--models-dir",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Extra folder of GGUF models.",
-)
+@models_dir_option
 @click.option(
     "--no-stores", is_flag=True, help="Skip the Hugging Face, LM Studio and Ollama stores."
 )

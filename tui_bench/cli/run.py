@@ -9,7 +9,13 @@ from typing import Any
 
 import click
 
-from tui_bench.cli.common import default_output, find_plan
+from tui_bench.cli.common import (
+    default_output,
+    find_plan,
+    host_label_option,
+    models_dir_option,
+    output_options,
+)
 
 
 def open_tui(
@@ -57,26 +63,8 @@ def _with_repack(loaded: Any, repack: str | bool) -> Any:
 
 @click.command()
 @click.argument("plan")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Folder for report.md, data.json, results.csv.",
-)
-@click.option(
-    "--headless",
-    is_flag=True,
-    help="Log lines instead of the live view (default when not on a terminal).",
-)
-@click.option(
-    "--json", "as_json", is_flag=True, help="NDJSON events on stdout (implies --headless)."
-)
-@click.option(
-    "--models-dir",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Extra folder of GGUF models.",
-)
+@output_options("report.md, data.json, results.csv", "live view")
+@models_dir_option
 @click.option("--repeats", type=click.IntRange(min=1), help="Override the plan's repeats.")
 @click.option("--warmup", type=click.IntRange(min=0), help="Override the plan's warm-up count.")
 @click.option(
@@ -90,11 +78,7 @@ def _with_repack(loaded: Any, repack: str | bool) -> Any:
     help="Override every model's weight repacking (auto: on, off after a crash on it).",
 )
 @click.option("--no-telemetry", is_flag=True, help="Do not sample RSS/CPU/VRAM.")
-@click.option(
-    "--host-label",
-    metavar="NAME",
-    help="Name this host in the reports and history (the host name is never recorded).",
-)
+@host_label_option
 @click.option("-v", "--verbose", is_flag=True, help="Also log informational messages.")
 def run(
     plan: str,
