@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from tui_bench.core import hostinfo
-from tui_bench.core.backends.base import Backend, GenRequest, TokenBatch, create_backend
+from tui_bench.core.backends import create_backend
+from tui_bench.core.backends.base import Backend, GenRequest, TokenBatch
 from tui_bench.core.errors import BackendError, TuiBenchError
 from tui_bench.core.events import (
     Event,

@@ -30,10 +30,20 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:  # plan.py imports pydantic; scoring only reads attributes
-    from tui_bench.core.plan import Expect
+
+class Expect(Protocol):
+    """What a good answer looks like (the plan's ``Expect``): scoring only reads these
+    attributes, so this module needs neither the plan module nor pydantic."""
+
+    reference: str | None
+    contains: list[str]
+    regex: str | None
+    exact: str | None
+    tests: str | None
+    language: str
+
 
 SCORERS: dict[str, str] = {
     "heuristic": (

@@ -85,15 +85,3 @@ class Backend(ABC):
         retry that request with, once, and the reason (recorded with every request it
         serves). None when the death calls for no change of configuration."""
         return None
-
-
-def create_backend(spec: ModelSpec, path: Path | None) -> Backend:
-    if spec.backend == "mock":
-        from tui_bench.core.backends.mock import MockBackend
-
-        return MockBackend(spec, path)
-    if spec.backend == "llama_cpp":
-        from tui_bench.core.backends.llama_cpp import LlamaCppBackend
-
-        return LlamaCppBackend(spec, path)
-    raise ValueError(f"unknown backend {spec.backend!r}")
