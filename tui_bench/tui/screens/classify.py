@@ -154,6 +154,7 @@ class ClassifySetupScreen(Screen[None]):
         self.file_error: str | None = None
         self.loaded: Loaded | None = None
         self.load_error: str | None = None
+        self._load_worker: Worker[Loaded] | None = None
         self.analysing = False
         self._load_key: tuple[str, str, str, str, str] | None = None
         self._guess: ColumnGuess | None = None
@@ -345,7 +346,13 @@ class ClassifySetupScreen(Screen[None]):
             return v if isinstance(v, str) else None
 
         kind = value("#cl-kind") or "label"
-        return self._key_from(value("#cl-text"), kind, value("#cl-labels"), value("#cl-lang"))
+        labels = value("#cl-labels")
+        asked = self._load_key[3] if self._load_key is not None else ""
+        if labels is None and asked and self.file is not None and asked not in self.file.columns:
+            # a column asked for (--label-column) that the file lacks has no option to show:
+            # it stays asked for, with its error, until the user picks one
+            labels = asked
+        return self._key_from(value("#cl-text"), kind, labels, value("#cl-lang"))
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
@@ -392,7 +399,7 @@ class ClassifySetupScreen(Screen[None]):
             analysis = imb.analyse_dataset(dataset)
             return Loaded(key, dataset, analysis, imb.suggest(analysis))
 
-        self.run_worker(
+        self._load_worker = self.run_worker(
             work,
             thread=True,
             exit_on_error=False,
@@ -418,6 +425,8 @@ class ClassifySetupScreen(Screen[None]):
                 self.load_error = None
                 self._after_load(first=True)
             elif event.state == WorkerState.ERROR:
+                if worker is not self._load_worker:
+                    return  # a load the columns have changed since
                 self.analysing = False
                 self.loaded = None
                 self.load_error = error_text(worker.error)
