@@ -12,8 +12,7 @@ import pytest
 from bench_helpers import PLANS, cli_env, tui_bench_cmd
 
 from tui_bench.core import paths
-from tui_bench.core.errors import EXIT_SAVE_FAILED
-from tui_bench.headless import exit_code_for
+from tui_bench.core.errors import EXIT_SAVE_FAILED, exit_code_for
 
 FAST = ["--headless", "--repeats", "1", "--max-tokens", "2"]
 

@@ -14,12 +14,6 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from tui_bench.core.errors import (
-    EXIT_BELOW_THRESHOLD,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_SAVE_FAILED,
-)
 from tui_bench.core.events import (
     Event,
     Log,
@@ -34,15 +28,6 @@ from tui_bench.core.events import (
 )
 from tui_bench.core.fmt import model_setup
 from tui_bench.core.printable import one_line
-
-
-def exit_code_for(status: str, passed: bool, *, outputs_written: bool = True) -> int:
-    if status == "cancelled":
-        return EXIT_INTERRUPTED
-    if not outputs_written:
-        # before the verdict: a job that passed but kept no report must not look green
-        return EXIT_SAVE_FAILED
-    return EXIT_OK if passed else EXIT_BELOW_THRESHOLD
 
 
 class LogSink:

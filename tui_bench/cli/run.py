@@ -131,9 +131,10 @@ def _run_headless(
     import asyncio
 
     from tui_bench.core.engine import Engine
+    from tui_bench.core.errors import exit_code_for
     from tui_bench.core.report import ReportSink
     from tui_bench.core.store import Store
-    from tui_bench.headless import JsonSink, LogSink, exit_code_for, run_engine_with_signals
+    from tui_bench.headless import JsonSink, LogSink, run_engine_with_signals
 
     out_dir = output or default_output(loaded.plan.name)
     report = ReportSink(out_dir, loaded.plan.model_dump(mode="json"))

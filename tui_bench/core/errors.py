@@ -46,3 +46,13 @@ class SaveError(TuiBenchError):
     be written or trained; the message names what, and the path or the cause."""
 
     exit_code = EXIT_SAVE_FAILED
+
+
+def exit_code_for(status: str, passed: bool, *, outputs_written: bool = True) -> int:
+    """A finished run's exit code: interrupted, outputs not written, below threshold, ok."""
+    if status == "cancelled":
+        return EXIT_INTERRUPTED
+    if not outputs_written:
+        # before the verdict: a job that passed but kept no report must not look green
+        return EXIT_SAVE_FAILED
+    return EXIT_OK if passed else EXIT_BELOW_THRESHOLD

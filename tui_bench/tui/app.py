@@ -23,7 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from tui_bench.core.backends.spawn import lower_this_thread_priority
 from tui_bench.core.engine import Engine, RunOutcome
-from tui_bench.core.errors import EXIT_INTERRUPTED, UserError
+from tui_bench.core.errors import EXIT_INTERRUPTED, UserError, exit_code_for
 from tui_bench.core.events import Event, RunFinished
 from tui_bench.core.plan import LoadedPlan, load_plan
 from tui_bench.core.report import ReportSink
@@ -79,12 +79,6 @@ class ThreadedReport:
     async def wait(self) -> None:
         if self.pending is not None:
             await self.pending
-
-
-def exit_code_for(status: str, passed: bool, *, outputs_written: bool = True) -> int:
-    from tui_bench.headless import exit_code_for as core_exit_code
-
-    return core_exit_code(status, passed, outputs_written=outputs_written)
 
 
 @dataclass
