@@ -3,11 +3,15 @@ theme colours only, and no benchmark logic in the TUI."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 import re
 from pathlib import Path
 
 import pytest
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.widgets import Footer
 from tui_helpers import (
     SIZE,
@@ -20,26 +24,39 @@ from tui_helpers import (
 )
 
 from tui_bench.tui.app import TuiBenchApp
-from tui_bench.tui.screens.dialogs import ConfirmScreen, ErrorScreen, PathPrompt
 from tui_bench.tui.screens.help import HelpScreen
 from tui_bench.tui.screens.history import CompareScreen, HistoryScreen
-from tui_bench.tui.screens.live import LiveScreen
-from tui_bench.tui.screens.results import ResultsScreen
-from tui_bench.tui.screens.wizard import WizardScreen
 
 TUI = Path(__file__).resolve().parents[2] / "tui_bench" / "tui"
-CLASSES = (
-    TuiBenchApp,
-    WizardScreen,
-    LiveScreen,
-    ResultsScreen,
-    HistoryScreen,
-    CompareScreen,
-    HelpScreen,
-    ConfirmScreen,
-    ErrorScreen,
-    PathPrompt,
-)
+
+
+def _interface_classes() -> list[type[DOMNode]]:
+    """Every app, screen and widget class the interface defines, found by walking the
+    package (a new screen or widget is covered without being listed)."""
+    import tui_bench.tui as pkg
+
+    found: list[type[DOMNode]] = []
+    for info in pkgutil.walk_packages(pkg.__path__, prefix="tui_bench.tui."):
+        module = importlib.import_module(info.name)
+        for obj in vars(module).values():
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, DOMNode)
+                and obj.__module__ == module.__name__
+            ):
+                found.append(obj)
+    return found
+
+
+CLASSES = _interface_classes()
+
+
+def test_the_walk_finds_every_screen_and_widget() -> None:
+    names = {cls.__name__ for cls in CLASSES}
+    assert TuiBenchApp in CLASSES
+    # both modes' screens, the dialogs and the widgets
+    assert {"WizardScreen", "LiveScreen", "ResultsScreen", "HistoryScreen", "HelpScreen"} <= names
+    assert {"ClassifySetupScreen", "ConfirmScreen", "RankingTable", "ModelsView"} <= names
 
 
 def test_every_binding_has_an_id_and_a_description() -> None:
