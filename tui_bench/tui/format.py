@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from textual.content import Content
 
+from tui_bench.core.errors import TuiBenchError
+
+
+def error_text(exc: BaseException | None) -> str:
+    """A worker's error as one line: tui-bench's own errors as they are, others with
+    their type."""
+    if exc is None:
+        return "unknown error"
+    if isinstance(exc, TuiBenchError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
 
 def num(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"

@@ -49,8 +49,9 @@ from tui_bench.core.classify import candidates as cand
 from tui_bench.core.classify import imbalance as imb
 from tui_bench.core.classify.data import Dataset, load_dataset, read_table
 from tui_bench.core.classify.runner import ClassifyConfig
-from tui_bench.core.errors import TuiBenchError, UserError
+from tui_bench.core.errors import UserError
 from tui_bench.tui.classify_columns import SAMPLE_ROWS, ColumnGuess, guess_columns
+from tui_bench.tui.format import error_text
 from tui_bench.tui.widgets.header import AppHeader
 from tui_bench.tui.widgets.steps import StepTabs, show_step
 from tui_bench.tui.widgets.toggle_list import ToggleList
@@ -118,14 +119,6 @@ def header_line(columns: tuple[tuple[str, int, str], ...]) -> str:
 
 def _f(x: float | None, digits: int = 2) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
-
-
-def error_text(exc: BaseException | None) -> str:
-    if exc is None:
-        return "unknown error"
-    if isinstance(exc, TuiBenchError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 class ClassifySetupScreen(Screen[None]):

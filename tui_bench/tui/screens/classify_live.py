@@ -29,8 +29,7 @@ from tui_bench.tui.classify_bridge import (
     report_files,
     run_at_start_priority,
 )
-from tui_bench.tui.format import duration
-from tui_bench.tui.screens.classify import error_text
+from tui_bench.tui.format import duration, error_text
 from tui_bench.tui.screens.dialogs import ConfirmScreen, ErrorScreen
 from tui_bench.tui.widgets.classify_live import DoneView, TrainingView
 from tui_bench.tui.widgets.header import AppHeader

@@ -33,8 +33,7 @@ from tui_bench.tui.classify_bridge import (
     cell_name,
     run_at_start_priority,
 )
-from tui_bench.tui.format import duration
-from tui_bench.tui.screens.classify import error_text
+from tui_bench.tui.format import duration, error_text
 from tui_bench.tui.widgets.header import AppHeader
 from tui_bench.tui.widgets.table import fill_table
 
