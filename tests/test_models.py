@@ -13,7 +13,16 @@ import pytest
 
 from tui_bench.core import models
 from tui_bench.core.errors import ModelNotFoundError
-from tui_bench.core.models import ModelEntry, describe, discover, models_dirs, resolve_source
+from tui_bench.core.models import (
+    ModelEntry,
+    builtin,
+    describe,
+    discover,
+    header,
+    models_dirs,
+    resolve_source,
+    stores,
+)
 
 SMOLLM2_PARAMS = 134_515_008  # what llama.cpp reports for SmolLM2-135M-Instruct
 GEMMA_PARAMS = 268_098_176
@@ -22,7 +31,7 @@ GEMMA_SIZE = 253_113_024
 
 # --------------------------------------------------------------------------- helpers
 
-REPO_ROOT = Path(models.__file__).resolve().parents[2]
+REPO_ROOT = Path(models.__file__).resolve().parents[3]
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -87,7 +96,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "OLLAMA_MODELS",
     ):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(models, "OLLAMA_SYSTEM_DIRS", ())
+    monkeypatch.setattr(stores, "OLLAMA_SYSTEM_DIRS", ())
     monkeypatch.chdir(work)
     return home
 
@@ -163,7 +172,7 @@ def test_gemma_builtin_is_assembled_once_and_stamped(
     def forbidden(*_: object) -> None:
         raise AssertionError("must not hash or assemble again")
 
-    monkeypatch.setattr(models, "_sha256_file", forbidden)
+    monkeypatch.setattr(builtin, "_sha256_file", forbidden)
     monkeypatch.setattr(gemma, "assemble", forbidden)
     assert resolve_source("builtin:gemma3-270m") == target
     assert target.stat().st_mtime_ns == mtime
@@ -176,7 +185,7 @@ def test_gemma_builtin_is_assembled_once_and_stamped(
 
     # A stale stamp (the file was touched): hashed once, not rebuilt, stamped again.
     hashed: list[Path] = []
-    real_hash = models.hashlib.sha256
+    real_hash = builtin.hashlib.sha256
 
     def counting_hash(path: Path) -> str:
         hashed.append(path)
@@ -184,7 +193,7 @@ def test_gemma_builtin_is_assembled_once_and_stamped(
         digest.update(path.read_bytes())
         return digest.hexdigest()
 
-    monkeypatch.setattr(models, "_sha256_file", counting_hash)
+    monkeypatch.setattr(builtin, "_sha256_file", counting_hash)
     os.utime(target, ns=(mtime + 10**9, mtime + 10**9))
     assert resolve_source("builtin:gemma3-270m") == target
     assert resolve_source("builtin:gemma3-270m") == target
@@ -197,7 +206,7 @@ def test_gemma_builtin_is_assembled_once_and_stamped(
         fh.write(b"corrupt!")
     assert resolve_source("builtin:gemma3-270m") == target
     assert len(builds) == 2
-    assert models._sha256_file(target) == gemma.EXPECTED_SHA256
+    assert builtin._sha256_file(target) == gemma.EXPECTED_SHA256
 
 
 def test_gemma_assembly_is_shared_between_processes(tmp_path: Path) -> None:
@@ -558,8 +567,8 @@ def test_discovery_reads_no_headers_and_hashes_nothing(
     def forbidden(*_: object, **__: object) -> None:
         raise AssertionError("discovery must only list folders")
 
-    monkeypatch.setattr(models, "read_gguf", forbidden)
-    monkeypatch.setattr(models, "_sha256_file", forbidden)
+    monkeypatch.setattr(header, "read_gguf", forbidden)
+    monkeypatch.setattr(builtin, "_sha256_file", forbidden)
     lib = tmp_path / "lib"
     for i in range(50):
         write_gguf(lib / f"d{i % 5}" / f"m{i}.gguf")

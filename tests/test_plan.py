@@ -263,12 +263,12 @@ def test_a_source_that_is_not_a_gguf_file_is_a_plan_error(
 def test_checking_sources_reads_builtins_without_assembling_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tui_bench.core import models
+    from tui_bench.core.models import builtin
 
     def refuse(*_: object) -> None:
         raise AssertionError("validation must not assemble a builtin")
 
-    monkeypatch.setattr(models, "_ensure_assembled", refuse)
+    monkeypatch.setattr(builtin, "_ensure_assembled", refuse)
     plan = load_plan(PLANS / "dual-llm.toml").plan
     assert [m.source for m in plan.models] == ["builtin:smollm2-135m", "builtin:gemma3-270m"]
 
