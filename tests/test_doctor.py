@@ -18,7 +18,7 @@ from bench_helpers import cli_env, tui_bench_cmd
 from tui_bench import __version__
 from tui_bench.core import doctor
 from tui_bench.core import models as registry
-from tui_bench.core.doctor import SelfTest, parse_system_info, recommend, summary_line
+from tui_bench.core.doctor import SelfTest, parse_system_info, recommend, summary_line, system
 from tui_bench.core.telemetry import GpuProbe
 
 
@@ -66,7 +66,7 @@ def test_system_info_is_parsed_by_backend() -> None:
     assert sections["CUDA"] == {"ARCHS": "890", "USE_GRAPHS": "1", "PEER_MAX_BATCH_SIZE": "128"}
     assert sections["CPU"]["AVX512"] == "0" and sections["CPU"]["AMX_INT8"] == "1"
     facts = doctor.LlamaFacts(installed=True, importable=True)
-    doctor._apply_system_info(facts, text)
+    system.apply_system_info(facts, text)
     assert facts.cpu_features == ["SSE3", "AVX2", "AMX_INT8"]  # build keys and 0s left out
     assert (facts.openmp, facts.repack) == (True, True)
     # builds older than the backend sections: everything is the CPU's
@@ -109,12 +109,12 @@ def test_doctor_reports_this_machine(bench_home: Path) -> None:
     # the features listed are exactly those llama.cpp's system info marks "= 1" for the CPU
     backends, sections = parse_system_info(ll["system_info"])
     assert ll["backends"] == backends and "CPU" in backends
-    on = [k for k, v in sections["CPU"].items() if v == "1" and k not in doctor._BUILD_KEYS]
+    on = [k for k, v in sections["CPU"].items() if v == "1" and k not in system.BUILD_KEYS]
     assert ll["cpu_features"] == on and on
     assert ll["repack"] == (sections["CPU"].get("REPACK") == "1")
     flags = _cpu_flags()
     assert d["cpu"]["amx"] == ("amx_tile" in flags)
-    assert d["cpu"]["flags"] == [f for f in doctor._CPU_FLAGS if f in flags]
+    assert d["cpu"]["flags"] == [f for f in system.CPU_FLAGS if f in flags]
     gpu = _gpu_now()
     assert d["gpu"]["available"] == gpu["available"]
     if not gpu["available"]:  # this machine: no NVIDIA GPU, and NVML's reason why
