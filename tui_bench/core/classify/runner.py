@@ -48,12 +48,12 @@ from tui_bench.core.classify.events import (
     ImbalanceAnalysed,
 )
 from tui_bench.core.classify.final import FINAL_EPOCH_FACTOR, FinalModel, train_final
+from tui_bench.core.classify.parallel import train_all
 from tui_bench.core.classify.train import (
     CANCELLED,
     CandidateResult,
     TrainJob,
     make_folds,
-    train_all,
 )
 from tui_bench.core.errors import SaveError, TuiBenchError, UserError
 from tui_bench.core.events import Event, Log
@@ -556,10 +556,12 @@ def run_classify(
     *,
     cancel: threading.Event | None = None,
     save: bool = True,
+    report: ClassifyReportSink | None = None,
 ) -> ClassifyResult:
     """Run the whole benchmark; see the module docstring. Raises UserError on bad input,
     before any training. ``save=False``: no report file and no final model; the caller
-    calls ``save_result`` (the choice asked for stays in ``result.config``)."""
+    calls ``save_result`` (the choice asked for stays in ``result.config``). ``report``:
+    the sink the reports are written through (``save_result``)."""
     t_start = time.perf_counter()
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     config.validate()
@@ -660,7 +662,7 @@ def run_classify(
     )
     result.duration_s = time.perf_counter() - t_start
     if save:
-        save_result(result, publish)
+        save_result(result, publish, report=report)
     publish(
         ClassifyFinished(
             status=result.status,
@@ -676,6 +678,33 @@ def run_classify(
     return result
 
 
+class ClassifyReportSink:
+    """Writes the report files of a classifier benchmark (report.md, data.json,
+    results.csv) into its output folder: the one way they are written, as a plan's run
+    writes them through ``core.report.ReportSink``. ``written``: the files of the last
+    write; ``error``: why it failed (one line). A front end that passes its own to
+    ``save_result`` (or ``run_classify``) reads them there after."""
+
+    def __init__(self) -> None:
+        self.reports: dict[str, Path] = {}
+        self.error: str | None = None
+
+    @property
+    def written(self) -> list[Path]:
+        return list(self.reports.values())
+
+    def write(self, result: ClassifyResult) -> str | None:
+        """Write the reports of ``result``; returns the error (one line), if any."""
+        from tui_bench.core.classify.report import write_reports
+
+        assert result.output_dir is not None
+        try:
+            self.reports, self.error = write_reports(result, result.output_dir), None
+        except OSError as exc:
+            self.reports, self.error = {}, f"report not written: {_cause(exc)}"
+        return self.error
+
+
 @dataclass
 class SaveOutcome:
     """What ``save_result`` saved: the report files written, and the error (one line)
@@ -686,7 +715,10 @@ class SaveOutcome:
 
 
 def save_result(
-    result: ClassifyResult, publish: Callable[[Event], None] = lambda e: None
+    result: ClassifyResult,
+    publish: Callable[[Event], None] = lambda e: None,
+    *,
+    report: ClassifyReportSink | None = None,
 ) -> SaveOutcome:
     """Write the reports of a finished benchmark, then train and save the model(s) its
     configuration chose, then write the reports again with them.
@@ -694,11 +726,13 @@ def save_result(
     The first write comes before any final training, so that the benchmark's report
     survives whatever happens to that training. Never raises for something that cannot
     be trained or saved: the outcome says it in one line, which is also kept in
-    ``result.save_error`` and published as a ``Log`` event (level ``error``).
+    ``result.save_error`` and published as a ``Log`` event (level ``error``). The reports
+    are written through ``report`` (a new sink when not given).
     """
+    report = report if report is not None else ClassifyReportSink()
     if result.output_dir is None:
         return SaveOutcome({})
-    reports, report_error = _write_reports(result)
+    report.write(result)
     errors: list[str] = []
     choose = result.config.get("choose") or CHOOSE_NONE
     by_language = result.config.get("choose_by_language")
@@ -708,22 +742,12 @@ def save_result(
         except TuiBenchError as exc:  # nothing to train: every candidate failed, say
             result.choice = {"mode": "none", "reason": str(exc)}
             errors = [f"final model not trained: {exc}"]
-        reports, report_error = _write_reports(result)
-    error = _one_line(errors + ([report_error] if report_error else []))
+        report.write(result)
+    error = _one_line(errors + ([report.error] if report.error else []))
     result.save_error = error
     if error is not None:
         publish(Log("error", error))
-    return SaveOutcome(reports, error)
-
-
-def _write_reports(result: ClassifyResult) -> tuple[dict[str, Path], str | None]:
-    from tui_bench.core.classify.report import write_reports
-
-    assert result.output_dir is not None
-    try:
-        return write_reports(result, result.output_dir), None
-    except OSError as exc:
-        return {}, f"report not written: {_cause(exc)}"
+    return SaveOutcome(report.reports, error)
 
 
 def _one_line(errors: list[str]) -> str | None:
@@ -770,7 +794,7 @@ def train_chosen(
     """
     errors = _apply_choice(result, choose, choose_by_language, output_dir, publish)
     if result.output_dir is not None:
-        _reports, report_error = _write_reports(result)
+        report_error = ClassifyReportSink().write(result)
         if report_error is not None:
             errors.append(report_error)
     error = _one_line(errors)
