@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -118,63 +117,9 @@ def classify(
             pass
         else:
             return run_classify_app(config)
-    return _classify_headless(config, as_json=as_json, verbose=verbose)
+    from tui_bench.headless import run_classify
 
-
-def _classify_headless(config: Any, *, as_json: bool, verbose: bool) -> int:
-    """The benchmark, then its history entry, then its files: the reports and the chosen
-    model (which can fail without losing the benchmark: exit code 3, one error line)."""
-    import signal
-    import sqlite3
-    import threading
-
-    from tui_bench.core.classify.history import record_classify_run, update_classify_run
-    from tui_bench.core.classify.runner import run_classify, save_result
-    from tui_bench.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SAVE_FAILED
-    from tui_bench.headless import ClassifyLogSink, JsonSink
-
-    log = ClassifyLogSink(verbose=verbose)
-    sinks: list[Any] = [log]
-    if as_json:
-        sinks.append(JsonSink())
-
-    def publish(event: Any) -> None:
-        for sink in sinks:
-            sink.handle(event)
-
-    cancel = threading.Event()
-
-    def on_signal(signum: int, frame: Any) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        log._w(
-            "interrupt: stopping after the current epoch; finished results are kept (again to abort now)"
-        )
-        cancel.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        result = run_classify(config, publish, cancel=cancel, save=False)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    run_id: int | None = None
-    try:
-        run_id, db = record_classify_run(result)
-    except (sqlite3.Error, OSError) as exc:  # the files below still keep the results
-        log._w(f"error: history entry not recorded: {exc}")
-    else:
-        log._w(f"history: {db} (run {run_id})")
-    saved = save_result(result, publish)  # its error, if any, reaches the log as one line
-    chose = result.config.get("choose") != "none" or result.config.get("choose_by_language")
-    if run_id is not None and chose:
-        update_classify_run(run_id, result, db)  # the choice, with its models or its errors
-    if saved.reports:
-        log._w("report: " + ", ".join(str(p) for p in saved.reports.values()))
-    if result.status == "cancelled":
-        log._w(f"interrupted: finished results kept; partial report in {config.output_dir}")
-        return EXIT_INTERRUPTED
-    return EXIT_SAVE_FAILED if saved.error is not None else EXIT_OK
+    return run_classify(config, as_json=as_json, verbose=verbose)
 
 
 @click.command()

@@ -120,44 +120,6 @@ def run(
         return open_tui(
             loaded.path, start=True, output=output, loaded=loaded, telemetry=not no_telemetry
         )
-    return _run_headless(
-        loaded, out_dir, as_json=as_json, telemetry=not no_telemetry, verbose=verbose
-    )
+    from tui_bench.headless import run_plan
 
-
-def _run_headless(
-    loaded: Any, output: Path | None, *, as_json: bool, telemetry: bool, verbose: bool
-) -> int:
-    import asyncio
-
-    from tui_bench.core.engine import Engine
-    from tui_bench.core.errors import exit_code_for
-    from tui_bench.core.report import ReportSink
-    from tui_bench.core.store import Store
-    from tui_bench.headless import JsonSink, LogSink, run_engine_with_signals
-
-    out_dir = output or default_output(loaded.plan.name)
-    report = ReportSink(out_dir, loaded.plan.model_dump(mode="json"))
-    log = LogSink(verbose=verbose, report=report)
-    sinks: list[Any] = [report, log]
-    if as_json:
-        sinks.append(JsonSink())
-    store = Store()
-    engine = Engine(loaded, store=store, sinks=sinks, telemetry=telemetry, output_dir=out_dir)
-    try:
-        outcome = asyncio.run(run_engine_with_signals(engine, log))
-    finally:
-        store.close()
-    if report.written:
-        log._w("report: " + ", ".join(str(p) for p in report.written))
-    log._w(f"history: {store.path} (run {outcome.run_id})")
-    if report.error:
-        log._w(
-            f"error: the reports of run {outcome.run_id} could not be written ({report.error}); "
-            f"the results are in history: tui-bench report {outcome.run_id} -o FOLDER writes them"
-        )
-    elif outcome.status == "cancelled":
-        log._w(
-            f"interrupted: {outcome.summary.overall.n_ok} finished request(s) kept; partial report in {out_dir}"
-        )
-    return exit_code_for(outcome.status, outcome.passed, outputs_written=report.error is None)
+    return run_plan(loaded, out_dir, as_json=as_json, telemetry=not no_telemetry, verbose=verbose)

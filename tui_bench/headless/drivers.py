@@ -1,0 +1,149 @@
+"""The headless drivers: a plan's run (``run_plan``) and a classifier benchmark
+(``run_classify``), each from its start to its exit code, in one shape.
+
+Both print progress lines on stderr (NDJSON events on stdout too with ``as_json``), stop
+cleanly on SIGINT, SIGTERM or SIGHUP (``signals``), and end with the same last lines: the
+report files, the history entry, then what went wrong or what an interruption kept. The
+exit code comes from ``core.errors.exit_code_for``: 0, 1 (a plan below its threshold), 3
+(finished and in history, but a report or a classifier's chosen model not written), 130.
+Heavy imports wait for the call: importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tui_bench.core.errors import exit_code_for
+from tui_bench.core.events import Event
+from tui_bench.headless.log import ClassifyLogSink, JsonSink, LineSink, LogSink
+from tui_bench.headless.signals import cancel_on_signals
+
+
+def run_plan(loaded: Any, output: Path, *, as_json: bool, telemetry: bool, verbose: bool) -> int:
+    """Run the plan ``loaded`` (a ``core.plan.LoadedPlan``), its reports into ``output``."""
+    import asyncio
+
+    from tui_bench.core.engine import Engine
+    from tui_bench.core.report import ReportSink
+    from tui_bench.core.store import Store
+
+    report = ReportSink(output, loaded.plan.model_dump(mode="json"))
+    log = LogSink(verbose=verbose, report=report)
+    store = Store()
+    sinks = [report, *_outputs(log, as_json)]
+    engine = Engine(loaded, store=store, sinks=sinks, telemetry=telemetry, output_dir=output)
+    try:
+        with cancel_on_signals(engine.cancel, log.line, step="token"):
+            outcome = asyncio.run(engine.run())
+    finally:
+        store.close()
+    run_id = outcome.run_id
+    error = None
+    if report.error:
+        error = (
+            f"the reports of run {run_id} could not be written ({report.error}); "
+            f"the results are in history: tui-bench report {run_id} -o FOLDER writes them"
+        )
+    return _finish(
+        log,
+        outcome.status,
+        passed=outcome.passed,
+        written=report.error is None,
+        reports=report.written,
+        output=output,
+        kept=f"{outcome.summary.overall.n_ok} finished request(s)",
+        history=_history_line(store.path, run_id),
+        error=error,
+    )
+
+
+def run_classify(config: Any, *, as_json: bool, verbose: bool) -> int:
+    """Run the classifier benchmark ``config`` (a ``ClassifyConfig``): the benchmark, then
+    its history entry, then its files (the reports, the chosen model), so that a file that
+    cannot be written never loses the benchmark."""
+    from tui_bench.core.classify import runner
+    from tui_bench.core.classify.history import update_classify_run
+
+    log = ClassifyLogSink(verbose=verbose)
+    publish = _publisher(_outputs(log, as_json))
+    cancel = threading.Event()
+    with cancel_on_signals(cancel.set, log.line, step="epoch"):
+        result = runner.run_classify(config, publish, cancel=cancel, save=False)
+    stored = _record_classify(result, log)
+    report = runner.ClassifyReportSink()
+    saved = runner.save_result(result, publish, report=report)  # its error: a Log line
+    chose = result.config.get("choose") != "none" or result.config.get("choose_by_language")
+    if stored is not None and chose:
+        run_id, db = stored
+        update_classify_run(run_id, result, db)  # the choice, with its models or its errors
+    return _finish(
+        log,
+        result.status,
+        passed=True,
+        written=saved.error is None,
+        reports=report.written,
+        output=config.output_dir,
+        kept="finished results",
+    )
+
+
+def _outputs(log: LineSink, as_json: bool) -> list[Any]:
+    """The sinks that show a run: its log lines, and NDJSON events when asked."""
+    return [log, JsonSink()] if as_json else [log]
+
+
+def _publisher(sinks: Sequence[Any]) -> Callable[[Event], None]:
+    def publish(event: Event) -> None:
+        for sink in sinks:
+            sink.handle(event)
+
+    return publish
+
+
+def _history_line(db: Path, run_id: int) -> str:
+    return f"history: {db} (run {run_id})"
+
+
+def _record_classify(result: Any, log: LineSink) -> tuple[int, Path] | None:
+    """Record the benchmark in history and say where: (run id, database), or None when
+    it could not be (one error line; the files written next still keep the results)."""
+    import sqlite3
+
+    from tui_bench.core.classify.history import record_classify_run
+
+    try:
+        run_id, db = record_classify_run(result)
+    except (sqlite3.Error, OSError) as exc:
+        log.line(f"error: history entry not recorded: {exc}")
+        return None
+    log.line(_history_line(db, run_id))
+    return run_id, db
+
+
+def _finish(
+    log: LineSink,
+    status: str,
+    *,
+    passed: bool,
+    written: bool,
+    reports: Sequence[Path],
+    output: Any,
+    kept: str,
+    history: str | None = None,
+    error: str | None = None,
+) -> int:
+    """The last lines of a headless run, and its exit code. ``written``: every file of the
+    run was written; ``history``: the history line, when not said already; ``error``: a
+    last error line, when not said already; ``kept``: what an interruption kept."""
+    if reports:
+        log.line("report: " + ", ".join(str(p) for p in reports))
+    if history is not None:
+        log.line(history)
+    if error is not None:
+        log.line(f"error: {error}")
+    elif status == "cancelled":
+        log.line(f"interrupted: {kept} kept; partial report in {output}")
+    return exit_code_for(status, passed, outputs_written=written)
