@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,61 +30,72 @@ def history(
     plan_name: str | None, kind: str | None, status: str | None, limit: int, fmt: str
 ) -> int:
     """List past runs with status, success rate and mean latency."""
-    import csv
-    import json
-
     from tui_bench.core.store import Store
 
     store = Store()
     try:
-        rows = store.list_runs(plan=plan_name, status=status, kind=kind, limit=limit)
+        rows = store.iter_runs(plan=plan_name, status=status, kind=kind, limit=limit)
+        if fmt == "json":
+            # a row at a time, read from the database a batch at a time: memory stays flat
+            for part in json_list_parts(r.as_dict() for r in rows):
+                sys.stdout.write(part)
+            sys.stdout.write("\n")
+        elif fmt == "csv":
+            write_csv(r.as_dict() for r in rows)
+        else:
+            _history_table(list(rows), store.path)
     finally:
         store.close()
-    data = [r.as_dict() for r in rows]
-    if fmt == "json":
-        click.echo(json.dumps(data, indent=2))
-    elif fmt == "csv":
-        cols = list(data[0].keys()) if data else ["id"]
-        w = csv.DictWriter(sys.stdout, fieldnames=cols, lineterminator="\n")
-        w.writeheader()
-        w.writerows(data)
-    else:
-        if not rows:
-            click.echo(f"no runs in {store.path}")
-            return 0
-        cells = [
-            [
-                r.id,
-                r.kind,
-                r.plan,
-                r.status,
-                (r.started_at or "")[:19].replace("T", " "),
-                "–" if r.success_rate is None else f"{100 * r.success_rate:.0f}%",
-                f"{r.n_ok or 0}/{r.n_measured or 0}",
-                "–" if r.mean_ttft_ms is None else f"{r.mean_ttft_ms:.1f}",
-                "–" if r.mean_e2e_ms is None else f"{r.mean_e2e_ms:.0f}",
-                r.label or "",
-            ]
-            for r in rows
-        ]
-        click.echo(
-            table(
-                [
-                    "id",
-                    "kind",
-                    "plan",
-                    "status",
-                    "started",
-                    "success",
-                    "ok/n",
-                    "mean TTFT ms",
-                    "mean e2e ms",
-                    "label",
-                ],
-                cells,
-            )
-        )
     return 0
+
+
+def json_list_parts(items: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The text of ``json.dumps(list(items), indent=2)``, one item at a time."""
+    import json
+    import textwrap
+
+    first = True
+    for item in items:
+        yield ("[\n" if first else ",\n") + textwrap.indent(json.dumps(item, indent=2), "  ")
+        first = False
+    yield "[]" if first else "\n]"
+
+
+def write_csv(items: Iterable[dict[str, Any]]) -> None:
+    """A header from the first item's keys ("id" alone when there is none), then a line
+    per item as it comes."""
+    import csv
+
+    it = iter(items)
+    first = next(it, None)
+    w = csv.DictWriter(sys.stdout, fieldnames=list(first) if first else ["id"], lineterminator="\n")
+    w.writeheader()
+    if first is not None:
+        w.writerow(first)
+        w.writerows(it)
+
+
+def _history_table(rows: list[Any], db: Path) -> None:
+    if not rows:
+        click.echo(f"no runs in {db}")
+        return
+    cells = [
+        [
+            r.id,
+            r.kind,
+            r.plan,
+            r.status,
+            (r.started_at or "")[:19].replace("T", " "),
+            "–" if r.success_rate is None else f"{100 * r.success_rate:.0f}%",
+            f"{r.n_ok or 0}/{r.n_measured or 0}",
+            "–" if r.mean_ttft_ms is None else f"{r.mean_ttft_ms:.1f}",
+            "–" if r.mean_e2e_ms is None else f"{r.mean_e2e_ms:.0f}",
+            r.label or "",
+        ]
+        for r in rows
+    ]
+    headers = ["id", "kind", "plan", "status", "started", "success", "ok/n"]
+    click.echo(table([*headers, "mean TTFT ms", "mean e2e ms", "label"], cells))
 
 
 def _run_id(store: Any, value: str) -> int:

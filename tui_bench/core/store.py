@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,15 @@ from tui_bench.core.events import (
     RunFinished,
     TelemetrySample,
 )
+from tui_bench.core.history_query import (
+    RunDocuments,
+    RunFilter,
+    RunQueries,
+    RunRow,
+    documents_from_file,
+)
 from tui_bench.core.metrics import EngineCounters
-from tui_bench.core.redact import expand_home, public_host, redact
+from tui_bench.core.redact import public_host, redact
 from tui_bench.core.results import RequestRecord
 
 SCHEMA_VERSION = 1
@@ -141,51 +148,6 @@ _REQUEST_COLUMNS = (
 
 
 @dataclass
-class RunRow:
-    id: int
-    kind: str
-    plan: str
-    plan_path: str | None
-    status: str
-    started_at: str
-    finished_at: str | None
-    n_planned: int | None
-    n_measured: int | None
-    n_ok: int | None
-    n_failed: int | None
-    success_rate: float | None
-    threshold: float | None
-    mean_e2e_ms: float | None
-    mean_ttft_ms: float | None
-    label: str | None
-    output_dir: str | None
-    host: dict[str, Any] = field(default_factory=dict)
-    plan_raw: dict[str, Any] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "plan": self.plan,
-            "plan_path": self.plan_path,
-            "status": self.status,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "n_planned": self.n_planned,
-            "n_measured": self.n_measured,
-            "n_ok": self.n_ok,
-            "n_failed": self.n_failed,
-            "success_rate": self.success_rate,
-            "threshold": self.threshold,
-            "mean_e2e_ms": self.mean_e2e_ms,
-            "mean_ttft_ms": self.mean_ttft_ms,
-            "label": self.label,
-            "output_dir": self.output_dir,
-        }
-
-
-@dataclass
 class ModelRow:
     model: str
     attempt: int
@@ -200,18 +162,6 @@ def _dumps(value: Any) -> str | None:
 
 def _loads(text: str | None, default: Any = None) -> Any:
     return default if text is None else json.loads(text)
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 _UNREADABLE = (
@@ -322,6 +272,7 @@ class Store:
         self._lock = threading.RLock()
         self._broken = False
         self._checked = False
+        self._closed = False
         conn: sqlite3.Connection | None = None
         try:
             # the busy timeout is set by connect(), before the first statement
@@ -337,6 +288,8 @@ class Store:
                 raise
             raise history_error(self.path, exc) from None
         self.conn = conn
+        # the run list, read a page at a time (history_query)
+        self.runs = RunQueries(self._db, self.run_documents)
         self._run_id: int | None = None
         self._t0_ns: int | None = None
         self._telemetry: list[tuple[Any, ...]] = []
@@ -382,6 +335,7 @@ class Store:
                 if not self._broken:
                     self.flush_telemetry()
             finally:
+                self._closed = True
                 self.conn.close()
 
     # -- writing ------------------------------------------------------------------------
@@ -532,7 +486,7 @@ class Store:
         with self._db():
             if label:
                 # a label such as "baseline" names one run per plan
-                plan = self.get_run(run_id).plan
+                plan = self.runs.plan_of(run_id)
                 self.conn.execute(
                     "UPDATE runs SET label=NULL WHERE plan=? AND label=?", (plan, label)
                 )
@@ -563,50 +517,19 @@ class Store:
         elif isinstance(event, RunFinished):
             self.flush_telemetry()
 
-    # -- reading ------------------------------------------------------------------------
+    # -- reading (the run list: history_query) ------------------------------------------
 
-    def _run_row(self, row: sqlite3.Row) -> RunRow:
-        status = row["status"]
-        if status == "running" and not _pid_alive(row["pid"]):
-            status = "interrupted"
-        n_measured, n_ok, n_failed, rate = (
-            row["n_measured"],
-            row["n_ok"],
-            row["n_failed"],
-            row["success_rate"],
-        )
-        if n_measured is None and row["kind"] == "llm":
-            # still running, or died before finishing: count what was committed
-            with self._db():
-                n_measured, n_ok = self.conn.execute(
-                    "SELECT count(*), coalesce(sum(ok), 0) FROM requests"
-                    " WHERE run_id=? AND warmup=0 AND finish_reason IS NOT 'cancelled'",
-                    (row["id"],),
-                ).fetchone()
-            n_failed = n_measured - n_ok
-            rate = n_ok / n_measured if n_measured else None
-        return RunRow(
-            id=row["id"],
-            kind=row["kind"],
-            plan=row["plan"],
-            plan_path=expand_home(row["plan_path"]),
-            status=status,
-            started_at=row["started_at"],
-            finished_at=row["finished_at"],
-            n_planned=row["n_planned"],
-            n_measured=n_measured,
-            n_ok=n_ok,
-            n_failed=n_failed,
-            success_rate=rate,
-            threshold=row["threshold"],
-            mean_e2e_ms=row["mean_e2e_ms"],
-            mean_ttft_ms=row["mean_ttft_ms"],
-            label=row["label"],
-            output_dir=expand_home(row["output_dir"]),
-            host=_loads(row["host_json"], {}),
-            plan_raw=_loads(row["plan_json"], {}),
-            summary=_loads(row["summary_json"], {}),
-        )
+    def run_documents(self, run_id: int) -> RunDocuments:
+        """A listed run's plan, host facts and summary. A row may outlive the store that
+        listed it (a command closes its store, then prints): a read-only connection of
+        its own reads them then."""
+        with self._lock:
+            if not self._closed:
+                return self.runs.documents(run_id)
+        try:
+            return documents_from_file(self.path, run_id)
+        except sqlite3.Error as exc:
+            raise history_error(self.path, exc) from None
 
     def list_runs(
         self,
@@ -615,31 +538,31 @@ class Store:
         status: str | None = None,
         kind: str | None = None,
         limit: int | None = 20,
+        before_id: int | None = None,
     ) -> list[RunRow]:
-        where, args = [], []
-        if plan:
-            where.append("plan = ?")
-            args.append(plan)
-        if kind:
-            where.append("kind = ?")
-            args.append(kind)
-        sql = "SELECT * FROM runs"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id DESC"
-        with self._db():
-            rows = [self._run_row(r) for r in self.conn.execute(sql, args)]
-        if status:
-            rows = [r for r in rows if r.status == status]
-        return rows[:limit] if limit else rows
+        """Up to ``limit`` runs older than run ``before_id`` (the last one of the previous
+        page), newest first, without their documents (read on first use)."""
+        return self.runs.page(RunFilter(plan, kind, status), limit=limit, before_id=before_id)
+
+    def iter_runs(
+        self,
+        *,
+        plan: str | None = None,
+        status: str | None = None,
+        kind: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[RunRow]:
+        """As ``list_runs``, read a batch at a time while the caller goes: memory stays
+        flat whatever the history holds."""
+        return self.runs.iter(RunFilter(plan, kind, status), limit=limit)
 
     def get_run(self, run_id: int) -> RunRow:
+        """One run with its documents."""
         self._known(run_id)
-        with self._db():
-            row = self.conn.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        row = self.runs.get(run_id)
         if row is None:
             raise UserError(f"run {run_id} not found in {self.path}")
-        return self._run_row(row)
+        return row
 
     def latest_run_id(self) -> int | None:
         with self._db():
