@@ -13,6 +13,7 @@ from classify_helpers import labels_from_counts, signal_text
 
 from tui_bench.core.classify import candidates as cand
 from tui_bench.core.classify.events import CandidateFinished, CandidateStarted, EpochProgress
+from tui_bench.core.classify.parallel import train_all
 from tui_bench.core.classify.train import (
     CandidateResult,
     TrainJob,
@@ -23,7 +24,6 @@ from tui_bench.core.classify.train import (
     make_folds,
     minority_of,
     run_job,
-    train_all,
 )
 
 

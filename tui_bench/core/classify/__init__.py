@@ -8,7 +8,8 @@ Modules:
     data        CSV / JSONL / Parquet in, per-category texts and labels out
     imbalance   class counts, ratio, normalised entropy, profiles, suggestions
     candidates  the catalog of named scikit-learn pipelines
-    train       quick training and evaluation, in parallel over candidates
+    train       quick training and evaluation of one candidate
+    parallel    many candidates at once (worker processes, events brought back live)
     rank        rankings per category (binary and multi-class never mixed), medals
     final       training the chosen model on all the data, joblib + JSON card
     runner      ``ClassifyConfig`` and ``run_classify``: the whole flow; ``save_result``

@@ -1,0 +1,212 @@
+"""Training many jobs: in this process (every event live), or in worker processes with
+their events brought back over a local socket and published from the caller's thread as
+they arrive. A worker process that dies fails its jobs; the run goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue as queue_mod
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from tui_bench.core.classify.events import CandidateFinished
+from tui_bench.core.classify.train import (
+    CANCELLED,
+    CandidateResult,
+    Publish,
+    TrainJob,
+    empty_result,
+    run_job,
+)
+from tui_bench.core.events import Event
+
+
+def effective_jobs(jobs: int, n_tasks: int) -> int:
+    """``jobs`` ≤ 0 means every core (-1 as in joblib); never more workers than tasks."""
+    cores = os.cpu_count() or 1
+    n = cores if jobs <= 0 else jobs
+    return max(1, min(n, n_tasks))
+
+
+def train_all(
+    jobs: Sequence[TrainJob],
+    *,
+    n_jobs: int = 1,
+    publish: Publish = lambda e: None,
+    cancel: threading.Event | None = None,
+) -> list[CandidateResult]:
+    """Run every job; results come back in job order, events reach ``publish`` live."""
+    workers = effective_jobs(n_jobs, len(jobs))
+    if workers == 1:
+        results = []
+        is_cancelled = cancel.is_set if cancel is not None else (lambda: False)
+        for job in jobs:
+            result = run_job(job, publish, is_cancelled)
+            if result.error != CANCELLED:
+                publish(CandidateFinished(result))
+            results.append(result)
+        return results
+    return _train_parallel(jobs, workers, publish, cancel)
+
+
+class _EventChannel:
+    """Parent end of the event path from worker processes: a local socket.
+
+    Each job connects, is told "go" (or "stop" once the run is cancelled), sends its events
+    and then its result on that one connection, so they arrive in order. A socket needs no
+    helper process and, unlike a spawned manager, never re-imports the caller's main module.
+    """
+
+    def __init__(self) -> None:
+        from multiprocessing.connection import Listener
+
+        self.authkey = secrets.token_bytes(32)
+        self._listener = Listener(authkey=self.authkey)
+        self.address = self._listener.address
+        self.inbox: queue_mod.Queue[tuple[str, Any, Any]] = queue_mod.Queue()
+        self._stopped = threading.Event()
+        self._closing = False
+        self._conns: list[Any] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, name="classify-accept", daemon=True).start()
+
+    def _accept(self) -> None:
+        from multiprocessing import AuthenticationError
+
+        while True:
+            try:
+                conn = self._listener.accept()
+            except AuthenticationError:
+                continue
+            except OSError:
+                return
+            if self._closing:
+                conn.close()
+                return
+            with self._lock:
+                self._conns.append(conn)
+                stop = self._stopped.is_set()
+            try:
+                conn.send("stop" if stop else "go")
+            except OSError:
+                continue
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: Any) -> None:
+        try:
+            while True:
+                kind, index, payload = conn.recv()
+                self.inbox.put((kind, index, payload))
+        except (EOFError, OSError):
+            pass
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._stopped.set()
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.send("stop")
+
+    def close(self) -> None:
+        from multiprocessing.connection import Client
+
+        self._closing = True
+        # Wake the accept() call: closing the socket alone does not, on Linux.
+        with contextlib.suppress(OSError):
+            Client(self.address, authkey=self.authkey).close()
+        self._listener.close()
+        with self._lock:
+            for conn in self._conns:
+                conn.close()
+
+
+def _worker(job: TrainJob, address: Any, authkey: bytes) -> CandidateResult:
+    from multiprocessing.connection import Client
+
+    with Client(address, authkey=authkey) as conn:
+        stopped = conn.recv() == "stop"
+
+        def is_cancelled() -> bool:
+            nonlocal stopped
+            while not stopped and conn.poll():
+                stopped = conn.recv() == "stop"
+            return stopped
+
+        def emit(event: Event) -> None:
+            conn.send(("event", job.index, event))
+
+        result = run_job(job, emit, is_cancelled)
+        conn.send(("done", job.index, result))
+    return result
+
+
+def _train_parallel(
+    jobs: Sequence[TrainJob], workers: int, publish: Publish, cancel: threading.Event | None
+) -> list[CandidateResult]:
+    from joblib import Parallel, delayed
+
+    channel = _EventChannel()
+    if cancel is not None and cancel.is_set():
+        channel.cancel()
+    returned: dict[int, CandidateResult] = {}
+    failure: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            runner = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
+            tasks = (delayed(_worker)(job, channel.address, channel.authkey) for job in jobs)
+            for res in runner(tasks):
+                returned[by_key[(res.candidate, res.category, res.language)]] = res
+        except BaseException as exc:  # surfaced in the caller's thread below
+            failure.append(exc)
+        finally:
+            channel.inbox.put(("end", None, None))
+
+    by_key = {(j.candidate, j.category, j.language): j.index for j in jobs}
+    results: dict[int, CandidateResult] = {}
+    thread = threading.Thread(target=consume, name="classify-train", daemon=True)
+    thread.start()
+    ended_at: float | None = None
+    stopping = False
+    try:
+        while len(results) < len(jobs):
+            if not stopping and cancel is not None and cancel.is_set():
+                stopping = True
+                channel.cancel()
+            try:
+                kind, index, payload = channel.inbox.get(timeout=0.2)
+            except queue_mod.Empty:
+                # Every job's "done" travels before its return value; a short grace period
+                # covers the reader thread lagging behind joblib.
+                if ended_at is not None and time.monotonic() - ended_at > 5.0:
+                    break
+                continue
+            if kind == "event":
+                publish(payload)
+            elif kind == "done":
+                results[index] = payload
+                if payload.error != CANCELLED:
+                    publish(CandidateFinished(payload))
+            else:
+                if failure:
+                    break
+                ended_at = time.monotonic()
+        thread.join()
+    finally:
+        channel.close()
+    for job in jobs:
+        if job.index in results:
+            continue
+        if job.index in returned:  # its message was lost; the return value still counts
+            results[job.index] = returned[job.index]
+        else:  # a worker died under it (killed, out of memory, native crash)
+            why = f"{type(failure[0]).__name__}: {failure[0]}" if failure else "no result"
+            results[job.index] = empty_result(job, error=f"worker failed: {why}".splitlines()[0])
+        publish(CandidateFinished(results[job.index]))
+    return [results[job.index] for job in jobs]
