@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Select
-from tui_helpers import SIZE, fill_history, make_app, screen_name, wait_for, wait_results
+from textual.widgets import DataTable, Select, Static
+from tui_helpers import SIZE, add_run, fill_history, make_app, screen_name, wait_for, wait_results
 
-from tui_bench.tui.screens.history import CompareScreen, HistoryScreen
+from tui_bench.core.store import Store
+from tui_bench.tui.screens.history import PAGE, CompareScreen, HistoryScreen
 from tui_bench.tui.widgets.ranking import RankingTable
 
 
@@ -170,3 +171,75 @@ async def test_a_classifier_run_opens_from_the_history(tmp_path) -> None:  # typ
         await pilot.press("t")  # hidden, and nothing happens
         await pilot.pause()
         assert not res.busy and isinstance(app.screen, ClassifyResultsScreen)
+
+
+def copies_of_a_run(n: int) -> list[int]:
+    """``n`` runs of plan "nightly": one made by hand, the others copies of its rows made
+    in SQL, as a team's CI piles them up. Their ids, newest first."""
+    store = Store()
+    try:
+        first = add_run(
+            store,
+            plan="nightly",
+            started="2025-04-01T02:00:00+00:00",
+            finished="2025-04-01T02:00:09+00:00",
+            status="completed",
+            rates={"fast": [400.0, 402.0, 398.0, 401.0], "slow": [120.0, 121.0, 119.0, 120.5]},
+            ttfts={"fast": 25.0, "slow": 80.0},
+        )
+        conn = store.conn
+        for table, key in (("runs", "id"), ("models", "run_id"), ("requests", "run_id")):
+            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            values = [f"src.{key} + k.n" if c == key else f"src.{c}" for c in cols]
+            conn.execute(
+                "WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < ?)"
+                f" INSERT INTO {table} ({', '.join(cols)})"
+                f" SELECT {', '.join(values)} FROM {table} AS src, k WHERE src.{key} = ?",
+                (n - 1, first),
+            )
+        conn.commit()
+    finally:
+        store.close()
+    return list(range(first + n - 1, first - 1, -1))
+
+
+async def test_many_runs_show_a_page_at_a_time_and_the_next_on_demand() -> None:
+    """A first page only, whatever the history holds; the next one is read when the
+    scroll or the cursor nears the end of those shown, or on m; a mark keeps every run
+    shown and the cursor's place; a run from a later page opens."""
+    ids = copies_of_a_run(3 * PAGE + 50)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        hist = await open_history(pilot, app)
+        table = hist.query_one("#runs", DataTable)
+        more = hist.query_one("#history-more", Static)
+
+        def shown() -> list[int]:
+            return [int(str(v)) for v in table.get_column("id")]
+
+        assert [r.id for r in hist.rows] == ids[:PAGE] and shown() == ids[:PAGE]
+        assert hist.total == len(ids) and not hist.exhausted
+        assert more.display and f"{PAGE} of {len(ids)} runs shown" in str(more.render())
+        assert hist.check_action("more", ())
+        # scrolling to the end of the table reads the next page
+        table.scroll_to(y=table.max_scroll_y, animate=False)
+        await wait_for(pilot, lambda: len(hist.rows) == 2 * PAGE)
+        assert shown() == ids[: 2 * PAGE] and table.cursor_row == 0
+        # so does the cursor on the last row; it stays there
+        await pilot.press("ctrl+end")
+        await wait_for(pilot, lambda: len(hist.rows) == 3 * PAGE)
+        assert shown() == ids[: 3 * PAGE] and table.cursor_row == 2 * PAGE - 1
+        await pilot.press("m")
+        await wait_for(pilot, lambda: hist.exhausted)
+        assert shown() == ids and [r.id for r in hist.rows] == ids
+        assert not more.display and not hist.check_action("more", ())
+        # a mark far down: every run stays shown, the cursor where it was
+        table.move_cursor(row=3 * PAGE + 10)
+        await pilot.pause()
+        await pilot.press("b")
+        await wait_for(pilot, lambda: str(table.get_row_at(3 * PAGE + 10)[-1]) == "◆ baseline")
+        assert hist.baseline_id == ids[3 * PAGE + 10] and shown() == ids
+        assert table.cursor_row == 3 * PAGE + 10
+        await pilot.press("enter")
+        results = await wait_results(pilot, app)
+        assert results.run_id == ids[3 * PAGE + 10]

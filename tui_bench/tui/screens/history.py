@@ -1,7 +1,13 @@
-"""Past runs from the history database: filter, open, mark baseline / candidate, compare."""
+"""Past runs from the history database: filter, open, mark baseline / candidate, compare.
+
+Runs show a page at a time, newest first: the first page appears at once whatever the
+history holds, and the next one is read when the cursor (or the scroll) nears the end of
+those shown, or on m. A run's documents (plan, summary) are read only when it opens.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -13,23 +19,14 @@ from textual.widgets import DataTable, Footer, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from tui_bench.core.compare import compare_runs
+from tui_bench.core.history_query import RunFilter
 from tui_bench.core.store import RunRow
 from tui_bench.core.summary import METRIC
-from tui_bench.tui.format import num, pct, status_content, verdict_content, when
+from tui_bench.tui.format import num, verdict_content, when
 from tui_bench.tui.widgets.header import AppHeader
+from tui_bench.tui.widgets.run_list import RUN_COLUMNS, append_rows, run_cells
 from tui_bench.tui.widgets.table import fill_table
 
-RUN_COLUMNS = (
-    ("id", "run"),
-    ("plan", "plan"),
-    ("status", "status"),
-    ("started", "started"),
-    ("ok", "ok/n"),
-    ("success", "success"),
-    ("ttft", "TTFT ms"),
-    ("e2e", "e2e ms"),
-    ("label", "label"),
-)
 COMPARE_COLUMNS = (
     ("model", "model"),
     ("metric", "metric"),
@@ -43,13 +40,38 @@ COMPARE_COLUMNS = (
 )
 KINDS = [("LLM runs", "llm"), ("classifiers", "classify")]
 STATUSES = ("completed", "cancelled", "interrupted", "running", "failed")
-HISTORY_LIMIT = 500
+# runs read at a time: the first page shows at once, whatever the history holds
+PAGE = 100
+# the next page is read when the cursor comes within this many rows of the last one
+LOOKAHEAD = 20
+
+
+@dataclass
+class Listing:
+    """What one read of the history found, for the screen to show."""
+
+    generation: int  # the reload it answers; an older one is dropped
+    rows: list[RunRow]
+    exhausted: bool  # no run older than the last of ``rows``
+    append: bool = False
+    total: int | None = None
+    plans: list[str] = field(default_factory=list)
+    marked: list[tuple[int, str]] = field(default_factory=list)  # (id, label), newest first
+    present: set[int] = field(default_factory=set)  # the marked ids that still exist
 
 
 class HistoryScreen(Screen[None]):
+    DEFAULT_CSS = """
+    HistoryScreen #history-more {
+        height: 1;
+        padding: 0 1;
+        display: none;
+    }
+    """
     HELP = (
         "Every run kept in the history database, newest first (LLM runs or classifier runs: "
-        "the first selector). Enter opens a run's results. "
+        f"the first selector), {PAGE} at a time: moving down past the last one shown, or m, "
+        "reads the next ones. Enter opens a run's results. "
         "Mark one run as baseline (b) and another as candidate (c), then compare them (d): "
         "per model and metric, the relative difference of medians with its 95% interval, a "
         "Mann-Whitney U p-value and a verdict."
@@ -61,6 +83,7 @@ class HistoryScreen(Screen[None]):
         Binding("d", "compare", "Compare", id="history.compare"),
         Binding("f", "filter", "Filter", id="history.filter"),
         Binding("r", "reload", "Reload", id="history.reload"),
+        Binding("m", "more", "More", id="history.more"),
         Binding("escape", "back", "Back", id="history.back"),
     ]
 
@@ -70,7 +93,12 @@ class HistoryScreen(Screen[None]):
         self.baseline_id: int | None = None
         self.candidate_id: int | None = None
         self.loaded = False
+        self.total: int | None = None  # runs that match the filters
+        self.exhausted = True  # every run that matches is in ``rows``
         self._plans: list[str] = []
+        self._generation = 0
+        self._reading = False  # a first page is being read
+        self._more_pending = False  # a next page is being read
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
@@ -82,6 +110,7 @@ class HistoryScreen(Screen[None]):
             yield Select[str]([(s, s) for s in STATUSES], prompt="any status", id="filter-status")
         yield Static(id="history-marks")
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield Static(id="history-more")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -89,7 +118,8 @@ class HistoryScreen(Screen[None]):
         table = self.query_one("#runs", DataTable)
         fill_table(table, RUN_COLUMNS, [])
         table.focus()
-        self.action_reload()
+        self.watch(table, "scroll_y", self._scrolled, init=False)
+        self._reload(keep=False)
 
     # -- data ---------------------------------------------------------------------------
 
@@ -98,37 +128,80 @@ class HistoryScreen(Screen[None]):
         value = self.query_one("#filter-kind", Select).value
         return value if isinstance(value, str) else "llm"
 
-    def _filters(self) -> tuple[str | None, str | None]:
+    def _filter(self) -> RunFilter:
         plan = self.query_one("#filter-plan", Select).value
         status = self.query_one("#filter-status", Select).value
-        return (
-            plan if isinstance(plan, str) else None,
-            status if isinstance(status, str) else None,
+        return RunFilter(
+            plan=plan if isinstance(plan, str) else None,
+            kind=self.kind,
+            status=status if isinstance(status, str) else None,
         )
 
-    def _load(self) -> tuple[list[RunRow], list[RunRow]]:
-        store = self.app.store  # type: ignore[attr-defined]
-        plan, status = self._filters()
-        kind = self.kind
-        rows = store.list_runs(plan=plan, status=status, kind=kind, limit=HISTORY_LIMIT)
-        every = store.list_runs(kind=kind, limit=HISTORY_LIMIT)
-        return rows, every
+    def _load(self, generation: int, flt: RunFilter, limit: int, marks: list[int]) -> Listing:
+        """The first ``limit`` runs, with what the selectors and marks need (a thread)."""
+        runs = self.app.store.runs  # type: ignore[attr-defined]
+        rows = runs.page(flt, limit=limit)
+        return Listing(
+            generation,
+            rows,
+            exhausted=len(rows) < limit,
+            total=runs.count(flt),
+            plans=runs.plans(flt.kind),
+            marked=runs.marked(flt.kind),
+            present=runs.present(marks, flt.kind),
+        )
+
+    def _load_more(self, generation: int, flt: RunFilter, before_id: int) -> Listing:
+        rows = self.app.store.runs.page(flt, limit=PAGE, before_id=before_id)  # type: ignore[attr-defined]
+        return Listing(generation, rows, exhausted=len(rows) < PAGE, append=True)
+
+    def _reload(self, *, keep: bool) -> None:
+        """Read the first page again; with ``keep``, as many runs as are shown now (a
+        mark or a reload does not lose the user's place)."""
+        self._generation += 1
+        self._reading = True
+        self._more_pending = False
+        limit = max(PAGE, len(self.rows)) if keep else PAGE
+        marks = [i for i in (self.baseline_id, self.candidate_id) if i is not None]
+        args = (self._generation, self._filter(), limit, marks)
+        self.run_worker(
+            lambda: self._load(*args), thread=True, exit_on_error=False, name="history-load"
+        )
 
     def action_reload(self) -> None:
-        self.run_worker(self._load, thread=True, exit_on_error=False, name="history-load")
+        self._reload(keep=True)
+
+    def action_more(self) -> None:
+        """The next page of runs, under those shown."""
+        if self.exhausted or self._reading or self._more_pending or not self.rows:
+            return
+        self._more_pending = True
+        args = (self._generation, self._filter(), self.rows[-1].id)
+        self.run_worker(
+            lambda: self._load_more(*args), thread=True, exit_on_error=False, name="history-more"
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.name != "history-load":
+        if event.worker.name not in ("history-load", "history-more"):
             return
         if event.state == WorkerState.SUCCESS:
-            rows, every = event.worker.result
-            self._show(rows, every)
+            listing: Listing = event.worker.result
+            if listing.generation != self._generation:
+                return  # the filters or marks changed since: a newer read is on its way
+            if listing.append:
+                self._append(listing)
+            else:
+                self._show(listing)
         elif event.state == WorkerState.ERROR:
+            self._reading = self._more_pending = False
             self.notify(str(event.worker.error), title="History", severity="error")
 
-    def _show(self, rows: list[RunRow], every: list[RunRow]) -> None:
-        self.rows = rows
-        plans = sorted({r.plan for r in every})
+    def _show(self, listing: Listing) -> None:
+        self._reading = False
+        self.rows = listing.rows
+        self.total = listing.total
+        self.exhausted = listing.exhausted
+        plans = listing.plans
         if plans != self._plans:
             self._plans = plans
             sel = self.query_one("#filter-plan", Select)
@@ -137,36 +210,54 @@ class HistoryScreen(Screen[None]):
                 sel.set_options([(p, p) for p in plans])
                 if isinstance(current, str) and current in plans:
                     sel.value = current
-        by_id = {r.id: r for r in every}
-        if self.baseline_id not in by_id:
-            self.baseline_id = next((r.id for r in every if r.label == "baseline"), None)
-        if self.candidate_id not in by_id:
-            self.candidate_id = next((r.id for r in every if r.label == "candidate"), None)
+        if self.baseline_id not in listing.present:
+            self.baseline_id = next((i for i, lb in listing.marked if lb == "baseline"), None)
+        if self.candidate_id not in listing.present:
+            self.candidate_id = next((i for i, lb in listing.marked if lb == "candidate"), None)
         table = self.query_one("#runs", DataTable)
-        fill_table(table, RUN_COLUMNS, [(str(r.id), self._cells(r)) for r in rows])
+        fill_table(table, RUN_COLUMNS, [(str(r.id), self._cells(r)) for r in self.rows])
         self._marks()
+        self._more_line()
         self.loaded = True
 
+    def _append(self, listing: Listing) -> None:
+        self._more_pending = False
+        self.exhausted = listing.exhausted
+        shown = {r.id for r in self.rows}
+        new = [r for r in listing.rows if r.id not in shown]
+        self.rows += new
+        append_rows(self.query_one("#runs", DataTable), [(str(r.id), self._cells(r)) for r in new])
+        self._more_line()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # offered (in the footer too) only while runs are left to read
+        return not (action == "more" and self.exhausted)
+
+    def _more_line(self) -> None:
+        """How many runs are shown of how many, while more are left to read."""
+        self.refresh_bindings()
+        line = self.query_one("#history-more", Static)
+        line.display = not self.exhausted
+        if self.exhausted:
+            return
+        total = f" of {self.total:,}" if self.total is not None else ""
+        line.update(
+            Content.assemble(
+                f"{len(self.rows):,}{total} runs shown",
+                (f"   (move down past the last, or m, for {PAGE} more)", "$text-muted"),
+            )
+        )
+
+    def _near_end(self, row: int) -> None:
+        if not self.exhausted and row >= len(self.rows) - LOOKAHEAD:
+            self.action_more()
+
+    def _scrolled(self, scroll_y: float) -> None:
+        table = self.query_one("#runs", DataTable)
+        self._near_end(int(scroll_y) + table.scrollable_content_region.height)
+
     def _cells(self, r: RunRow) -> list[Any]:
-        label: Content | str = ""
-        if r.id == self.baseline_id:
-            label = Content.styled("◆ baseline", "bold $primary")
-        elif r.id == self.candidate_id:
-            label = Content.styled("◇ candidate", "bold $accent")
-        elif r.label:
-            label = Content.styled(r.label, "dim")
-        ok = r.success_rate is not None and (r.threshold is None or r.success_rate >= r.threshold)
-        return [
-            str(r.id),
-            r.plan,
-            status_content(r.status),
-            when(r.started_at),
-            f"{r.n_ok or 0}/{r.n_measured or 0}",
-            Content.styled(pct(r.success_rate), "$success" if ok else "$error"),
-            num(r.mean_ttft_ms, 1),
-            num(r.mean_e2e_ms, 0),
-            label,
-        ]
+        return run_cells(r, self.baseline_id, self.candidate_id)
 
     def _marks(self) -> None:
         def part(name: str, rid: int | None, style: str) -> list[Any]:
@@ -196,7 +287,11 @@ class HistoryScreen(Screen[None]):
     # -- events and actions ---------------------------------------------------------------
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        self.action_reload()
+        self._reload(keep=False)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "runs":
+            self._near_end(event.cursor_row)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
