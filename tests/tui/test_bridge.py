@@ -1,4 +1,4 @@
-"""The bridge sink folds engine events into plain state, in bounded memory, without Textual."""
+"""The LLM sink folds engine events into plain state, in bounded memory, without Textual."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from tui_bench.core.events import (
     TelemetrySample,
     TokensGenerated,
 )
-from tui_bench.tui.bridge import BUCKET_NS, TEXT_TAIL_CHARS, BridgeSink, LiveState
+from tui_bench.tui.state.llm import BUCKET_NS, TEXT_TAIL_CHARS, BridgeSink, LiveState
 
 MS = 1_000_000
 
@@ -106,8 +106,11 @@ def test_requests_telemetry_and_log() -> None:
     assert [line.seq for line in state.log] == sorted(line.seq for line in state.log)
 
 
-def test_bridge_does_not_import_textual() -> None:
-    code = "import tui_bench.tui.bridge, sys; print('textual' in sys.modules)"
+def test_live_states_do_not_import_textual() -> None:
+    code = (
+        "import tui_bench.tui.state.llm, tui_bench.tui.state.classify, "
+        "tui_bench.tui.classify_bridge, sys; print('textual' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

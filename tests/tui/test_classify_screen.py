@@ -22,7 +22,6 @@ from tui_bench.core.classify.events import CandidateFinished
 from tui_bench.core.classify.runner import ClassifyConfig
 from tui_bench.core.store import Store
 from tui_bench.tui.app import TuiBenchApp
-from tui_bench.tui.classify_bridge import ClassifySink
 from tui_bench.tui.classify_columns import guess_columns
 from tui_bench.tui.screens.classify import ClassifySetupScreen
 from tui_bench.tui.screens.classify_live import ClassifyRunScreen
@@ -32,6 +31,7 @@ from tui_bench.tui.screens.classify_results import (
 )
 from tui_bench.tui.screens.dialogs import ConfirmScreen
 from tui_bench.tui.screens.help import HelpScreen
+from tui_bench.tui.state.classify import ClassifySink
 
 FAST = ["tfidf-logreg", "complement-nb", "sgd"]
 

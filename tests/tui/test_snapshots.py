@@ -23,11 +23,11 @@ from tui_bench.core.events import (
     TelemetrySample,
     TokensGenerated,
 )
-from tui_bench.tui.bridge import BridgeSink, LiveState
 from tui_bench.tui.classify_bridge import ClassifyOutcome
 from tui_bench.tui.screens.classify_results import ClassifyResultsScreen
 from tui_bench.tui.screens.history import CompareScreen, HistoryScreen
 from tui_bench.tui.screens.live import LiveScreen
+from tui_bench.tui.state.llm import BridgeSink, LiveState
 
 MS = 1_000_000
 

@@ -3,7 +3,7 @@
 One factory, :func:`create_app`, builds the app for the CLI (:func:`run_app`), the tests
 and the screenshot script. The engine runs as an async worker on Textual's event loop
 (``exit_on_error=False``: a failure becomes an error screen, never a crashed app) and
-publishes to a :class:`~tui_bench.tui.bridge.BridgeSink`; the live screen repaints from
+publishes to a :class:`~tui_bench.tui.state.llm.BridgeSink`; the live screen repaints from
 that state on a timer. Everything measured comes from ``tui_bench.core``.
 """
 
@@ -28,7 +28,6 @@ from tui_bench.core.events import Event, RunFinished
 from tui_bench.core.plan import LoadedPlan, load_plan
 from tui_bench.core.report import ReportSink
 from tui_bench.core.store import Store
-from tui_bench.tui.bridge import BridgeSink, LiveState
 from tui_bench.tui.commands import PlanCommands
 from tui_bench.tui.keymap import KeymapFile, read_keymap
 from tui_bench.tui.paths import default_output_dir
@@ -38,6 +37,7 @@ from tui_bench.tui.screens.history import CompareScreen, HistoryScreen
 from tui_bench.tui.screens.live import DEFAULT_REFRESH_HZ, LiveScreen
 from tui_bench.tui.screens.results import ResultsScreen
 from tui_bench.tui.screens.wizard import WizardScreen
+from tui_bench.tui.state.llm import BridgeSink, LiveState
 
 if TYPE_CHECKING:
     from tui_bench.core.classify.runner import ClassifyConfig
@@ -268,8 +268,7 @@ class TuiBenchApp(App[int]):
         elif event.state == WorkerState.ERROR:
             err = event.worker.error
             run.error = str(err) or type(err).__name__
-            run.state.add_log("error", f"the run stopped: {run.error}")
-            run.state.version += 1
+            run.state.fail(run.error, f"the run stopped: {run.error}")
             if self._quit_pending:
                 self.exit(EXIT_INTERRUPTED)
                 return
@@ -293,7 +292,6 @@ class TuiBenchApp(App[int]):
             # the run is in history, but a finished run without its files is no success
             reports, severity = f"\nreports NOT written: {run.report.error}", "error"
             run.state.add_log("error", f"reports not written: {run.report.error}")
-            run.state.version += 1
         self.notify(
             f"run {outcome.run_id} {outcome.status} in {outcome.duration_s:.1f} s · success {rate}{reports}",
             title="Run finished",
@@ -337,9 +335,7 @@ class TuiBenchApp(App[int]):
         )
 
     def cancel_run(self, run: ActiveRun) -> None:
-        run.state.cancelling = True
-        run.state.add_log("warning", "cancelling: stopping after the current token")
-        run.state.version += 1
+        run.state.request_cancel()
         run.engine.cancel()
 
     # -- actions ------------------------------------------------------------------------

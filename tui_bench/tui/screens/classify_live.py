@@ -10,11 +10,11 @@ replaces this screen.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
@@ -22,19 +22,14 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui_bench.core.classify.runner import ClassifyConfig
 from tui_bench.core.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, UserError
-from tui_bench.tui.classify_bridge import (
-    ClassifyLiveState,
-    ClassifyOutcome,
-    ClassifySink,
-    report_files,
-    run_at_start_priority,
-)
-from tui_bench.tui.format import duration, error_text
+from tui_bench.tui.classify_bridge import ClassifyOutcome, report_files, run_at_start_priority
+from tui_bench.tui.format import error_text
 from tui_bench.tui.screens.dialogs import ConfirmScreen, ErrorScreen
+from tui_bench.tui.state.classify import ClassifyLiveState, ClassifySink
 from tui_bench.tui.widgets.classify_live import DoneView, TrainingView
 from tui_bench.tui.widgets.header import AppHeader
-from tui_bench.tui.widgets.line import Line, clock, set_with_bar
 from tui_bench.tui.widgets.live import LogTail
+from tui_bench.tui.widgets.run_status import RunStatus
 
 QUIT_GRACE_S = 15.0
 EXIT_INTERNAL = 1
@@ -51,7 +46,7 @@ def run_benchmark(config: ClassifyConfig, state: ClassifyLiveState) -> ClassifyO
     try:
         outcome.run_id, outcome.db_path = record_classify_run(result)
     except Exception as exc:  # the reports are written; only the history entry is missing
-        state.note("error", f"history entry not recorded: {error_text(exc)}")
+        state.add_log("error", f"history entry not recorded: {error_text(exc)}")
     return outcome
 
 
@@ -81,7 +76,7 @@ class ClassifyRunScreen(Screen[None]):
         self.from_cli = from_cli
         self.choose_default = choose_default
         self.refresh_hz = refresh_hz
-        self.state = ClassifyLiveState()
+        self.state = ClassifyLiveState(label=Path(config.data).name)
         self.outcome: ClassifyOutcome | None = None
         self.error: str | None = None
         self.worker: Worker[ClassifyOutcome | None] | None = None
@@ -97,7 +92,12 @@ class ClassifyRunScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
-        yield Line(id="clr-status")
+        yield RunStatus(
+            unit="trainings",
+            waiting="loading the data…",
+            stops="the current epoch",
+            id="clr-status",
+        )
         training = TrainingView(id="clr-training")
         training.border_title = "in training · validation macro-F1 per epoch"
         yield training
@@ -129,7 +129,7 @@ class ClassifyRunScreen(Screen[None]):
 
     def _tick(self) -> None:
         view = self.state.snapshot()
-        self._status(view)
+        self.query_one(RunStatus).show(view.progress)
         self.query_one(TrainingView).show(view)  # elapsed times move every tick
         if view.version == self._seen_version:
             return
@@ -137,36 +137,6 @@ class ClassifyRunScreen(Screen[None]):
         self.refreshes += 1
         self.query_one(DoneView).show(view)
         self.query_one(LogTail).set_lines(view.log)
-
-    def _status(self, view: Any) -> None:
-        parts: list[Any] = []
-        el = view.elapsed_s()
-        name = str(self.config.data).rsplit("/", 1)[-1]
-        parts.append((name, "bold"))
-        if self.error is not None:
-            parts.append((" · failed: ", "bold $text-error"))
-            parts.append((self.error, "$text-error"))
-        elif view.finished is not None:
-            style = "$text-success" if view.finished.status == "completed" else "$text-warning"
-            parts.append(" · ")
-            parts.append((view.finished.status, f"bold {style}"))
-            parts.append(f" · {view.n_done}/{view.total} trainings · {duration(el)}")
-        elif view.started is None:
-            parts.append((" · loading the data…", "$text-muted"))
-        else:
-            parts.append(f" · {view.n_done}/{view.total} trainings · {clock(el)}")
-            if view.cancelling:
-                parts.append((" · cancelling after the current epoch…", "bold $text-warning"))
-            elif 0 < view.n_done < view.total:
-                left = el / view.n_done * (view.total - view.n_done)
-                parts.append((f" · ~{clock(left)} left", "$text-muted"))
-        set_with_bar(
-            self.query_one("#clr-status", Line),
-            Content.assemble(*parts),
-            view.n_done,
-            view.total,
-            max_bar=30,
-        )
 
     # -- the worker ---------------------------------------------------------------------
 
@@ -198,7 +168,7 @@ class ClassifyRunScreen(Screen[None]):
         elif event.state == WorkerState.ERROR:
             err = event.worker.error
             self.error = error_text(err)
-            self.state.note("error", f"the benchmark stopped: {self.error}")
+            self.state.fail(self.error, f"the benchmark stopped: {self.error}")
             code = EXIT_BAD_INPUT if isinstance(err, UserError) else EXIT_INTERNAL
             if self.from_cli and hasattr(app, "note_classify_exit"):
                 app.note_classify_exit(code, ran=True)

@@ -26,14 +26,9 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui_bench.core.classify.runner import CHOOSE_NONE, CHOOSE_TOP, preview_choice, train_chosen
-from tui_bench.tui.classify_bridge import (
-    ClassifyLiveState,
-    ClassifyOutcome,
-    ClassifySink,
-    cell_name,
-    run_at_start_priority,
-)
+from tui_bench.tui.classify_bridge import ClassifyOutcome, run_at_start_priority
 from tui_bench.tui.format import duration, error_text
+from tui_bench.tui.state.classify import ClassifyLiveState, ClassifySink, cell_name
 from tui_bench.tui.widgets.header import AppHeader
 from tui_bench.tui.widgets.table import fill_table
 
@@ -450,7 +445,7 @@ class ClassifyResultsScreen(Screen[None]):
                 (cur.candidate, "bold"),
                 f" on all {cur.n_samples:,} rows of {cell_name(cur.category, cur.language)}",
                 (
-                    f"{f', {cur.epochs} epochs' if cur.epochs else ''} · {duration(view.now - cur.started)}",
+                    f"{f', {cur.epochs} epochs' if cur.epochs else ''} · {duration(view.since_s(cur.started_ns))}",
                     "$text-muted",
                 ),
             ]

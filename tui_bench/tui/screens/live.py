@@ -1,7 +1,7 @@
 """The live view of a run: progress, per-model token rate and TTFT, memory, output, log.
 
 Nothing here reacts to an engine event. A timer (``refresh_hz``, a few per second) reads
-the :class:`LiveState` the bridge sink keeps and repaints only when it changed, so a
+the :class:`LiveState` the engine's sink keeps and repaints only when it changed, so a
 flood of tokens costs the UI nothing more than a trickle. While a request is being
 measured the panels repaint at most ``stream_refresh_hz`` (once a second): on a small
 machine every repaint takes CPU and cache from the model's threads, and at 4 Hz that
@@ -17,16 +17,14 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
 
-from tui_bench.tui.bridge import LiveState
-from tui_bench.tui.format import duration
+from tui_bench.tui.state.llm import LiveState
 from tui_bench.tui.widgets.header import AppHeader
-from tui_bench.tui.widgets.line import Line, clock, set_with_bar
 from tui_bench.tui.widgets.live import LogTail, MemoryView, ModelsView, TailView
+from tui_bench.tui.widgets.run_status import RunStatus
 
 DEFAULT_REFRESH_HZ = 4.0  # one repaint per 250 ms token-rate bucket
 DEFAULT_STREAM_REFRESH_HZ = 1.0  # while a request is measured
@@ -67,7 +65,9 @@ class LiveScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
-        yield Line(id="live-status")
+        yield RunStatus(
+            unit="requests", waiting="starting…", stops="the current token", id="live-status"
+        )
         with Horizontal(id="live-top"):
             models = ModelsView(self.state, id="live-models")
             models.border_title = "models · tokens/s per 250 ms · TTFT per request"
@@ -93,11 +93,12 @@ class LiveScreen(Screen[None]):
     # -- refresh ------------------------------------------------------------------------
 
     def _tick(self) -> None:
-        """Runs ``refresh_hz`` times a second; repaints only what the bridge changed."""
+        """Runs ``refresh_hz`` times a second; repaints only what the sink changed."""
         self.ticks += 1
         s = self.state
-        self._update_status()
-        if s.version == self._seen_version:
+        view = s.snapshot()
+        self.query_one(RunStatus).show(view.progress)  # its clock moves every second
+        if view.version == self._seen_version:
             return
         now = time.monotonic()
         if s.in_flight and s.finished is None and now - self._last_paint < self.stream_period_s:
@@ -106,7 +107,7 @@ class LiveScreen(Screen[None]):
         if s.finished is not None and not self._seen_finished:
             self._seen_finished = True
             self.refresh_bindings()
-        self._seen_version = s.version
+        self._seen_version = view.version
         self.refreshes += 1
         if s.plan and self.sub_title != s.plan:
             self.sub_title = s.plan
@@ -120,40 +121,7 @@ class LiveScreen(Screen[None]):
         title = f"output · {s.current.label}" if s.current.label else "output"
         if out.border_title != title:
             out.border_title = title
-        self.query_one(LogTail).set_lines(s.log)
-
-    def _update_status(self) -> None:
-        s = self.state
-        el = s.elapsed_s()
-        parts: list[str | tuple[str, str]] = []
-        if s.run_id is not None:
-            parts.append((f"run {s.run_id}", "bold"))
-            parts.append(f" · {s.plan} · ")
-        if s.finished is not None:
-            style = {"completed": "$success", "cancelled": "$warning"}.get(
-                s.finished.status, "$error"
-            )
-            parts.append((s.finished.status, f"bold {style}"))
-            parts.append(f" · {s.done}/{s.total} requests · {duration(el)}")
-        elif s.started_ns is None:
-            parts.append(("starting…", "$text-muted"))
-        else:
-            parts.append(f"{s.done}/{s.total} · ")
-            if s.cancelling:
-                parts.append(("cancelling after the current token… ", "bold $warning"))
-            if s.current.label:
-                parts.append((s.current.label, "$accent"))
-            parts.append(f" · {clock(el)}")
-            if 0 < s.done < s.total:
-                left = el / s.done * (s.total - s.done)
-                parts.append((f" · ~{clock(left)} left", "$text-muted"))
-        set_with_bar(
-            self.query_one("#live-status", Line),
-            Content.assemble(*parts),
-            s.done,
-            s.total,
-            max_bar=36,
-        )
+        self.query_one(LogTail).set_lines(view.log)
 
     # -- actions ------------------------------------------------------------------------
 

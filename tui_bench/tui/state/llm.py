@@ -1,4 +1,4 @@
-"""The bridge between the engine and the live view: an event sink that only keeps state.
+"""The LLM run's live state and the engine sink that keeps it.
 
 The engine calls :meth:`BridgeSink.handle` on the event loop for every event, up to
 hundreds per second under a flood of tokens. The sink never touches a widget and never
@@ -7,7 +7,11 @@ posts a message: it updates counters, ring buffers and the latest text in a
 state on a timer (a few times per second) and repaints only when ``version`` moved, so
 the cost of the UI is bounded by the timer rate, not by the token rate.
 
-No Textual import here: the bridge is plain Python and is tested as such.
+The engine is an async worker on the UI's own event loop, so the sink writes from the
+UI's thread: it folds token batches without taking the state's lock (see
+:mod:`tui_bench.tui.state.base`), and the live view's panels read the state directly.
+
+No Textual import here: plain Python, tested as such.
 """
 
 from __future__ import annotations
@@ -16,11 +20,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from tui_bench.core.events import (
-    Event,
-    Log,
     ModelFailed,
     ModelLoaded,
     ModelLoading,
@@ -33,12 +34,12 @@ from tui_bench.core.events import (
     TokensGenerated,
 )
 from tui_bench.core.fmt import model_setup
+from tui_bench.tui.state.base import EventSink, LiveStateBase, folds
 
 BUCKET_NS = 250_000_000  # token-rate sparkline: tokens per 250 ms bucket
 RATE_BUCKETS = 480  # two minutes of history per model
 TELEMETRY_POINTS = 600  # one minute at the engine's 100 ms sampling interval
 TEXT_TAIL_CHARS = 4000
-LOG_LINES = 1000
 
 
 @dataclass
@@ -111,33 +112,19 @@ class CurrentRequest:
         return (self.n_out - 1) / (dt / 1e9) if dt > 0 else None
 
 
-@dataclass
-class LogLine:
-    seq: int
-    level: str  # info, warning, error, ok
-    text: str
+class LiveState(LiveStateBase):
+    """Everything the live view renders, updated by :class:`BridgeSink`. ``label`` is
+    the plan's name; ``done`` and ``total`` count requests, warm-ups included."""
 
-
-class LiveState:
-    """Everything the live view renders, updated by :class:`BridgeSink`."""
+    CANCEL_LINE = "cancelling: stopping after the current token"
 
     def __init__(
-        self,
-        *,
-        ram_total_kb: int | None = None,
-        clock: Callable[[], int] = time.perf_counter_ns,
+        self, *, ram_total_kb: int | None = None, clock: Callable[[], int] = time.perf_counter_ns
     ) -> None:
-        self.clock = clock
-        self.version = 0
-        self.run_id: int | None = None
-        self.plan = ""
+        super().__init__(clock=clock)
         self.models: dict[str, ModelLive] = {}
         self.prompts: list[str] = []
-        self.total = 0
-        self.done = 0
         self.n_measured = 0
-        self.started_ns: int | None = None
-        self.finished_ns: int | None = None
         self.t0_ns: int | None = None  # first token of the run: origin of the rate buckets
         self.current = CurrentRequest()
         self.in_flight = False  # a request is being measured (RequestStarted .. Finished)
@@ -154,10 +141,7 @@ class LiveState:
         self.vram_used_mb: deque[float] = deque(maxlen=TELEMETRY_POINTS)
         self.vram_proc_mb: deque[float] = deque(maxlen=TELEMETRY_POINTS)
         self.cpu_percent: float | None = None
-        self.log: deque[LogLine] = deque(maxlen=LOG_LINES)
-        self._log_seq = 0
         self.finished: RunFinished | None = None
-        self.cancelling = False
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -167,107 +151,100 @@ class LiveState:
             m = self.models[model_id] = ModelLive(model_id)
         return m
 
-    def add_log(self, level: str, text: str) -> None:
-        self._log_seq += 1
-        self.log.append(LogLine(self._log_seq, level, text))
-
-    def elapsed_s(self) -> float:
-        if self.started_ns is None:
-            return 0.0
-        end = self.finished_ns if self.finished_ns is not None else self.clock()
-        return max(0.0, (end - self.started_ns) / 1e9)
-
     @property
-    def running(self) -> bool:
-        return self.started_ns is not None and self.finished is None
+    def plan(self) -> str:
+        return self.label
+
+    def current_label(self) -> str:
+        return self.current.label
 
 
-class BridgeSink:
+class BridgeSink(EventSink[LiveState]):
     """Engine sink: folds events into a :class:`LiveState`. O(batch) per event, no UI calls."""
 
-    def __init__(self, state: LiveState) -> None:
-        self.state = state
+    LOCKED = False  # the engine runs on the UI's event loop: nothing to lock against
 
-    def handle(self, event: Event) -> None:
+    @folds(RequestStarted)
+    def _request_started(self, e: RequestStarted) -> None:
+        s, key = self.state, e.key
+        s.current = CurrentRequest(
+            label=key.label(), model=key.model, index=e.index, warmup=key.warmup
+        )
+        s.total = e.total
+        s.in_flight = True
+        s.model(key.model).status = "generating"
+
+    @folds(RunStarted)
+    def _run_started(self, e: RunStarted) -> None:
         s = self.state
-        s.version += 1
-        if isinstance(event, TokensGenerated):
-            self._tokens(event)
-        elif isinstance(event, TelemetrySample):
-            self._telemetry(event)
-        elif isinstance(event, RequestStarted):
-            key = event.key
-            s.current = CurrentRequest(
-                label=key.label(), model=key.model, index=event.index, warmup=key.warmup
-            )
-            s.total = event.total
-            s.in_flight = True
-            m = s.model(key.model)
-            m.status = "generating"
-        elif isinstance(event, RequestFinished):
-            self._finished(event.record)
-        elif isinstance(event, RunStarted):
-            s.run_id = event.run_id
-            s.plan = event.plan
-            s.prompts = list(event.prompts)
-            s.total = event.n_measured + event.n_warmup
-            s.n_measured = event.n_measured
-            s.started_ns = s.clock()
-            for mid in event.models:
-                s.model(mid)
-            gpu = event.host.get("gpu") or {}
-            s.gpu_available = bool(gpu.get("available"))
-            if s.gpu_available:
-                s.gpu_name = ", ".join(d.get("name", "") for d in gpu.get("devices", []))
-                s.vram_total_mb = float(sum(d.get("total_mb", 0) for d in gpu.get("devices", [])))
-            else:
-                s.gpu_reason = str(gpu.get("reason") or "no NVIDIA GPU")
-            if s.ram_total_kb is None and event.host.get("ram_gb"):
-                s.ram_total_kb = int(float(event.host["ram_gb"]) * 1024 * 1024)
-            s.add_log(
-                "info",
-                f"run {event.run_id} · {event.plan}: {len(event.models)} model(s) × "
-                f"{len(event.prompts)} prompt(s) × {event.repeats} repeat(s) = "
-                f"{event.n_measured} measured + {event.n_warmup} warm-up",
-            )
-        elif isinstance(event, ModelLoading):
-            m = s.model(event.model)
-            m.status = "loading"
-            s.add_log("info", f"{event.model}: loading {event.source}")
-        elif isinstance(event, ModelLoaded):
-            m = s.model(event.model)
-            m.status = "ready"
-            m.load_ms = event.load_ms
-            m.desc = str(event.info.get("desc") or "")
-            s.telemetry_model = event.model
-            bits = [f"loaded in {event.load_ms:.0f} ms", *model_setup(event.info)]
-            s.add_log("info", f"{event.model}: " + "; ".join(bits))
-            if event.info.get("fallback"):
-                m.fallback = str(event.info["fallback"])
-                s.add_log("warning", f"{event.model}: {m.fallback}")
-        elif isinstance(event, ModelFailed):
-            m = s.model(event.model)
-            m.status = "failed"
-            m.error = event.error
-            s.add_log("error", f"{event.model}: {event.error}")
-        elif isinstance(event, ModelUnloaded):
-            m = s.model(event.model)
-            if m.status != "failed":
-                m.status = "done"
-            s.telemetry_model = None
-        elif isinstance(event, Log):
-            s.add_log(event.level, event.message)
-        elif isinstance(event, RunFinished):
-            s.finished = event
-            s.finished_ns = s.clock()
-            rate = "–" if event.success_rate is None else f"{100 * event.success_rate:.0f}%"
-            s.add_log(
-                "ok" if event.passed else ("warning" if event.status == "cancelled" else "error"),
-                f"run {event.run_id} {event.status} in {event.duration_s:.1f} s: "
-                f"{event.n_ok}/{event.n_measured} ok (success {rate}, threshold "
-                f"{100 * event.threshold:.0f}%)",
-            )
+        s.run_id, s.label, s.prompts = e.run_id, e.plan, list(e.prompts)
+        s.total, s.n_measured = e.n_measured + e.n_warmup, e.n_measured
+        s.start()
+        for mid in e.models:
+            s.model(mid)
+        gpu = e.host.get("gpu") or {}
+        s.gpu_available = bool(gpu.get("available"))
+        if s.gpu_available:
+            s.gpu_name = ", ".join(d.get("name", "") for d in gpu.get("devices", []))
+            s.vram_total_mb = float(sum(d.get("total_mb", 0) for d in gpu.get("devices", [])))
+        else:
+            s.gpu_reason = str(gpu.get("reason") or "no NVIDIA GPU")
+        if s.ram_total_kb is None and e.host.get("ram_gb"):
+            s.ram_total_kb = int(float(e.host["ram_gb"]) * 1024 * 1024)
+        s.add_log(
+            "info",
+            f"run {e.run_id} · {e.plan}: {len(e.models)} model(s) × "
+            f"{len(e.prompts)} prompt(s) × {e.repeats} repeat(s) = "
+            f"{e.n_measured} measured + {e.n_warmup} warm-up",
+        )
 
+    @folds(ModelLoading)
+    def _model_loading(self, e: ModelLoading) -> None:
+        self.state.model(e.model).status = "loading"
+        self.state.add_log("info", f"{e.model}: loading {e.source}")
+
+    @folds(ModelLoaded)
+    def _model_loaded(self, e: ModelLoaded) -> None:
+        s = self.state
+        m = s.model(e.model)
+        m.status = "ready"
+        m.load_ms = e.load_ms
+        m.desc = str(e.info.get("desc") or "")
+        s.telemetry_model = e.model
+        bits = [f"loaded in {e.load_ms:.0f} ms", *model_setup(e.info)]
+        s.add_log("info", f"{e.model}: " + "; ".join(bits))
+        if e.info.get("fallback"):
+            m.fallback = str(e.info["fallback"])
+            s.add_log("warning", f"{e.model}: {m.fallback}")
+
+    @folds(ModelFailed)
+    def _model_failed(self, e: ModelFailed) -> None:
+        m = self.state.model(e.model)
+        m.status = "failed"
+        m.error = e.error
+        self.state.add_log("error", f"{e.model}: {e.error}")
+
+    @folds(ModelUnloaded)
+    def _model_unloaded(self, e: ModelUnloaded) -> None:
+        m = self.state.model(e.model)
+        if m.status != "failed":
+            m.status = "done"
+        self.state.telemetry_model = None
+
+    @folds(RunFinished)
+    def _run_finished(self, e: RunFinished) -> None:
+        s = self.state
+        s.finished = e
+        s.finish(e.status)
+        rate = "–" if e.success_rate is None else f"{100 * e.success_rate:.0f}%"
+        s.add_log(
+            "ok" if e.passed else ("warning" if e.status == "cancelled" else "error"),
+            f"run {e.run_id} {e.status} in {e.duration_s:.1f} s: "
+            f"{e.n_ok}/{e.n_measured} ok (success {rate}, threshold "
+            f"{100 * e.threshold:.0f}%)",
+        )
+
+    @folds(TokensGenerated)
     def _tokens(self, e: TokensGenerated) -> None:
         s = self.state
         s.token_events += 1
@@ -303,6 +280,7 @@ class BridgeSink:
             tail = s.text_tail + e.text
             s.text_tail = tail[-TEXT_TAIL_CHARS:] if len(tail) > TEXT_TAIL_CHARS else tail
 
+    @folds(TelemetrySample)
     def _telemetry(self, e: TelemetrySample) -> None:
         s = self.state
         if e.rss_kb is not None:
@@ -314,8 +292,9 @@ class BridgeSink:
                 s.vram_total_mb = e.vram_total_mb
         s.cpu_percent = e.cpu_percent
 
-    def _finished(self, r: Any) -> None:
-        s = self.state
+    @folds(RequestFinished)
+    def _request_finished(self, e: RequestFinished) -> None:
+        s, r = self.state, e.record
         s.in_flight = False
         s.done += 1
         m = s.model(r.model)

@@ -12,8 +12,8 @@ from textual.app import RenderResult
 from textual.content import Content
 from textual.widget import Widget
 
-from tui_bench.tui.classify_bridge import ClassifyView, Training, cell_name
 from tui_bench.tui.format import duration
+from tui_bench.tui.state.classify import ClassifyView, Training, cell_name
 
 
 def _fit(text: str, width: int) -> str:
@@ -65,10 +65,10 @@ class TrainingView(ClassifyPanel):
         if v.finished is not None:
             style = "$text-success" if v.finished.status == "completed" else "$text-warning"
             return Content.styled(
-                f"{v.finished.status}: {v.n_done} of {v.total} trainings finished", style
+                f"{v.finished.status}: {v.n_done} of {v.progress.total} trainings finished", style
             )
         if not v.in_flight:
-            text = "loading the data and splitting it…" if v.started is None else "next candidate…"
+            text = "next candidate…" if v.progress.started else "loading the data and splitting it…"
             return Content.styled(text, "$text-muted")
         lines: list[Content] = []
         for t in v.in_flight:
@@ -77,7 +77,10 @@ class TrainingView(ClassifyPanel):
                 (t.candidate, "bold"),
                 " on ",
                 (cell_name(t.category, t.language), "$accent"),
-                (f"  [{t.index + 1}/{t.total}]  {duration(v.now - t.started)}", "$text-muted"),
+                (
+                    f"  [{t.index + 1}/{t.total}]  {duration(v.since_s(t.started_ns))}",
+                    "$text-muted",
+                ),
             )
             lines.append(head)
             lines.append(Content.assemble("  ", epoch_line(t)))
@@ -112,9 +115,9 @@ class DoneView(ClassifyPanel):
         lines: list[Content] = [
             Content.styled("  " + _row([h for h, _w, _a in DONE_COLUMNS]), "bold")
         ]
-        if not v.done:
+        if not v.results:
             lines.append(Content.styled("  none yet", "$text-muted"))
-        for r in v.done[-(height - 1) :]:
+        for r in v.results[-(height - 1) :]:
             where = cell_name(r.category, r.language)
             if not r.ok:
                 lines.append(

@@ -1,4 +1,4 @@
-"""The live view's panels: each one widget that renders itself from the bridge state.
+"""The live view's panels: each one widget that renders itself from the live state.
 
 Why flat widgets: the live view repaints a few times a second on the machine the model
 runs on. Every widget repainted costs Textual a render of it *and* of every container
@@ -18,8 +18,9 @@ from textual.app import RenderResult
 from textual.content import Content
 from textual.widget import Widget
 
-from tui_bench.tui.bridge import LiveState, LogLine, ModelLive
 from tui_bench.tui.format import mem_kb, mem_mb, num
+from tui_bench.tui.state.base import LogLine
+from tui_bench.tui.state.llm import LiveState, ModelLive
 from tui_bench.tui.widgets.spark import spark_rows
 
 STATUS_ICON = {
