@@ -7,7 +7,8 @@ would accumulate them. Then, for each size asked, side by side, each in a fresh
 subprocess so that its peak RSS is its own:
 
 - the app: time from F3 until the history screen shows its first page (the real app,
-  driven headless by Textual's Pilot), and the process's peak RSS;
+  driven headless by Textual's Pilot), and the process's peak RSS; first with an empty
+  history ("0 runs"), the screen's own cost, for reference;
 - ``tui-bench history --limit N --format json`` and ``--format csv``: wall time, peak RSS;
 - ``tui-bench history`` (the default table of 20): wall time, peak RSS.
 
@@ -109,11 +110,9 @@ def measure_app(size: tuple[int, int]) -> dict[str, Any]:
     )
     out: dict[str, Any] = {}
 
-    def shown() -> bool:
+    def shown() -> bool:  # set once the first runs read are in the table
         screen = app.screen
-        if not (isinstance(screen, HistoryScreen) and getattr(screen, "loaded", False)):
-            return False
-        return screen.query_one("#runs", DataTable).row_count > 0
+        return isinstance(screen, HistoryScreen) and getattr(screen, "loaded", False)
 
     async def drive() -> None:
         async with app.run_test(size=size) as pilot:
@@ -133,21 +132,40 @@ def measure_app(size: tuple[int, int]) -> dict[str, Any]:
     return out
 
 
-def child(args: list[str], home: Path, stdout: Path) -> tuple[float, float, int]:
-    """(wall s, peak RSS MB, exit code) of one subprocess, measured by wait4."""
-    env = {**os.environ, "TUI_BENCH_HOME": str(home)}
+# Runs a module or script as __main__ and, at exit, writes its peak RSS (VmHWM: the high
+# water mark of this process's own memory since exec) to $HWM_OUT. Not ru_maxrss: on
+# Linux a child's ru_maxrss starts at its parent's peak (it is carried over exec).
+_SHIM = """
+import atexit, os, runpy, sys
+def _hwm():
+    with open("/proc/self/status") as fh:
+        kb = next(line.split()[1] for line in fh if line.startswith("VmHWM:"))
+    with open(os.environ["HWM_OUT"], "w") as out:
+        out.write(kb)
+atexit.register(_hwm)
+target, sys.argv = sys.argv[1], sys.argv[1:]
+if target.endswith(".py"):
+    runpy.run_path(target, run_name="__main__")
+else:
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+"""
+
+
+def child(args: list[str], home: Path, stdout: Path) -> tuple[float, float]:
+    """(wall s, peak RSS MB) of ``python -m MODULE ARGS`` or ``python SCRIPT ARGS`` in a
+    subprocess, its standard output into ``stdout``."""
+    hwm = stdout.with_suffix(".hwm")
+    env = {**os.environ, "TUI_BENCH_HOME": str(home), "HWM_OUT": str(hwm)}
     with open(stdout, "wb") as fh:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(args, env=env, stdout=fh, stderr=subprocess.PIPE)
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(
+            [sys.executable, "-c", _SHIM, *args], env=env, stdout=fh, stderr=subprocess.PIPE
+        )
         wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}): {err.strip()}")
-    if proc.stderr:
-        proc.stderr.close()
-    return wall, usage.ru_maxrss / 1024, proc.returncode  # ru_maxrss: KiB on Linux
+        err = proc.stderr.decode(errors="replace").strip()
+        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}): {err}")
+    return wall, int(hwm.read_text()) / 1024
 
 
 def count_rows(path: Path, fmt: str) -> int:
@@ -159,28 +177,32 @@ def count_rows(path: Path, fmt: str) -> int:
     return sum(1 for line in text.splitlines() if line.strip()[:1].isdigit())
 
 
+HEADER = f"{'runs':>7}  {'what':<44} {'time s':>8} {'peak RSS MB':>12} {'rows':>7}"
+
+
+def line(n: int, what: str, seconds: float, rss_mb: float, rows: int) -> str:
+    return f"{n:>7}  {what:<44} {seconds:8.3f} {rss_mb:12.0f} {rows:7}"
+
+
+def measure_app_in_child(home: Path, n: int, size: str, out: Path) -> None:
+    _wall, rss = child([str(Path(__file__).resolve()), "--measure-app", size], home, out)
+    app = json.loads(out.read_text())
+    what = f"app: F3 until the first page shows ({size})"
+    print(line(n, what, app["first_page_s"], rss, app["rows"]), flush=True)
+
+
 def measure_size(home: Path, n: int, size: str) -> None:
     out = home / "bench-out"
     out.mkdir(exist_ok=True)
-    me = [sys.executable, str(Path(__file__).resolve())]
-    wall, rss, _ = child([*me, "--measure-app", size], home, out / "app.json")
-    app = json.loads((out / "app.json").read_text())
-    print(
-        f"{n:>7} runs  app F3 -> first page  {app['first_page_s']:7.3f} s   "
-        f"peak RSS {rss:6.0f} MB   ({app['rows']} rows shown; process {wall:.1f} s)"
-    )
-    cli = [sys.executable, "-m", "tui_bench", "history"]
-    for label, extra, fmt in (
+    measure_app_in_child(home, n, size, out / "app.json")
+    for what, extra, fmt in (
         (f"history --limit {n} --format json", ["--limit", str(n), "--format", "json"], "json"),
-        (f"history --limit {n} --format csv ", ["--limit", str(n), "--format", "csv"], "csv"),
-        ("history (table of 20)           ", [], "table"),
+        (f"history --limit {n} --format csv", ["--limit", str(n), "--format", "csv"], "csv"),
+        ("history (the default table of 20)", [], "table"),
     ):
         target = out / f"history.{fmt}"
-        wall, rss, _ = child([*cli, *extra], home, target)
-        print(
-            f"{n:>7} runs  {label}  {wall:7.3f} s   peak RSS {rss:6.0f} MB   "
-            f"({count_rows(target, fmt)} rows)"
-        )
+        wall, rss = child(["tui_bench", "history", *extra], home, target)
+        print(line(n, what, wall, rss, count_rows(target, fmt)), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,10 +229,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"mock plan run once through the engine: {time.perf_counter() - t0:.1f} s")
         for n in sizes:
             took = grow(db, n)
-            if took:
-                print(
-                    f"database grown to {n} runs in {took:.1f} s ({db.stat().st_size / 2**20:.0f} MB)"
-                )
+            mb = db.stat().st_size / 2**20
+            print(f"database of {n} runs ({mb:.0f} MB), grown in {took:.1f} s", flush=True)
+            if n == sizes[0]:
+                print(HEADER)
+                # the screen's own cost, for reference: an empty history
+                (home / "empty").mkdir(exist_ok=True)
+                measure_app_in_child(home / "empty", 0, args.size, home / "empty" / "app.json")
             measure_size(home, n, args.size)
     finally:
         if tmp is not None:
