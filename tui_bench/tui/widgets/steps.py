@@ -5,22 +5,22 @@ given before a screen moves to another step (the data file's field at start-up, 
 reach the tabs after the move, and would bring the old step back. Here a pane is shown
 for a focus only while the focus is still inside it. And the tabs select their initial
 pane when they mount: a step shown before that (preset data that loads at once) is shown
-again afterwards.
+again afterwards. (Moving the focus into a step is the screen's:
+``tui_bench.tui.screens.steps.StepScreen.goto``.)
 """
 
 from __future__ import annotations
 
-from textual.screen import Screen
-from textual.widgets import TabbedContent, TabPane
+from collections.abc import Callable
 
-from tui_bench.tui.focus import focus_soon
+from textual.widgets import TabbedContent, TabPane
 
 
 class StepTabs(TabbedContent):
     def __init__(self, *args: str, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.ready = False  # the initial pane has been activated
-        self.pending: tuple[Screen, str, str] | None = None  # show_step before that
+        self.pending: tuple[str, Callable[[], object]] | None = None  # show() before that
 
     def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
         focused = self.app.focused
@@ -34,17 +34,12 @@ class StepTabs(TabbedContent):
             return
         self.ready = True
         pending, self.pending = self.pending, None
-        if pending is not None and event.pane.id != pending[1]:
-            self.call_later(show_step, pending[0], self, pending[1], pending[2])
+        if pending is not None and event.pane.id != pending[0]:
+            self.call_later(pending[1])
 
-
-def show_step(screen: Screen, tabs: TabbedContent, step: str, focus: str) -> None:
-    """Show pane ``step`` of ``tabs`` and move the focus to ``focus`` (a selector) in it:
-    now, so that a focus queued earlier cannot bring its step back, and again shortly if
-    the pane could not take it yet."""
-    if isinstance(tabs, StepTabs) and not tabs.ready:
-        tabs.pending = (screen, step, focus)
-    tabs.active = step
-    target = screen.query_one(focus)
-    screen.set_focus(target)
-    focus_soon(target, screen.query_one(f"#{step}"))
+    def show(self, step: str, again: Callable[[], object]) -> None:
+        """Show pane ``step``. Before the initial pane has been activated, ``again`` (which
+        shows ``step`` and focuses into it) runs once it has, unless that pane is ``step``."""
+        if not self.ready:
+            self.pending = (step, again)
+        self.active = step
