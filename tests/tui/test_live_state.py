@@ -186,3 +186,20 @@ def test_a_classifier_snapshot_is_whole_while_the_training_thread_publishes() ->
         assert [t.index for t in v.in_flight] == list(range(len(v.in_flight)))
         assert v.version == len(v.in_flight)
     assert len(views[-1].in_flight) == n and views[-1].progress.total == n
+
+
+def test_both_sinks_log_log_events_and_only_count_events_they_do_not_fold() -> None:
+    from tui_bench.core.events import Log, ModelUnloaded
+    from tui_bench.tui.state.llm import BridgeSink
+
+    llm, classify = LiveState(), ClassifyLiveState()
+    for sink, foreign in (
+        (BridgeSink(llm), CandidateStarted("m", "c", None, 0, 1)),
+        (ClassifySink(classify), ModelUnloaded("a")),
+    ):
+        sink.handle(Log("warning", "careful"))
+        sink.handle(foreign)
+        state = sink.state
+        assert [(line.level, line.text) for line in state.log] == [("warning", "careful")]
+        assert state.version == 3  # two events and one line logged
+    assert not llm.models and not classify.in_flight
