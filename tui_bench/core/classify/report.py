@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_bench.core.classify import imbalance as imb
-from tui_bench.core.classify.runner import ClassifyResult
+from tui_bench.core.classify.result import ClassifyResult
 from tui_bench.core.redact import home_relative, redact
 
 CSV_COLUMNS = [
