@@ -70,7 +70,7 @@ class HistoryScreen(Screen[None]):
     """
     HELP = (
         "Every run kept in the history database, newest first (LLM runs or classifier runs: "
-        f"the first selector), {PAGE} at a time: moving down past the last one shown, or m, "
+        f"the first selector), {PAGE} at a time: moving down towards the last one shown, or m, "
         "reads the next ones. Enter opens a run's results. "
         "Mark one run as baseline (b) and another as candidate (c), then compare them (d): "
         "per model and metric, the relative difference of medians with its 95% interval, a "
@@ -244,7 +244,7 @@ class HistoryScreen(Screen[None]):
         line.update(
             Content.assemble(
                 f"{len(self.rows):,}{total} runs shown",
-                (f"   (move down past the last, or m, for {PAGE} more)", "$text-muted"),
+                (f"   (more as you move down; m: the next {PAGE})", "$text-muted"),
             )
         )
 
