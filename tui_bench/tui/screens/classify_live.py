@@ -22,7 +22,11 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui_bench.core.classify.runner import ClassifyConfig
 from tui_bench.core.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, UserError
-from tui_bench.tui.classify_bridge import ClassifyOutcome, report_files, run_at_start_priority
+from tui_bench.tui.classify_bridge import (
+    REPORT_FILES,
+    ClassifyOutcome,
+    run_at_start_priority,
+)
 from tui_bench.tui.format import error_text
 from tui_bench.tui.screens.dialogs import ConfirmScreen, ErrorScreen
 from tui_bench.tui.state.classify import ClassifyLiveState, ClassifySink
@@ -36,17 +40,22 @@ EXIT_INTERNAL = 1
 
 
 def run_benchmark(config: ClassifyConfig, state: ClassifyLiveState) -> ClassifyOutcome:
-    """The whole benchmark, in the calling thread: run, reports (written by the runner
-    into ``config.output_dir``) and the history entry."""
+    """The whole benchmark, in the calling thread, in the order the headless driver keeps:
+    the benchmark, its history entry, then its files (a file that cannot be written never
+    loses the benchmark); the reports shown are the ones the sink wrote."""
     from tui_bench.core.classify.history import record_classify_run
-    from tui_bench.core.classify.runner import run_classify
+    from tui_bench.core.classify.runner import ClassifyReportSink, run_classify, save_result
 
-    result = run_classify(config, ClassifySink(state).handle, cancel=state.cancel)
-    outcome = ClassifyOutcome(result, report_files(result.output_dir))
+    publish = ClassifySink(state).handle
+    result = run_classify(config, publish, cancel=state.cancel, save=False)
+    outcome = ClassifyOutcome(result)
     try:
         outcome.run_id, outcome.db_path = record_classify_run(result)
-    except Exception as exc:  # the reports are written; only the history entry is missing
+    except Exception as exc:  # the benchmark is shown; only the history entry is missing
         state.add_log("error", f"history entry not recorded: {error_text(exc)}")
+    report = ClassifyReportSink()
+    save_result(result, publish, report=report)  # a file that fails: a Log line
+    outcome.reports = sorted(report.written, key=lambda p: REPORT_FILES.index(p.name))
     return outcome
 
 
