@@ -98,8 +98,6 @@ def test_the_tui_contains_no_benchmark_logic() -> None:
         ):
             if path.name == "app.py" and forbidden.startswith("import "):
                 continue  # _warm_imports only imports them early, for the core
-            if path.name == "bridge.py" and forbidden == "perf_counter_ns()":
-                continue  # the live view's elapsed-time clock
             assert forbidden not in text, f"{path.name}: {forbidden}"
 
 
