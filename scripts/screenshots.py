@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="tui-bench-shots-") as home:
         os.environ["TUI_BENCH_HOME"] = home  # never the user's history
+        os.environ["HOME"] = home  # paths under it show as ~/..., as a user's own do
         if args.only in (None, "llm"):
             written += asyncio.run(capture(out, (width, height)))
         if args.only in (None, "classify"):

@@ -26,6 +26,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui_bench.core.classify.runner import CHOOSE_NONE, CHOOSE_TOP, preview_choice, train_chosen
+from tui_bench.core.redact import home_relative
 from tui_bench.tui.classify_bridge import ClassifyOutcome, run_at_start_priority
 from tui_bench.tui.format import duration, error_text
 from tui_bench.tui.state.classify import ClassifyLiveState, ClassifySink, cell_name
@@ -351,7 +352,10 @@ class ClassifyResultsScreen(Screen[None]):
             parts += [
                 ("history ", "bold"),
                 f"run {o.run_id}",
-                (f" in {o.db_path} · tui-bench history --kind classify", "$text-muted"),
+                (
+                    f" in {home_relative(str(o.db_path))} · tui-bench history --kind classify",
+                    "$text-muted",
+                ),
             ]
         else:
             parts.append(("not recorded in the history", "$text-warning"))
