@@ -10,14 +10,15 @@ its pane, its handlers and its rendering; the screen's class joins them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import TabPane
+from textual.widget import Widget
+from textual.widgets import Input, Label, TabPane
 
 from tui_bench.tui.focus import focus_soon
 from tui_bench.tui.widgets.steps import StepTabs
@@ -90,3 +91,27 @@ class StepScreen(Screen[None]):
 
     def back_from_first_step(self) -> None:
         """escape on the first step: nothing here; a screen opened from another may close."""
+
+
+# A settings grid's field: key, label, input type ("integer", "number", "text"), placeholder.
+SettingField = tuple[str, str, str, str]
+
+
+def setting_inputs(
+    fields: Iterable[SettingField],
+    values: Mapping[str, str],
+    *,
+    id_prefix: str,
+    label_class: str,
+    compact: bool = False,
+) -> Iterator[Widget]:
+    """A label and an input per field, for a step's settings grid (ids: prefix + key)."""
+    for key, label, kind, placeholder in fields:
+        yield Label(label, classes=label_class)
+        yield Input(
+            values.get(key, ""),
+            placeholder=placeholder,
+            type=kind,  # type: ignore[arg-type]
+            id=f"{id_prefix}{key}",
+            compact=compact,
+        )

@@ -16,10 +16,9 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from tui_bench.core.classify import candidates as cand
 from tui_bench.tui.screens.classify.base import SetupBase
-from tui_bench.tui.screens.steps import Step
+from tui_bench.tui.screens.steps import SettingField, Step, setting_inputs
 
-# key, label, input type, placeholder
-SETTING_FIELDS: tuple[tuple[str, str, str, str], ...] = (
+SETTING_FIELDS: tuple[SettingField, ...] = (
     ("epochs", "epochs", "integer", "3"),
     ("jobs", "jobs (0 = every core)", "integer", "1"),
     ("test_size", "test size (0.05-0.5)", "number", "0.2"),
@@ -33,15 +32,13 @@ class OptionsStep(SetupBase):
     def compose_options(self) -> ComposeResult:
         with VerticalScroll(id="cl-run-scroll"):
             with Grid(id="cl-settings-grid", classes="cl-grid"):
-                for key, label, kind, placeholder in SETTING_FIELDS:
-                    yield Label(label, classes="cl-label")
-                    yield Input(
-                        self.settings.get(key, ""),
-                        placeholder=placeholder,
-                        type=kind,  # type: ignore[arg-type]
-                        id=f"cl-set-{key}",
-                        compact=True,
-                    )
+                yield from setting_inputs(
+                    SETTING_FIELDS,
+                    self.settings,
+                    id_prefix="cl-set-",
+                    label_class="cl-label",
+                    compact=True,
+                )
                 yield Label("by language", classes="cl-label")
                 yield Checkbox(
                     "one model per language",

@@ -8,13 +8,12 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
-from tui_bench.tui.screens.steps import Step
+from tui_bench.tui.screens.steps import SettingField, Step, setting_inputs
 from tui_bench.tui.screens.wizard.base import WizardBase
 
-SETTING_FIELDS: tuple[tuple[str, str, str, str], ...] = (
-    # key, label, input type, placeholder
+SETTING_FIELDS: tuple[SettingField, ...] = (
     ("name", "plan name", "text", "my-plan"),
     ("repeats", "repeats", "integer", "3"),
     ("warmup", "warm-ups per model", "integer", "1"),
@@ -35,14 +34,9 @@ class SettingsStep(WizardBase):
                 id="settings-hint",
             )
             with Grid(id="settings-grid"):
-                for key, label, kind, placeholder in SETTING_FIELDS:
-                    yield Label(label, classes="setting-label")
-                    yield Input(
-                        self.settings.get(key, ""),
-                        placeholder=placeholder,
-                        type=kind,  # type: ignore[arg-type]
-                        id=f"set-{key}",
-                    )
+                yield from setting_inputs(
+                    SETTING_FIELDS, self.settings, id_prefix="set-", label_class="setting-label"
+                )
 
     def _fill_settings(self) -> None:
         self._syncing = True
