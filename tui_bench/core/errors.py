@@ -9,6 +9,9 @@ EXIT_BAD_INPUT = 2
 # had to write could not be: a report file, or a classifier's chosen model (not trained
 # or not saved). Not 1: that is a verdict (below the threshold), this is a lost output.
 EXIT_SAVE_FAILED = 3
+# A run that stopped on an unexpected error (a bug, not bad input): nothing to fix in
+# what was given, so neither 2 (bad input) nor 1 (a verdict: below the threshold).
+EXIT_INTERNAL = 4
 EXIT_INTERRUPTED = 130
 
 

@@ -1,20 +1,20 @@
 """The Textual app: owns the history store and the run in progress; screens render.
 
 One factory, :func:`create_app`, builds the app for the CLI (:func:`run_app`), the tests
-and the screenshot script. The engine runs as an async worker on Textual's event loop
-(``exit_on_error=False``: a failure becomes an error screen, never a crashed app) and
-publishes to a :class:`~tui_bench.tui.state.llm.BridgeSink`; the live screen repaints from
-that state on a timer. Everything measured comes from ``tui_bench.core``.
+and the screenshot script. Every run (an LLM plan, a classifier benchmark, the training
+of the chosen classifier) is a :class:`~tui_bench.tui.runs.RunController` the app starts
+with :meth:`TuiBenchApp.start`, as a worker of the run's group (``exit_on_error=False``:
+a failure becomes an error screen, never a crashed app); one handler takes the end of
+each, and quitting or cancelling asks the active run. Screens repaint from the run's live
+state on a timer. Everything measured comes from ``tui_bench.core``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -22,22 +22,19 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from tui_bench.core.backends.spawn import lower_this_thread_priority
-from tui_bench.core.engine import Engine, RunOutcome
-from tui_bench.core.errors import EXIT_INTERRUPTED, UserError, exit_code_for
-from tui_bench.core.events import Event, RunFinished
+from tui_bench.core.errors import EXIT_INTERRUPTED, UserError
 from tui_bench.core.plan import LoadedPlan, load_plan
-from tui_bench.core.report import ReportSink
 from tui_bench.core.store import Store
 from tui_bench.tui.commands import PlanCommands
 from tui_bench.tui.keymap import KeymapFile, read_keymap
 from tui_bench.tui.paths import default_output_dir
+from tui_bench.tui.runs import RUN_GROUPS, LlmRun, RunController
 from tui_bench.tui.screens.dialogs import ConfirmScreen, ErrorScreen
 from tui_bench.tui.screens.help import HelpScreen
 from tui_bench.tui.screens.history import CompareScreen, HistoryScreen
-from tui_bench.tui.screens.live import DEFAULT_REFRESH_HZ, LiveScreen
+from tui_bench.tui.screens.live import DEFAULT_REFRESH_HZ
 from tui_bench.tui.screens.results import ResultsScreen
 from tui_bench.tui.screens.wizard import WizardScreen
-from tui_bench.tui.state.llm import BridgeSink, LiveState
 
 if TYPE_CHECKING:
     from tui_bench.core.classify.runner import ClassifyConfig
@@ -51,53 +48,6 @@ def _warm_imports() -> None:
     in the background, so that the UI does not freeze when the first run finishes."""
     import numpy  # noqa: F401
     import scipy.stats  # noqa: F401
-
-
-class ThreadedReport:
-    """The core's ReportSink, with the final write (data.json holds every raw series)
-    done in a thread instead of on the event loop the UI shares."""
-
-    def __init__(self, inner: ReportSink) -> None:
-        self.inner = inner
-        self.pending: asyncio.Future[None] | None = None
-
-    @property
-    def written(self) -> list[Path]:
-        return self.inner.written
-
-    @property
-    def error(self) -> str | None:
-        return self.inner.error
-
-    def handle(self, event: Event) -> None:
-        if isinstance(event, RunFinished):
-            loop = asyncio.get_running_loop()
-            self.pending = loop.run_in_executor(None, self.inner.handle, event)
-        else:
-            self.inner.handle(event)
-
-    async def wait(self) -> None:
-        if self.pending is not None:
-            await self.pending
-
-
-@dataclass
-class ActiveRun:
-    loaded: LoadedPlan
-    engine: Engine
-    state: LiveState
-    screen: LiveScreen
-    output_dir: Path
-    report: ThreadedReport
-    store: Store
-    from_cli: bool = False
-    worker: Worker[RunOutcome] | None = None
-    outcome: RunOutcome | None = None
-    error: str | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.outcome is None and self.error is None
 
 
 class TuiBenchApp(App[int]):
@@ -152,8 +102,8 @@ class TuiBenchApp(App[int]):
             keymap = KeymapFile(None, dict(keymap or {}))
         self.keymap_file = keymap
         self.keymap_overrides = keymap.keys
-        self.active: ActiveRun | None = None
-        self.runs: list[ActiveRun] = []
+        self.active: RunController | None = None  # the last run started, of any kind
+        self.runs: list[RunController] = []
         self._store: Store | None = None
         self._cli_exit_code = 0
         self._classify_ran = False
@@ -212,95 +162,60 @@ class TuiBenchApp(App[int]):
 
     # -- runs ---------------------------------------------------------------------------
 
-    def start_run(
-        self, loaded: LoadedPlan, *, output_dir: Path | None = None, from_cli: bool = False
-    ) -> ActiveRun | None:
+    def start(self, run: RunController) -> RunController | None:
+        """Start ``run`` (of any kind) in its worker group; None when one is running."""
         if self.run_in_progress:
             self.notify("a run is already in progress", severity="warning")
             return None
-        import psutil
-
-        out = output_dir or default_output_dir(loaded.plan.name)
-        state = LiveState(ram_total_kb=psutil.virtual_memory().total // 1024)
-        report = ThreadedReport(ReportSink(out, loaded.plan.model_dump(mode="json")))
-        store = Store()
-        engine = Engine(
-            loaded,
-            store=store,
-            sinks=[report, BridgeSink(state)],
-            telemetry=self.telemetry,
-            output_dir=out,
-        )
-        screen = LiveScreen(state, refresh_hz=self.refresh_hz, plan_name=loaded.plan.name)
-        run = ActiveRun(loaded, engine, state, screen, out, report, store, from_cli=from_cli)
         self.active = run
         self.runs.append(run)
-        self.push_screen(screen)
         run.worker = self.run_worker(
-            self._drive(run), name="engine", group="engine", exit_on_error=False
+            run.work, name=run.kind, group=run.kind, thread=run.thread, exit_on_error=False
         )
         return run
 
-    async def _drive(self, run: ActiveRun) -> RunOutcome:
-        try:
-            if self._warm is not None and self._warm.is_alive():
-                # never measure while this process is still importing (a second of CPU)
-                run.state.add_log("info", "preparing…")
-                await asyncio.to_thread(self._warm.join)
-            outcome = await run.engine.run()
-            try:
-                await run.report.wait()
-            except Exception as exc:  # the run is stored; only the files are missing
-                self.notify(f"reports not written: {exc}", severity="error")
-            return outcome
-        finally:
-            run.store.close()
+    def start_run(
+        self, loaded: LoadedPlan, *, output_dir: Path | None = None, from_cli: bool = False
+    ) -> LlmRun | None:
+        if self.run_in_progress:
+            self.notify("a run is already in progress", severity="warning")
+            return None
+        run = LlmRun.create(
+            loaded,
+            output_dir or default_output_dir(loaded.plan.name),
+            telemetry=self.telemetry,
+            refresh_hz=self.refresh_hz,
+            from_cli=from_cli,
+            warm=self._warm,
+        )
+        self.push_screen(run.screen)
+        self.start(run)
+        return run
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.name != "engine":
+        """The end of every run, whatever its kind: its exit code, then its screens."""
+        if event.worker.group not in RUN_GROUPS or event.state not in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+        ):
             return
         run = next((r for r in self.runs if r.worker is event.worker), None)
         if run is None:
             return
         if event.state == WorkerState.SUCCESS:
-            run.outcome = event.worker.result
-            self._run_done(run)
-        elif event.state == WorkerState.ERROR:
-            err = event.worker.error
-            run.error = str(err) or type(err).__name__
-            run.state.fail(run.error, f"the run stopped: {run.error}")
-            if self._quit_pending:
-                self.exit(EXIT_INTERRUPTED)
-                return
-            self.push_screen(ErrorScreen("The run stopped with an error", run.error))
-
-    def _run_done(self, run: ActiveRun) -> None:
-        outcome = run.outcome
-        assert outcome is not None
-        code = exit_code_for(
-            outcome.status, outcome.passed, outputs_written=run.report.error is None
-        )
-        if run.from_cli:
+            run.succeeded(event.worker.result)
+        else:
+            run.failed(event.worker.error or RuntimeError("the run stopped"))
+        code = run.exit_code
+        if run.from_cli and code is not None:
             self._cli_exit_code = code
+            self._classify_ran = self._classify_ran or run.kind == "run-classify"
         if self._quit_pending:
             self.exit(self._cli_exit_code if run.from_cli else EXIT_INTERRUPTED)
             return
-        rate = "–" if outcome.success_rate is None else f"{100 * outcome.success_rate:.0f}%"
-        reports = f"\nreports: {run.output_dir}" if run.report.written else ""
-        severity = "information" if outcome.status == "completed" else "warning"
-        if run.report.error:
-            # the run is in history, but a finished run without its files is no success
-            reports, severity = f"\nreports NOT written: {run.report.error}", "error"
-            run.state.add_log("error", f"reports not written: {run.report.error}")
-        self.notify(
-            f"run {outcome.run_id} {outcome.status} in {outcome.duration_s:.1f} s · success {rate}{reports}",
-            title="Run finished",
-            severity=severity,
-            timeout=6,
-        )
-        self.show_results_of(run)
+        run.present(self)
 
-    def show_results_of(self, run: ActiveRun) -> None:
+    def show_results_of(self, run: LlmRun) -> None:
         if run.outcome is None or run.screen not in self.screen_stack:
             return
         while self.screen is not run.screen and isinstance(self.screen, ModalScreen):
@@ -313,36 +228,24 @@ class TuiBenchApp(App[int]):
                 title=f"Results of run {run.outcome.run_id}",
             )
 
-    def request_cancel(self) -> None:
+    def _running_screen(self) -> Screen[object] | None:
+        """The screen of the run in progress, if any (leaving it is refused)."""
         run = self.active
-        if run is None or not run.running or run.state.cancelling:
+        return run.screen if run is not None and run.running else None
+
+    def request_cancel(self) -> None:
+        """Cancel the run in progress (any kind), once the user has confirmed."""
+        run = self.active
+        if run is None or not run.running or not run.cancellable or run.cancelling:
             self.notify("no run to cancel", severity="warning")
             return
 
         def answer(yes: bool | None) -> None:
             if yes and run.running:
-                self.cancel_run(run)
+                run.cancel()
 
-        self.push_screen(
-            ConfirmScreen(
-                "Cancel the run?",
-                "It stops after the current token. Every finished request is kept in the "
-                "history; the partial results open when it has stopped.",
-                yes="Cancel run",
-                no="Keep running",
-            ),
-            answer,
-        )
-
-    def cancel_run(self, run: ActiveRun) -> None:
-        run.state.request_cancel()
-        run.engine.cancel()
-
-    # -- actions ------------------------------------------------------------------------
-
-    def _busy_screen(self) -> Any:
-        """A classifier screen whose training is in progress, if any."""
-        return next((s for s in self.screen_stack if getattr(s, "busy", False)), None)
+        title, body, yes, no = run.cancel_prompt
+        self.push_screen(ConfirmScreen(title, body, yes=yes, no=no), answer)
 
     def note_classify_exit(self, code: int, *, ran: bool) -> None:
         """The exit code of ``tui-bench classify`` on a terminal: the last benchmark's
@@ -356,12 +259,8 @@ class TuiBenchApp(App[int]):
             self._cli_exit_code = code
 
     async def action_quit(self) -> None:
-        busy = self._busy_screen()
-        if busy is not None and hasattr(busy, "confirm_quit"):
-            busy.confirm_quit()
-            return
         run = self.active
-        if run is None or not run.running:
+        if run is None or not run.running or not run.cancellable:
             self.exit(self._cli_exit_code)
             return
         if self._confirming_quit:
@@ -372,21 +271,13 @@ class TuiBenchApp(App[int]):
             self._confirming_quit = False
             if yes and run.running:
                 self._quit_pending = True
-                self.cancel_run(run)
+                run.cancel()
                 self.set_timer(QUIT_GRACE_S, lambda: self.exit(EXIT_INTERRUPTED))
             elif yes:
                 self.exit(self._cli_exit_code)
 
-        self.push_screen(
-            ConfirmScreen(
-                "Quit tui-bench?",
-                "A run is in progress. Quitting cancels it after the current token; finished "
-                "requests stay in the history.",
-                yes="Cancel run and quit",
-                no="Keep running",
-            ),
-            answer,
-        )
+        title, body, yes, no = run.quit_prompt
+        self.push_screen(ConfirmScreen(title, body, yes=yes, no=no), answer)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -406,11 +297,8 @@ class TuiBenchApp(App[int]):
         for screen in self.screen_stack:
             if isinstance(screen, WizardScreen):
                 while self.screen is not screen:
-                    if isinstance(self.screen, LiveScreen) and self.run_in_progress:
-                        self.notify("a run is in progress: cancel it first (c)", severity="warning")
-                        return
-                    if getattr(self.screen, "busy", False):
-                        self.notify("training in progress: cancel it first", severity="warning")
+                    if self.screen is self._running_screen():
+                        self._refuse_leaving()
                         return
                     self.pop_screen()
                 return
@@ -419,18 +307,27 @@ class TuiBenchApp(App[int]):
         """The classifier benchmark: back to its run or setup screen, or a new setup."""
         from tui_bench.tui.screens.classify import ClassifySetupScreen
 
-        busy = self._busy_screen()
-        target = busy or next(
-            (s for s in self.screen_stack if isinstance(s, ClassifySetupScreen)), None
-        )
+        busy = self._running_screen()
+        if busy is not None and not isinstance(self.active, LlmRun) and busy in self.screen_stack:
+            target = busy
+        else:
+            target = next(
+                (s for s in self.screen_stack if isinstance(s, ClassifySetupScreen)), None
+            )
         if target is None:
             self.push_screen(ClassifySetupScreen())
             return
         while self.screen is not target:
-            if getattr(self.screen, "busy", False):
-                self.notify("training in progress: cancel it first", severity="warning")
+            if self.screen is self._running_screen():
+                self._refuse_leaving()
                 return
             self.pop_screen()
+
+    def _refuse_leaving(self) -> None:
+        if isinstance(self.active, LlmRun):
+            self.notify("a run is in progress: cancel it first (c)", severity="warning")
+        else:
+            self.notify("training in progress: cancel it first", severity="warning")
 
     def action_show_live(self) -> None:
         run = self.active
@@ -459,7 +356,7 @@ class TuiBenchApp(App[int]):
         for title, help_text, callback in getattr(screen, "palette_commands", list)():
             yield SystemCommand(title, help_text, callback)
         run = self.active
-        if run is not None and run.running:
+        if isinstance(run, LlmRun) and run.running:
             yield SystemCommand(
                 "Cancel run", "Stop the run after the current token", self.request_cancel
             )
@@ -467,7 +364,11 @@ class TuiBenchApp(App[int]):
                 yield SystemCommand(
                     "Show live run", "Back to the run in progress", self.action_show_live
                 )
-        elif run is not None and run.outcome is not None and not isinstance(screen, ResultsScreen):
+        elif (
+            isinstance(run, LlmRun)
+            and run.outcome is not None
+            and not isinstance(screen, ResultsScreen)
+        ):
             rid = run.outcome.run_id
             yield SystemCommand(
                 f"Open results of run {rid}",

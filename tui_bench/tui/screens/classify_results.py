@@ -6,7 +6,9 @@ the majority baseline always listed without a medal, how far each candidate is a
 Binary and multi-class categories are never mixed: the aggregate tables (mean over
 categories) keep them apart. Then the reports and the history entry, and the choice:
 use the top model, pick one, or stop here. The chosen model is trained on all the rows
-of each benchmarked category by the core (``train_chosen``) and saved (joblib + JSON card).
+of each benchmarked category by the core (``train_chosen``) and saved (joblib + JSON card):
+the app runs that training (a :class:`~tui_bench.tui.runs.FinalTraining`) and tells this
+screen when it has ended.
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui_bench.core.classify.runner import CHOOSE_NONE, CHOOSE_TOP, preview_choice, train_chosen
+from tui_bench.core.classify.runner import CHOOSE_NONE, CHOOSE_TOP, preview_choice
 from tui_bench.core.redact import home_relative
-from tui_bench.tui.classify_bridge import ClassifyOutcome, run_at_start_priority
+from tui_bench.tui.classify_bridge import ClassifyOutcome
 from tui_bench.tui.format import duration, error_text
-from tui_bench.tui.state.classify import ClassifyLiveState, ClassifySink, cell_name
+from tui_bench.tui.runs import FinalTraining
+from tui_bench.tui.state.classify import ClassifyLiveState, cell_name
 from tui_bench.tui.widgets.header import AppHeader
 from tui_bench.tui.widgets.table import fill_table
 
@@ -100,14 +102,14 @@ class ClassifyResultsScreen(Screen[None]):
         self.archived = outcome.from_history
         self.top = self._preview_top() if not self.archived else {}
         self.final_state: ClassifyLiveState | None = None
-        self.final_worker: Worker[Any] | None = None
+        self.final_run: FinalTraining | None = None
         self.final_error: str | None = None
         self.stopped = False
         self._timer: Timer | None = None
 
     @property
     def busy(self) -> bool:
-        return self.final_worker is not None and self.final_worker.is_running
+        return self.final_run is not None and self.final_run.running
 
     def _preview_top(self) -> dict[str, Any]:
         try:
@@ -591,46 +593,24 @@ class ClassifyResultsScreen(Screen[None]):
         self.notify("benchmark kept; no model trained", title="Stopped here", timeout=4)
 
     def _train(self, choose: str, by_language: dict[str, str] | None) -> None:
+        run = FinalTraining(self, self.outcome, choose, by_language)
+        if self.app.start(run) is None:  # type: ignore[attr-defined]
+            return  # another run is in progress (the app said so)
         self.stopped = False
         self.final_error = None
-        state = self.final_state = ClassifyLiveState()
-        result = self.result
-        sink = ClassifySink(state)
-
-        outcome = self.outcome
-
-        def train() -> Any:
-            finals = train_chosen(
-                result, choose, choose_by_language=by_language, publish=sink.handle
-            )
-            if outcome.run_id is not None:  # the history entry gets the choice too
-                from tui_bench.core.classify.history import update_classify_run
-
-                update_classify_run(outcome.run_id, result, outcome.db_path)
-            return finals
-
-        def work() -> Any:
-            worker = get_current_worker()
-            return run_at_start_priority(train, abandon=lambda: worker.is_cancelled)
-
-        self.final_worker = self.run_worker(
-            work, thread=True, exit_on_error=False, name="classify-final"
-        )
+        self.final_run = run
+        self.final_state = run.state
         self._timer = self.set_interval(1 / self.refresh_hz, self._final)
         self._final()
         self.query_one("#clres-final", Static).scroll_visible(animate=False)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker is not self.final_worker or event.state not in (
-            WorkerState.SUCCESS,
-            WorkerState.ERROR,
-        ):
-            return
+    def final_ended(self, run: FinalTraining) -> None:
+        """The app's word that the final training has ended (saved, or failed)."""
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        if event.state == WorkerState.SUCCESS:
-            finals = event.worker.result or []
+        if run.error is None:
+            finals = run.result or []
             self.notify(
                 "\n".join(f.model_path for f in finals) or "no model",
                 title=f"{len(finals)} model(s) saved",
@@ -639,7 +619,7 @@ class ClassifyResultsScreen(Screen[None]):
             if self.outcome.reports:
                 self.outcome.reports = [p for p in self.outcome.reports if p.exists()]
         else:
-            self.final_error = error_text(event.worker.error)
+            self.final_error = run.error
             self.notify(self.final_error, title="Final training failed", severity="error")
         self._final()
         self.call_after_refresh(

@@ -126,9 +126,7 @@ class LiveScreen(Screen[None]):
     # -- actions ------------------------------------------------------------------------
 
     def action_cancel_run(self) -> None:
-        request = getattr(self.app, "request_cancel", None)
-        if request is not None:
-            request()
+        self.app.request_cancel()  # type: ignore[attr-defined]  # the app owns the run
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         finished = self.state.finished is not None
