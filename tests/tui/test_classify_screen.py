@@ -4,7 +4,6 @@ ranking and a saved model, cancelling, a bad column, the CLI's preset, the house
 from __future__ import annotations
 
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +11,12 @@ import joblib
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, OptionList, Select
-from tui_helpers import SIZE, make_app, screen_name, text_of, wait_for
+from tui_helpers import SIZE, hold_after_first_candidate, make_app, screen_name, text_of, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "classify"))
 from classify_helpers import annotated_rows, write_csv
 from test_snapshots import demo_classify_outcome
 
-from tui_bench.core.classify.events import CandidateFinished
 from tui_bench.core.classify.runner import ClassifyConfig
 from tui_bench.core.store import Store
 from tui_bench.tui.app import TuiBenchApp
@@ -31,7 +29,6 @@ from tui_bench.tui.screens.classify_results import (
 )
 from tui_bench.tui.screens.dialogs import ConfirmScreen
 from tui_bench.tui.screens.help import HelpScreen
-from tui_bench.tui.state.classify import ClassifySink
 
 FAST = ["tfidf-logreg", "complement-nb", "sgd"]
 
@@ -249,15 +246,7 @@ async def test_cancel_keeps_the_finished_candidates(
 ) -> None:
     """The training thread is held after the first finished candidate: cancel, confirm,
     release; the rest stop, the finished one is ranked, the history says cancelled."""
-    gate = threading.Event()
-    original = ClassifySink.handle
-
-    def handle(self: ClassifySink, event: Any) -> None:
-        original(self, event)
-        if isinstance(event, CandidateFinished):
-            gate.wait(30)
-
-    monkeypatch.setattr(ClassifySink, "handle", handle)
+    gate = hold_after_first_candidate(monkeypatch)
     config = ClassifyConfig(
         data=two_categories,
         annotation_column="annotation",

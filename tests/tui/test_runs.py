@@ -5,26 +5,23 @@ benchmark is a worker of the app in its own group, ended by the app's one handle
 from __future__ import annotations
 
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tui_helpers import SIZE, make_app, screen_name, wait_for
+from tui_helpers import SIZE, hold_after_first_candidate, make_app, screen_name, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "classify"))
 from classify_helpers import annotated_rows, write_csv
 from test_classify_screen import wait_loaded
 
 from tui_bench.core.classify import runner
-from tui_bench.core.classify.events import CandidateFinished
 from tui_bench.core.classify.runner import ClassifyConfig
 from tui_bench.core.engine import Engine
 from tui_bench.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED
 from tui_bench.tui.screens.classify import ClassifySetupScreen
 from tui_bench.tui.screens.classify_live import ClassifyRunScreen
 from tui_bench.tui.screens.dialogs import ConfirmScreen
-from tui_bench.tui.state.classify import ClassifySink
 
 
 def test_the_internal_error_code_is_its_own() -> None:
@@ -97,15 +94,7 @@ async def test_quitting_during_a_classifier_benchmark_asks_once_then_waits_for_i
 ) -> None:
     """ctrl+q: the app's one confirmation, worded for the benchmark; yes cancels it, and
     the app exits once it has stopped, with the cancelled benchmark's code."""
-    gate = threading.Event()
-    original = ClassifySink.handle
-
-    def handle(self: ClassifySink, event: Any) -> None:
-        original(self, event)
-        if isinstance(event, CandidateFinished):
-            gate.wait(30)
-
-    monkeypatch.setattr(ClassifySink, "handle", handle)
+    gate = hold_after_first_candidate(monkeypatch)
     rows = annotated_rows({"sentiment": {"pos": 20, "neg": 20}}, n_rows=40)
     config = ClassifyConfig(
         data=write_csv(tmp_path / "d.csv", rows),

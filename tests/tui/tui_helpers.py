@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -270,3 +271,21 @@ def fill_history() -> dict[str, int]:
     finally:
         store.close()
     return {"baseline": base, "candidate": cand, "cancelled": cancelled, "other": other}
+
+
+def hold_after_first_candidate(monkeypatch: Any) -> threading.Event:
+    """Hold the classifier's training thread after each finished candidate until the
+    returned event is set (a test cancels or quits in between)."""
+    from tui_bench.core.classify.events import CandidateFinished
+    from tui_bench.tui.state.classify import ClassifySink
+
+    gate = threading.Event()
+    original = ClassifySink.handle
+
+    def handle(self: ClassifySink, event: Any) -> None:
+        original(self, event)
+        if isinstance(event, CandidateFinished):
+            gate.wait(30)
+
+    monkeypatch.setattr(ClassifySink, "handle", handle)
+    return gate
