@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ from tui_bench.core.metrics import FLAG_REPACK_OFF
 from tui_bench.core.plan import LoadedPlan, ModelSpec, PromptSpec
 from tui_bench.core.results import RequestRecord, build_record, failed_record
 from tui_bench.core.store import Store, append_history_line
-from tui_bench.core.summary import RunSummary, summarize_run
+from tui_bench.core.summary import RunOutcome, summarize_run
 from tui_bench.core.telemetry import Telemetry
 
 MAX_RELOADS = 2
@@ -53,21 +53,6 @@ MAX_RELOADS = 2
 def _preload_statistics() -> None:
     import numpy  # noqa: F401
     import scipy.stats  # noqa: F401
-
-
-@dataclass
-class RunOutcome:
-    run_id: int
-    status: str
-    records: list[RequestRecord]
-    summary: RunSummary
-    success_rate: float | None
-    passed: bool
-    started_at: str
-    finished_at: str
-    duration_s: float
-    host: dict[str, Any]
-    model_info: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass

@@ -221,3 +221,20 @@ def summarize_run(
         per_task_model=per_tm,
         cold=cold,
     )
+
+
+@dataclass
+class RunOutcome:
+    """A finished run as the engine hands it back: its records, their summary, the verdict."""
+
+    run_id: int
+    status: str
+    records: list[RequestRecord]
+    summary: RunSummary
+    success_rate: float | None
+    passed: bool
+    started_at: str
+    finished_at: str
+    duration_s: float
+    host: dict[str, Any]
+    model_info: dict[str, dict[str, Any]] = field(default_factory=dict)
