@@ -11,7 +11,16 @@ import joblib
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, OptionList, Select
-from tui_helpers import SIZE, hold_after_first_candidate, make_app, screen_name, text_of, wait_for
+from tui_helpers import (
+    SIZE,
+    hold_after_first_candidate,
+    make_app,
+    screen_name,
+    start_preset_benchmark,
+    text_of,
+    wait_for,
+    wait_loaded,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "classify"))
 from classify_helpers import annotated_rows, write_csv
@@ -54,18 +63,6 @@ async def open_classifier_from_wizard(pilot: Pilot[Any], app: TuiBenchApp) -> Cl
     screen = app.screen
     assert isinstance(screen, ClassifySetupScreen)
     return screen
-
-
-async def wait_loaded(pilot: Pilot[Any], screen: ClassifySetupScreen) -> None:
-    await wait_for(
-        pilot,
-        lambda: (
-            (screen.loaded is not None and not screen.analysing)
-            or screen.load_error is not None
-            or screen.file_error is not None
-        ),
-    )
-    await pilot.pause()
 
 
 async def wait_ranking(pilot: Pilot[Any], app: TuiBenchApp, timeout: float = 120.0) -> Any:
@@ -256,9 +253,7 @@ async def test_cancel_keeps_the_finished_candidates(
     app = make_app(classify_config=config)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, ClassifySetupScreen))
-            await wait_loaded(pilot, app.screen)  # type: ignore[arg-type]
-            await pilot.press("ctrl+r")
+            await start_preset_benchmark(pilot, app)
             await wait_for(pilot, lambda: isinstance(app.screen, ClassifyRunScreen))
             run = app.screen
             assert isinstance(run, ClassifyRunScreen)

@@ -9,11 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tui_helpers import SIZE, hold_after_first_candidate, make_app, screen_name, wait_for
+from tui_helpers import (
+    SIZE,
+    hold_after_first_candidate,
+    make_app,
+    screen_name,
+    start_preset_benchmark,
+    wait_for,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "classify"))
 from classify_helpers import annotated_rows, write_csv
-from test_classify_screen import wait_loaded
 
 from tui_bench.core.classify import runner
 from tui_bench.core.classify.runner import ClassifyConfig
@@ -48,9 +54,7 @@ async def test_a_crashed_classifier_benchmark_exits_with_the_internal_code(
     )
     app = make_app(classify_config=config)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ClassifySetupScreen))
-        await wait_loaded(pilot, app.screen)  # type: ignore[arg-type]
-        await pilot.press("ctrl+r")
+        await start_preset_benchmark(pilot, app)
         await wait_for(pilot, lambda: screen_name(app) == "ErrorScreen")
         assert "the training pool died" in str(app.screen.query_one(".dialog-body").render())
         run = app.active
@@ -105,9 +109,7 @@ async def test_quitting_during_a_classifier_benchmark_asks_once_then_waits_for_i
     app = make_app(classify_config=config)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: isinstance(app.screen, ClassifySetupScreen))
-            await wait_loaded(pilot, app.screen)  # type: ignore[arg-type]
-            await pilot.press("ctrl+r")
+            await start_preset_benchmark(pilot, app)
             await wait_for(pilot, lambda: isinstance(app.screen, ClassifyRunScreen))
             run = app.active
             assert run is not None and run.kind == "run-classify"

@@ -289,3 +289,26 @@ def hold_after_first_candidate(monkeypatch: Any) -> threading.Event:
 
     monkeypatch.setattr(ClassifySink, "handle", handle)
     return gate
+
+
+async def wait_loaded(pilot: Pilot[Any], screen: Any) -> None:
+    """The classifier setup has loaded its data, or said why it could not."""
+    await wait_for(
+        pilot,
+        lambda: (
+            (screen.loaded is not None and not screen.analysing)
+            or screen.load_error is not None
+            or screen.file_error is not None
+        ),
+    )
+    await pilot.pause()
+
+
+async def start_preset_benchmark(pilot: Pilot[Any], app: TuiBenchApp) -> None:
+    """The classifier setup opened with the command line's settings: wait for its data,
+    then ctrl+r (what happens next is the caller's to wait for)."""
+    from tui_bench.tui.screens.classify import ClassifySetupScreen
+
+    await wait_for(pilot, lambda: isinstance(app.screen, ClassifySetupScreen))
+    await wait_loaded(pilot, app.screen)
+    await pilot.press("ctrl+r")
