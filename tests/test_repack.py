@@ -145,17 +145,19 @@ def test_only_a_native_crash_on_the_first_decode_triggers_the_fallback(
 @pytest.mark.real
 def test_cli_override_and_reports_record_the_fallback(tmp_path: Path) -> None:
     env = cli_env(tmp_path / "home") | {FAULT: "1"}
+
+    def run_quickstart(out: Path, *extra: str) -> dict[str, Any]:
+        """One repeat of the quickstart plan, 8 tokens; its data.json."""
+        args = ["run", str(PLANS / "quickstart.toml"), "--headless", "--repeats", "1"]
+        args += ["--output", str(out), "--max-tokens", "8", *extra]
+        proc = subprocess.run(
+            tui_bench_cmd(*args), env=env, capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0, proc.stderr
+        return json.loads((out / "data.json").read_text())
+
     out = tmp_path / "out"
-    args = ["run", str(PLANS / "quickstart.toml"), "--headless", "--repeats", "1"]
-    proc = subprocess.run(
-        tui_bench_cmd(*args, "--output", str(out), "--max-tokens", "8"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads((out / "data.json").read_text())
+    data = run_quickstart(out)
     (model,) = data["models"]
     assert model["info"]["repack"] is False and "SIGSEGV" in model["info"]["fallback"]
     assert all(FLAG_REPACK_OFF in r["flags"] for r in data["requests"])
@@ -163,16 +165,7 @@ def test_cli_override_and_reports_record_the_fallback(tmp_path: Path) -> None:
     assert "repacking off" in md and "weight repacking turned off" in md
     assert FLAG_REPACK_OFF in md  # the flags section names it with its meaning
     # --repack off: no crash, no fallback, the setting recorded as asked
-    out2 = tmp_path / "out2"
-    proc = subprocess.run(
-        tui_bench_cmd(*args, "--output", str(out2), "--max-tokens", "8", "--repack", "off"),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads((out2 / "data.json").read_text())
+    data = run_quickstart(tmp_path / "out2", "--repack", "off")
     assert data["models"][0]["info"]["repack"] is False
     assert "fallback" not in data["models"][0]["info"]
     assert not any(r["flags"] for r in data["requests"])
