@@ -40,7 +40,6 @@ from tui_bench.core.events import (
     TelemetrySample,
     TokensGenerated,
 )
-from tui_bench.core.metrics import FLAG_REPACK_OFF
 from tui_bench.core.plan import LoadedPlan, ModelSpec, PromptSpec
 from tui_bench.core.results import RequestRecord, build_record, failed_record
 from tui_bench.core.store import Store, append_history_line
@@ -430,8 +429,8 @@ class Engine:
                     await backend.close()
                     backend = None
                     continue
-                if fallback:
-                    rec.flags.append(FLAG_REPACK_OFF)
+                if fallback and backend.fallback_flag:
+                    rec.flags.append(backend.fallback_flag)
                 self._record(rec)
                 seq += 1
                 i += 1

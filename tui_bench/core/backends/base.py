@@ -49,6 +49,8 @@ class Backend(ABC):
 
     #: how output tokens are counted (``engine``, ``usage``, ``chunk_count`` ...)
     token_source = "engine"
+    #: the flag every request served after a :meth:`fallback` carries
+    fallback_flag: str | None = None
 
     def __init__(self, spec: ModelSpec, path: Path | None = None) -> None:
         self.spec = spec

@@ -21,7 +21,7 @@ from typing import Any
 from tui_bench.core.backends.base import Backend, GenRequest, LoadInfo, OnTokens, TokenBatch
 from tui_bench.core.backends.spawn import WorkerProcess, start_process
 from tui_bench.core.errors import BackendError
-from tui_bench.core.metrics import EngineCounters, RawTiming
+from tui_bench.core.metrics import FLAG_REPACK_OFF, EngineCounters, RawTiming
 from tui_bench.core.plan import ModelSpec
 from tui_bench.core.results import GenOutcome
 
@@ -48,6 +48,7 @@ def _signal_name(returncode: int | None) -> str:
 
 class LlamaCppBackend(Backend):
     token_source = "engine"
+    fallback_flag = FLAG_REPACK_OFF
 
     def __init__(self, spec: ModelSpec, path: Path | None = None) -> None:
         super().__init__(spec, path)
