@@ -8,7 +8,9 @@ updated from the bridge state) on a thread lowered as ``tui-bench`` lowers it (n
 both alike. Prints per round the median decode rate of each and their ratio, then the
 ratio of the pooled medians TUI / headless (goal: >= 0.98) and the median of the
 per-round ratios (robust to drift between rounds), with TTFT beside them, and the CPU
-time the front-end process itself used per run (the model's worker excluded).
+time the front-end process itself used per run (the model's worker excluded), and how
+long the model's threads waited for a CPU held by another task (Linux scheduler
+counters): the part of any gap the front end's own CPU use accounts for.
 
     python benchmarks/tui_overhead.py [--plan quickstart] [--rounds 3] [--size 100x30]
                                       [--threads N]
@@ -105,6 +107,75 @@ def tui_round(
     return result["value"]
 
 
+class WorkerSched:
+    """Scheduler counters of the model's worker threads while one run lasts.
+
+    A thread of this process's descendants (the llama.cpp worker) is read every 0.2 s from
+    ``/proc/<pid>/task/<tid>/schedstat``: the time it ran and the time it waited on a run
+    queue for a CPU held by something else. With as many model threads as cores, a thread
+    that waits holds up the others at the next barrier, so the waiting time is the wall
+    time the front end (or anything else on the machine) took from the model. Linux only;
+    the figures are ``None`` elsewhere.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[int, int], tuple[int, int]] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.loop, name="sched-sampler", daemon=True)
+
+    @staticmethod
+    def descendants(pid: int) -> list[int]:
+        out: list[int] = []
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            return out
+        for tid in tasks:
+            try:
+                kids = Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
+            except OSError:
+                continue
+            for kid in kids:
+                out.append(int(kid))
+                out += WorkerSched.descendants(int(kid))
+        return out
+
+    def sample(self) -> None:
+        for pid in self.descendants(os.getpid()):
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tids:
+                try:
+                    ran, waited, _ = Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()
+                except (OSError, ValueError):
+                    continue
+                self.seen[(pid, int(tid))] = (int(ran), int(waited))
+
+    def loop(self) -> None:
+        while not self.stop.wait(0.2):
+            self.sample()
+
+    def __enter__(self) -> WorkerSched:
+        self.t0 = time.monotonic()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.wall_s = time.monotonic() - self.t0
+
+    @property
+    def waited_s(self) -> float | None:
+        return sum(w for _, w in self.seen.values()) / 1e9 if self.seen else None
+
+    @property
+    def ran_s(self) -> float | None:
+        return sum(r for r, _ in self.seen.values()) / 1e9 if self.seen else None
+
+
 def cpu_s() -> float:
     """CPU seconds of this process (the front end), children (the model worker) excluded."""
     r = resource.getrusage(resource.RUSAGE_SELF)
@@ -144,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     pooled: dict[str, list[Any]] = {"headless": [], "tui": []}
     cpu: dict[str, list[float]] = {"headless": [], "tui": []}
+    waits: dict[str, list[float]] = {"headless": [], "tui": []}
+    shares: dict[str, list[float]] = {"headless": [], "tui": []}
     ratios: list[float] = []
     by_round: list[list[Any]] = []
     with tempfile.TemporaryDirectory(prefix="tui-overhead-") as home:
@@ -156,12 +229,17 @@ def main(argv: list[str] | None = None) -> int:
             for mode in order:
                 out = Path(home) / f"{mode}-{i}"
                 c0 = cpu_s()
-                if mode == "headless":
-                    recs, extra = headless_round(loaded, out), ""
-                else:
-                    recs, refreshes = tui_round(loaded, out, (width, height), args.refresh_hz)
-                    extra = f", {refreshes} repaints"
+                with WorkerSched() as sched:
+                    if mode == "headless":
+                        recs, extra = headless_round(loaded, out), ""
+                    else:
+                        recs, refreshes = tui_round(loaded, out, (width, height), args.refresh_hz)
+                        extra = f", {refreshes} repaints"
                 cpu[mode].append(cpu_s() - c0)
+                if sched.waited_s is not None and sched.ran_s:
+                    waits[mode].append(sched.waited_s)
+                    shares[mode].append(sched.waited_s / (sched.ran_s + sched.waited_s))
+                    extra += f", worker waited {sched.waited_s:.2f} s for a CPU"
                 pooled[mode] += recs
                 if mode == "headless":
                     by_round.append(recs)
@@ -197,6 +275,18 @@ def main(argv: list[str] | None = None) -> int:
         f"front-end CPU per run (worker excluded): headless {med(cpu['headless']):.2f} s, "
         f"TUI {med(cpu['tui']):.2f} s (app start-up and the results screen included)"
     )
+    if waits["headless"] and waits["tui"]:
+        print(
+            "model worker's threads waiting for a CPU held by another task, per run: "
+            f"headless {med(waits['headless']):.2f} s ({med(shares['headless']):.1%} of their "
+            f"time), TUI {med(waits['tui']):.2f} s ({med(shares['tui']):.1%}); with as many "
+            "model threads as cores, that difference is the decode time the front end takes"
+        )
+        expected = (1 - med(shares["tui"])) / (1 - med(shares["headless"]))
+        print(
+            f"ratio the front end's share of the CPUs alone accounts for: {expected:.3f}; "
+            "the rest of any gap is round-to-round variation (see the interval above)"
+        )
     return 0
 
 

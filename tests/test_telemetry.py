@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tui_bench.core.telemetry import MB, GpuProbe, Telemetry
+from tui_bench.core.telemetry import MB, GpuProbe, GpuReading, Telemetry
 
 
 class _Mem:
@@ -58,10 +58,10 @@ def test_nvml_device_and_process_memory(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(devices))
     probe = GpuProbe()
     assert probe.available and probe.total_mb == pytest.approx(2 * 24576)
-    used, total, proc = probe.sample(4242)
-    assert used == pytest.approx(7000) and total == pytest.approx(49152)
-    assert proc == pytest.approx(5800)  # the model's process, summed over both devices
-    assert probe.sample(12345)[2] is None  # a process the driver does not list
+    g = probe.sample(4242)
+    assert g.used_mb == pytest.approx(7000) and g.total_mb == pytest.approx(49152)
+    assert g.proc_mb == pytest.approx(5800)  # the model's process, summed over both devices
+    assert probe.sample(12345).proc_mb is None  # a process the driver does not list
     d = probe.describe()
     assert d["available"] and d["driver"] == "560.35" and len(d["devices"]) == 2
 
@@ -75,7 +75,7 @@ def test_no_driver_is_a_clean_state(monkeypatch: pytest.MonkeyPatch) -> None:
     probe = GpuProbe()
     assert not probe.available
     assert probe.reason == "no NVIDIA GPU (NVML: NVML Shared Library Not Found)"
-    assert probe.sample(1) == (None, None, None)
+    assert probe.sample(1) == GpuReading()
     assert probe.describe() == {"available": False, "reason": probe.reason}
 
 

@@ -98,6 +98,12 @@ class TelemetrySample(Event):
     vram_used_mb: float | None
     vram_total_mb: float | None
     vram_proc_mb: float | None
+    # Cumulative energy counter of the model's GPUs (NVML, millijoules, summed over the
+    # devices that have one); None where no device exposes it. Differences between two
+    # samples give the energy spent between them.
+    energy_mj: float | None = None
+    # Active clock-event (throttle) reasons on the model's GPUs: "power", "thermal", ...
+    throttle: tuple[str, ...] = ()
 
 
 @dataclass

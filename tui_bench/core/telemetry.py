@@ -24,6 +24,19 @@ MB = 1024 * 1024
 
 
 @dataclass
+class GpuReading:
+    """One sample of the model's GPUs: memory summed over them, the model process's own
+    share, the cumulative energy counter and the active throttle reasons. Every figure
+    is None when no device answered, never zero."""
+
+    used_mb: float | None = None
+    total_mb: float | None = None
+    proc_mb: float | None = None
+    energy_mj: float | None = None
+    throttle: tuple[str, ...] = ()
+
+
+@dataclass
 class GpuDevice:
     index: int
     name: str
@@ -79,10 +92,10 @@ class GpuProbe:
     def total_mb(self) -> float | None:
         return sum(d.total_mb for d in self.devices) if self.available else None
 
-    def sample(self, pid: int | None) -> tuple[float | None, float | None, float | None]:
-        """(device used MB, device total MB, MB used by ``pid``) summed over devices."""
+    def sample(self, pid: int | None) -> GpuReading:
+        """Device used/total MB and the MB used by ``pid``, summed over devices."""
         if not self.available:
-            return None, None, None
+            return GpuReading()
         nv = self._nvml
         used = total = 0.0
         proc: float | None = None
@@ -102,7 +115,7 @@ class GpuProbe:
             for p in procs:
                 if p.pid == pid and p.usedGpuMemory is not None:
                     proc = (proc or 0.0) + p.usedGpuMemory / MB
-        return used, total, proc
+        return GpuReading(used, total, proc)
 
     def describe(self) -> dict[str, Any]:
         if not self.available:
@@ -208,8 +221,18 @@ class Telemetry:
                     cpu = proc.cpu_percent(None)
             except Exception:
                 rss = cpu = None
-        used, total, vproc = self.gpu.sample(pid)
-        s = TelemetrySample(model, time.perf_counter_ns(), rss, cpu, used, total, vproc)
+        g = self.gpu.sample(pid)
+        s = TelemetrySample(
+            model,
+            time.perf_counter_ns(),
+            rss,
+            cpu,
+            g.used_mb,
+            g.total_mb,
+            g.proc_mb,
+            g.energy_mj,
+            g.throttle,
+        )
         with self._lock:
             if self._window is not None:
                 self._window.update(s)
