@@ -22,13 +22,13 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from tui_bench.core.backends.spawn import lower_this_thread_priority
-from tui_bench.core.errors import EXIT_INTERRUPTED, UserError
+from tui_bench.core.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, UserError
 from tui_bench.core.plan import LoadedPlan, load_plan
 from tui_bench.core.store import Store
 from tui_bench.tui.commands import PlanCommands
 from tui_bench.tui.keymap import KeymapFile, read_keymap
 from tui_bench.tui.paths import default_output_dir
-from tui_bench.tui.runs import RUN_GROUPS, LlmRun, RunController
+from tui_bench.tui.runs import RUN_GROUPS, LlmRun, RunController, command_exit_code
 from tui_bench.tui.screens.dialogs import ConfirmScreen, ErrorScreen
 from tui_bench.tui.screens.help import HelpScreen
 from tui_bench.tui.screens.history import CompareScreen, HistoryScreen
@@ -38,6 +38,7 @@ from tui_bench.tui.screens.wizard import WizardScreen
 
 if TYPE_CHECKING:
     from tui_bench.core.classify.runner import ClassifyConfig
+    from tui_bench.tui.screens.classify import ClassifySetupScreen
 
 STYLES = Path(__file__).parent / "styles"
 QUIT_GRACE_S = 15.0
@@ -105,8 +106,7 @@ class TuiBenchApp(App[int]):
         self.active: RunController | None = None  # the last run started, of any kind
         self.runs: list[RunController] = []
         self._store: Store | None = None
-        self._cli_exit_code = 0
-        self._classify_ran = False
+        self._cli_setup: ClassifySetupScreen | None = None  # tui-bench classify's own
         self._quit_pending = False
         self._confirming_quit = False
         self._warm: threading.Thread | None = None
@@ -135,8 +135,8 @@ class TuiBenchApp(App[int]):
         if self.classify_config is not None:
             from tui_bench.tui.screens.classify import ClassifySetupScreen
 
-            self._cli_exit_code = EXIT_INTERRUPTED  # until a benchmark has run
-            self.push_screen(ClassifySetupScreen(self.classify_config, from_cli=True))
+            self._cli_setup = ClassifySetupScreen(self.classify_config, from_cli=True)
+            self.push_screen(self._cli_setup)
         if self.start_on_mount:
             self.call_after_refresh(self._start_initial)
 
@@ -206,12 +206,8 @@ class TuiBenchApp(App[int]):
             run.succeeded(event.worker.result)
         else:
             run.failed(event.worker.error or RuntimeError("the run stopped"))
-        code = run.exit_code
-        if run.from_cli and code is not None:
-            self._cli_exit_code = code
-            self._classify_ran = self._classify_ran or run.kind == "run-classify"
         if self._quit_pending:
-            self.exit(self._cli_exit_code if run.from_cli else EXIT_INTERRUPTED)
+            self.exit(self.exit_code if run.from_cli else EXIT_INTERRUPTED)
             return
         run.present(self)
 
@@ -247,21 +243,10 @@ class TuiBenchApp(App[int]):
         title, body, yes, no = run.cancel_prompt
         self.push_screen(ConfirmScreen(title, body, yes=yes, no=no), answer)
 
-    def note_classify_exit(self, code: int, *, ran: bool) -> None:
-        """The exit code of ``tui-bench classify`` on a terminal: the last benchmark's
-        (0 completed, 130 cancelled), or 2 while the data given cannot be used."""
-        if self.classify_config is None:
-            return
-        if ran:
-            self._classify_ran = True
-            self._cli_exit_code = code
-        elif not self._classify_ran:
-            self._cli_exit_code = code
-
     async def action_quit(self) -> None:
         run = self.active
         if run is None or not run.running or not run.cancellable:
-            self.exit(self._cli_exit_code)
+            self.exit(self.exit_code)
             return
         if self._confirming_quit:
             return
@@ -274,7 +259,7 @@ class TuiBenchApp(App[int]):
                 run.cancel()
                 self.set_timer(QUIT_GRACE_S, lambda: self.exit(EXIT_INTERRUPTED))
             elif yes:
-                self.exit(self._cli_exit_code)
+                self.exit(self.exit_code)
 
         title, body, yes, no = run.quit_prompt
         self.push_screen(ConfirmScreen(title, body, yes=yes, no=no), answer)
@@ -416,7 +401,13 @@ class TuiBenchApp(App[int]):
 
     @property
     def exit_code(self) -> int:
-        return self._cli_exit_code
+        """What the command that opened the app exits with: the code of the last run it
+        started; until one has ended, 0, or for ``tui-bench classify`` 130 (nothing ran)
+        and 2 once the data it was given could not be used."""
+        setup, before = self._cli_setup, EXIT_OK
+        if setup is not None:
+            before = EXIT_BAD_INPUT if setup.input_rejected else EXIT_INTERRUPTED
+        return command_exit_code(self.runs, before=before)
 
 
 def create_app(

@@ -6,6 +6,8 @@ The app starts every controller the same way (one worker per run, in the group n
 ``kind``, ``exit_on_error=False``), routes the end of its worker back to it, and asks the
 active one whether quitting must wait. A controller owns its live state, how it cancels
 and its exit code; the screen it names shows that state and is told when it has ended.
+The command that opened the app exits with the code of the last run it started
+(:func:`command_exit_code`).
 """
 
 from __future__ import annotations
@@ -13,18 +15,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.worker import Worker, get_current_worker
 
-from tui_bench.core.errors import (
-    EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    TuiBenchError,
-    exit_code_for,
-)
+from tui_bench.core.errors import EXIT_INTERNAL, TuiBenchError, exit_code_for
 from tui_bench.core.events import Event, RunFinished
 from tui_bench.core.report import ReportSink
 from tui_bench.tui.classify_bridge import REPORT_FILES, ClassifyOutcome, run_at_start_priority
@@ -97,6 +94,17 @@ class RunController(ABC):
     @abstractmethod
     def present(self, app: Any) -> None:
         """Show the end of the run (results, an error); not called when quitting."""
+
+
+def command_exit_code(runs: Sequence[RunController], *, before: int) -> int:
+    """The exit code of the command that opened the app: that of the last run it started
+    (``from_cli``) that has ended with one, else ``before`` (what the command exits with
+    while none has). A run started from the interface leaves it as it is."""
+    for run in reversed(runs):
+        code = run.exit_code if run.from_cli and run.ended else None
+        if code is not None:
+            return code
+    return before
 
 
 class ThreadedReport:
@@ -321,8 +329,8 @@ class ClassifyRun(RunController):
 
     @property
     def exit_code(self) -> int | None:
-        if self.outcome is not None:
-            return EXIT_INTERRUPTED if self.outcome.result.status == "cancelled" else EXIT_OK
+        if self.outcome is not None:  # a classifier benchmark has no threshold to miss
+            return exit_code_for(self.outcome.result.status, passed=True)
         return super().exit_code
 
     def failed(self, err: BaseException) -> None:

@@ -68,6 +68,9 @@ class SetupBase(StepScreen):
         self.file_error: str | None = None
         self.loaded: Loaded | None = None
         self.load_error: str | None = None
+        # the data given could not be used (a missing file or column), once at least: the
+        # app's exit code for the command that opened this screen (2, until a benchmark ran)
+        self.input_rejected = False
         self._load_worker: Worker[Loaded] | None = None
         self.analysing = False
         self._load_key: tuple[str, str, str, str, str] | None = None
@@ -103,13 +106,6 @@ class SetupBase(StepScreen):
         if index is None or index >= sl.option_count:
             return None
         return sl.get_option_at_index(index).value  # type: ignore[attr-defined, no-any-return]
-
-    def _bad_input(self) -> None:
-        note = getattr(self.app, "note_classify_exit", None)
-        if self.from_cli and note is not None:
-            from tui_bench.core.errors import EXIT_BAD_INPUT
-
-            note(EXIT_BAD_INPUT, ran=False)
 
     def _int_setting(self, key: str, label: str, *, blank: int | None) -> int | None:
         raw = self.settings.get(key, "").strip()

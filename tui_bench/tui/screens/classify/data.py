@@ -93,7 +93,7 @@ class DataStep(SetupBase):
         self._show_data_info(Content.assemble(("✗ ", "bold $error"), (message, "$error")))
         self._render_categories()
         self._rebuild()
-        self._bad_input()
+        self.input_rejected = True
 
     def _file_read(self, info: FileInfo) -> None:
         self.file = info
@@ -226,7 +226,7 @@ class DataStep(SetupBase):
                 self.loaded = None
                 self.load_error = error_text(worker.error)
                 self._after_load()
-                self._bad_input()
+                self.input_rejected = True
 
     def _after_load(self, first: bool = False) -> None:
         loaded = self.loaded
