@@ -484,6 +484,7 @@ def run_classify_app(config: ClassifyConfig) -> int:
     command's settings (data, columns, categories, models ...) preset; the exit code.
 
     0 when the last benchmark completed, 130 when it was cancelled (or none was run),
-    2 when the data given cannot be used (a missing column, an unreadable file).
+    2 when the data given cannot be used (a missing column, an unreadable file), 3 when
+    the final model chosen from its ranking could not be trained or saved.
     """
     return _run_lowered(create_app(classify_config=config))

@@ -343,7 +343,9 @@ class ClassifyRun(RunController):
 
 
 class FinalTraining(RunController):
-    """The chosen model, trained on all the rows and saved; it cannot be cancelled."""
+    """The chosen model, trained on all the rows and saved; it cannot be cancelled. Started
+    from the ranking of the command's own benchmark (``from_cli``), it sets the command's
+    exit code as the headless command does: a model not trained or not saved is 3."""
 
     kind = "train-final"
     thread = True
@@ -355,8 +357,10 @@ class FinalTraining(RunController):
         outcome: ClassifyOutcome,
         choose: str,
         by_language: dict[str, str] | None,
+        *,
+        from_cli: bool = False,
     ) -> None:
-        super().__init__(screen)
+        super().__init__(screen, from_cli=from_cli)
         self.outcome, self.choose, self.by_language = outcome, choose, by_language
         self.state = ClassifyLiveState()
 
@@ -389,7 +393,15 @@ class FinalTraining(RunController):
 
     @property
     def exit_code(self) -> int | None:
-        return None  # the benchmark's code stands; the screen shows a failed training
+        if not self.ended:
+            return None
+        err = self.failure
+        if err is not None and not isinstance(err, TuiBenchError):
+            return EXIT_INTERNAL  # a bug, not a lost output
+        # Even a UserError (an output folder that became unwritable) is 3, not 2: the
+        # command's input was good, the benchmark ran; what it had to write was lost.
+        status = self.outcome.result.status
+        return exit_code_for(status, passed=True, outputs_written=err is None)
 
     def present(self, app: Any) -> None:
         self.screen.final_ended(self)

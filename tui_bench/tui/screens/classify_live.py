@@ -153,7 +153,10 @@ class ClassifyRunScreen(Screen[None]):
 
         self.app.switch_screen(
             ClassifyResultsScreen(
-                self.outcome, choose_default=self.choose_default, refresh_hz=self.refresh_hz
+                self.outcome,
+                choose_default=self.choose_default,
+                refresh_hz=self.refresh_hz,
+                from_cli=self.from_cli,
             )
         )
 

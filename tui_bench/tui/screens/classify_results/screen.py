@@ -78,10 +78,16 @@ class ClassifyResultsScreen(Screen[None]):
     ]
 
     def __init__(
-        self, outcome: ClassifyOutcome, *, choose_default: str = CHOOSE_TOP, refresh_hz: float = 4.0
+        self,
+        outcome: ClassifyOutcome,
+        *,
+        choose_default: str = CHOOSE_TOP,
+        refresh_hz: float = 4.0,
+        from_cli: bool = False,
     ) -> None:
         super().__init__()
         self.outcome = outcome
+        self.from_cli = from_cli  # the command's own benchmark: its training sets the exit code
         self.result = outcome.result
         self.choose_default = choose_default
         self.refresh_hz = refresh_hz
@@ -324,7 +330,7 @@ class ClassifyResultsScreen(Screen[None]):
         self.notify("benchmark kept; no model trained", title="Stopped here", timeout=4)
 
     def _train(self, choose: str, by_language: dict[str, str] | None) -> None:
-        run = FinalTraining(self, self.outcome, choose, by_language)
+        run = FinalTraining(self, self.outcome, choose, by_language, from_cli=self.from_cli)
         if self.app.start(run) is None:  # type: ignore[attr-defined]
             return  # another run is in progress (the app said so)
         self.stopped = False
