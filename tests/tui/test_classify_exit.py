@@ -3,9 +3,13 @@ that could not be trained or saved is exit code 3, after the benchmark's own cod
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+from textual.pilot import Pilot
 from textual.widgets import OptionList
 from tui_helpers import SIZE, make_app, start_preset_benchmark, text_of, wait_for
 
@@ -14,8 +18,25 @@ from classify_helpers import labelled_rows, read_only_folder, write_csv
 
 from tui_bench.core.classify.runner import ClassifyConfig
 from tui_bench.core.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SAVE_FAILED
+from tui_bench.tui.app import TuiBenchApp
 from tui_bench.tui.runs import RunController, command_exit_code
 from tui_bench.tui.screens.classify_results import ClassifyResultsScreen, PickModelScreen
+
+
+@contextlib.asynccontextmanager
+async def ranking_of(
+    config: ClassifyConfig,
+) -> AsyncIterator[tuple[Pilot[Any], TuiBenchApp, ClassifyResultsScreen]]:
+    """The app opened as ``tui-bench classify`` with ``config``, on the ranking of its
+    completed benchmark."""
+    app = make_app(classify_config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_preset_benchmark(pilot, app)
+        await wait_for(pilot, lambda: isinstance(app.screen, ClassifyResultsScreen), 120)
+        ranking = app.screen
+        assert isinstance(ranking, ClassifyResultsScreen)
+        assert ranking.result.status == "completed" and app.exit_code == EXIT_OK
+        yield pilot, app, ranking
 
 
 async def test_a_chosen_model_that_cannot_be_trained_exits_3(tmp_path: Path) -> None:
@@ -28,14 +49,8 @@ async def test_a_chosen_model_that_cannot_be_trained_exits_3(tmp_path: Path) -> 
         choose="tfidf-logreg",
         output_dir=tmp_path / "out",
     )
-    app = make_app(classify_config=config)
-    async with app.run_test(size=SIZE) as pilot:
-        await start_preset_benchmark(pilot, app)
-        await wait_for(pilot, lambda: isinstance(app.screen, ClassifyResultsScreen), 120)
-        ranking = app.screen
-        assert isinstance(ranking, ClassifyResultsScreen)
+    async with ranking_of(config) as (pilot, app, ranking):
         assert [r.model for r in ranking.result.rows if r.rank == 1] == ["char-svm"]
-        assert app.exit_code == EXIT_OK  # the benchmark completed
         await pilot.press("p")  # the dialog highlights the model the command named
         await wait_for(pilot, lambda: isinstance(app.screen, PickModelScreen))
         ol = app.screen.query_one(OptionList)
@@ -61,13 +76,8 @@ async def test_an_output_folder_that_became_unwritable_exits_3(tmp_path: Path) -
         models=["complement-nb", "sgd"],
         output_dir=out,
     )
-    app = make_app(classify_config=config)
-    async with app.run_test(size=SIZE) as pilot:
-        await start_preset_benchmark(pilot, app)
-        await wait_for(pilot, lambda: isinstance(app.screen, ClassifyResultsScreen), 120)
-        ranking = app.screen
-        assert isinstance(ranking, ClassifyResultsScreen)
-        assert (out / "report.md").is_file() and app.exit_code == EXIT_OK
+    async with ranking_of(config) as (pilot, app, ranking):
+        assert (out / "report.md").is_file()
         with read_only_folder(out):
             await pilot.press("t")  # the top model: trained, but not saved
             await wait_for(pilot, lambda: ranking.final_error is not None, 60)
