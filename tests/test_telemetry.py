@@ -5,60 +5,27 @@ from __future__ import annotations
 import os
 import sys
 import time
-import types
-from typing import Any
 
 import pytest
+from fake_nvml import LIBRARY_NOT_FOUND, MB, Dev, FakeNvml
 
-from tui_bench.core.telemetry import MB, GpuProbe, GpuReading, Telemetry
-
-
-class _Mem:
-    def __init__(self, used: int, total: int) -> None:
-        self.used, self.total = used, total
-
-
-class _Proc:
-    def __init__(self, pid: int, used: int | None) -> None:
-        self.pid, self.usedGpuMemory = pid, used
-
-
-def fake_nvml(
-    devices: list[dict[str, Any]], fail_init: Exception | None = None
-) -> types.ModuleType:
-    """A stand-in for pynvml with the calls GpuProbe makes, and nothing else."""
-    m = types.ModuleType("pynvml")
-
-    def init() -> None:
-        if fail_init:
-            raise fail_init
-
-    m.nvmlInit = init  # type: ignore[attr-defined]
-    m.nvmlShutdown = lambda: None  # type: ignore[attr-defined]
-    m.nvmlSystemGetDriverVersion = lambda: "560.35"  # type: ignore[attr-defined]
-    m.nvmlDeviceGetCount = lambda: len(devices)  # type: ignore[attr-defined]
-    m.nvmlDeviceGetHandleByIndex = lambda i: devices[i]  # type: ignore[attr-defined]
-    m.nvmlDeviceGetName = lambda h: h["name"]  # type: ignore[attr-defined]
-    m.nvmlDeviceGetUUID = lambda h: "GPU-" + h["name"]  # type: ignore[attr-defined]
-    m.nvmlDeviceGetMemoryInfo = lambda h: _Mem(h["used"], h["total"])  # type: ignore[attr-defined]
-    m.nvmlDeviceGetComputeRunningProcesses = lambda h: [_Proc(p, u) for p, u in h["procs"]]  # type: ignore[attr-defined]
-    return m
+from tui_bench.core.telemetry import GpuProbe, GpuReading, Telemetry
 
 
 def test_nvml_device_and_process_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    devices = [
-        {
-            "name": "RTX 3090",
-            "used": 6000 * MB,
-            "total": 24576 * MB,
-            "procs": [(4242, 5000 * MB), (99, 500 * MB)],
-        },
-        {"name": "RTX 3090", "used": 1000 * MB, "total": 24576 * MB, "procs": [(4242, 800 * MB)]},
-    ]
-    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml(devices))
+    """The probe as the telemetry holds it: device memory summed over the GPUs, the
+    worker's own share summed over them too."""
+    me = os.getpid()
+    gpus = [
+        Dev("NVIDIA GeForce RTX 3090", "GPU-3090aaaa-0000-0000-0000-000000000000", 24576.0,
+            used_mb=6000.0, procs=[(me, 5000 * MB), (1, 500 * MB)]),
+        Dev("NVIDIA GeForce RTX 3090", "GPU-3090bbbb-0000-0000-0000-000000000000", 24576.0,
+            used_mb=1000.0, bus="00000000:02:00.0", procs=[(me, 800 * MB)]),
+    ]  # fmt: skip
+    monkeypatch.setitem(sys.modules, "pynvml", FakeNvml(gpus, driver="560.35").module())
     probe = GpuProbe()
     assert probe.available and probe.total_mb == pytest.approx(2 * 24576)
-    g = probe.sample(4242)
+    g = probe.sample(me)
     assert g.used_mb == pytest.approx(7000) and g.total_mb == pytest.approx(49152)
     assert g.proc_mb == pytest.approx(5800)  # the model's process, summed over both devices
     assert probe.sample(12345).proc_mb is None  # a process the driver does not list
@@ -67,20 +34,25 @@ def test_nvml_device_and_process_memory(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_no_driver_is_a_clean_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(
-        sys.modules,
-        "pynvml",
-        fake_nvml([], fail_init=RuntimeError("NVML Shared Library Not Found")),
-    )
-    probe = GpuProbe()
+    fake = FakeNvml([], init_error=LIBRARY_NOT_FOUND)
+    monkeypatch.setitem(sys.modules, "pynvml", fake.module())
+    probe = GpuProbe(env={"CUDA_VISIBLE_DEVICES": "0"})
     assert not probe.available
     assert probe.reason == "no NVIDIA GPU (NVML: NVML Shared Library Not Found)"
     assert probe.sample(1) == GpuReading()
-    assert probe.describe() == {"available": False, "reason": probe.reason}
+    assert probe.describe() == {
+        "available": False,
+        "reason": probe.reason,
+        "driver": None,
+        "cuda_driver": None,
+        "cuda_visible_devices": "0",
+        "cuda_device_order": None,
+    }
 
 
 def test_rss_sampling_and_request_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "pynvml", fake_nvml([], fail_init=RuntimeError("no driver")))
+    fake = FakeNvml([], init_error=LIBRARY_NOT_FOUND)
+    monkeypatch.setitem(sys.modules, "pynvml", fake.module())
     samples = []
     t = Telemetry(samples.append, interval_s=0.01)
     t.set_target("me", os.getpid())
@@ -104,7 +76,7 @@ def test_rss_sampling_and_request_window(monkeypatch: pytest.MonkeyPatch) -> Non
 PRIORITIES = r"""
 import asyncio, json, os, sys, threading
 from tui_bench.core.backends.spawn import lower_this_thread_priority, start_process
-from tui_bench.core.telemetry import GpuProbe, Telemetry
+from tui_bench.core.telemetry import GpuProbe, GpuReading, Telemetry
 
 def policy(tid):
     return {"nice": os.getpriority(os.PRIO_PROCESS, tid), "idle": os.sched_getscheduler(tid) == os.SCHED_IDLE}
@@ -118,7 +90,7 @@ def front_end():
         def sample(self, pid):  # runs in the sampler thread
             out.setdefault("sampler", policy(threading.get_native_id()))
             seen.set()
-            return None, None, None
+            return GpuReading()
     tel = Telemetry(lambda event: None, interval_s=0.01, gpu=Probe())
     tel.start()
     seen.wait(5)

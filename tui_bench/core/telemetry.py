@@ -5,13 +5,13 @@ each sample to a callback (the engine forwards them as events). Per-request peak
 kept between :meth:`Telemetry.window_start` and :meth:`Telemetry.window_end`, which also
 take a sample themselves so that even a very short request has two.
 
-Without an NVIDIA driver the GPU probe reports a clean "no NVIDIA GPU" state with the
-reason, and VRAM figures are ``None``, never zero.
+The GPU side is :class:`~tui_bench.core.gpu.GpuProbe` (the devices the model's worker
+uses, read through NVML). Without an NVIDIA driver it reports a clean "no NVIDIA GPU"
+state with the reason, and VRAM figures are ``None``, never zero.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -20,129 +20,10 @@ from typing import Any
 
 from tui_bench.core.events import TelemetrySample
 
-MB = 1024 * 1024
+# The GPU probe lives in tui_bench.core.gpu; these names stay importable from here.
+from tui_bench.core.gpu import MB, GpuDevice, GpuProbe, GpuReading
 
-
-@dataclass
-class GpuReading:
-    """One sample of the model's GPUs: memory summed over them, the model process's own
-    share, the cumulative energy counter and the active throttle reasons. Every figure
-    is None when no device answered, never zero."""
-
-    used_mb: float | None = None
-    total_mb: float | None = None
-    proc_mb: float | None = None
-    energy_mj: float | None = None
-    throttle: tuple[str, ...] = ()
-
-
-@dataclass
-class GpuDevice:
-    index: int
-    name: str
-    total_mb: float
-    driver: str | None = None
-    uuid: str | None = None
-
-
-class GpuProbe:
-    """NVML access with a clear "not available" state."""
-
-    def __init__(self) -> None:
-        self.available = False
-        self.reason = ""
-        self.devices: list[GpuDevice] = []
-        self._handles: list[Any] = []
-        self._nvml: Any = None
-        try:
-            import pynvml
-        except ImportError:
-            self.reason = "no NVIDIA GPU (nvidia-ml-py is not installed)"
-            return
-        try:
-            pynvml.nvmlInit()
-        except Exception as exc:  # NVMLError_LibraryNotFound, DriverNotLoaded ...
-            self.reason = f"no NVIDIA GPU ({_nvml_reason(exc)})"
-            return
-        self._nvml = pynvml
-        try:
-            driver = _text(pynvml.nvmlSystemGetDriverVersion())
-            for i in range(pynvml.nvmlDeviceGetCount()):
-                h = pynvml.nvmlDeviceGetHandleByIndex(i)
-                mem = pynvml.nvmlDeviceGetMemoryInfo(h)
-                self._handles.append(h)
-                self.devices.append(
-                    GpuDevice(
-                        i,
-                        _text(pynvml.nvmlDeviceGetName(h)),
-                        mem.total / MB,
-                        driver,
-                        _text(pynvml.nvmlDeviceGetUUID(h)),
-                    )
-                )
-        except Exception as exc:
-            self.reason = f"NVML error: {_nvml_reason(exc)}"
-            return
-        if not self._handles:
-            self.reason = "no NVIDIA GPU (NVML found no device)"
-            return
-        self.available = True
-
-    @property
-    def total_mb(self) -> float | None:
-        return sum(d.total_mb for d in self.devices) if self.available else None
-
-    def sample(self, pid: int | None) -> GpuReading:
-        """Device used/total MB and the MB used by ``pid``, summed over devices."""
-        if not self.available:
-            return GpuReading()
-        nv = self._nvml
-        used = total = 0.0
-        proc: float | None = None
-        for h in self._handles:
-            try:
-                mem = nv.nvmlDeviceGetMemoryInfo(h)
-            except Exception:
-                continue
-            used += mem.used / MB
-            total += mem.total / MB
-            if pid is None:
-                continue
-            try:
-                procs = nv.nvmlDeviceGetComputeRunningProcesses(h)
-            except Exception:
-                continue
-            for p in procs:
-                if p.pid == pid and p.usedGpuMemory is not None:
-                    proc = (proc or 0.0) + p.usedGpuMemory / MB
-        return GpuReading(used, total, proc)
-
-    def describe(self) -> dict[str, Any]:
-        if not self.available:
-            return {"available": False, "reason": self.reason}
-        return {
-            "available": True,
-            "driver": self.devices[0].driver,
-            "devices": [
-                {"index": d.index, "name": d.name, "total_mb": round(d.total_mb)}
-                for d in self.devices
-            ],
-        }
-
-    def close(self) -> None:
-        if self._nvml is not None:
-            with contextlib.suppress(Exception):
-                self._nvml.nvmlShutdown()
-            self._nvml = None
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _nvml_reason(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
-    return f"NVML: {text}"
+__all__ = ["MB", "GpuDevice", "GpuProbe", "GpuReading", "Peaks", "Telemetry"]
 
 
 @dataclass
