@@ -269,3 +269,123 @@ def test_selftest_crash_with_repacking_is_reported(bench_home: Path) -> None:
     assert code == 0 and d["exit_code"] == 0  # one setting decodes: a CPU run works
     cached = json.loads((bench_home / doctor.CACHE_FILE).read_text())
     assert cached["report"]["selftest"] == d["selftest"]
+
+
+# --------------------------------------------------------------------------- GPUs (stand-in NVML)
+
+A100_UUID = "GPU-a100a100-1111-2222-3333-444455556666"
+H100_UUID = "GPU-4b4b4b4b-1111-2222-3333-444455556666"
+SLICE_UUID = "MIG-5c5c5c5c-1111-2222-3333-444455556666"
+
+
+def _gpu_box() -> dict[str, Any]:
+    """An A100 in MIG mode (two slices), an H100 with a job of another container on it,
+    and a GPU lost before the doctor ran (a stand-in NVML: tests/fake_nvml.py)."""
+    slice_ = {
+        "name": "NVIDIA A100-SXM4-80GB MIG 3g.40gb",
+        "uuid": SLICE_UUID,
+        "total_mb": 40960.0,
+        "bus": "00000000:01:00.0",
+        "cc": [8, 0],
+        "gi": 1,
+        "ci": 0,
+    }
+    other = dict(slice_, uuid="MIG-6d6d6d6d-1111-2222-3333-444455556666", gi=2)
+    return {
+        "driver": "570.86.15",
+        "cuda": 12080,
+        "gpus": [
+            {"name": "NVIDIA A100-SXM4-80GB", "uuid": A100_UUID, "total_mb": 81920.0,
+             "bus": "00000000:01:00.0", "cc": [8, 0], "mig": True, "energy_mj": 1,
+             "slices": [slice_, None, other]},
+            {"name": "NVIDIA H100 80GB HBM3", "uuid": H100_UUID, "total_mb": 81559.0,
+             "bus": "00000000:41:00.0", "mig": False, "energy_mj": 1,
+             "procs": [[5_000_001, 4_000_000_000]]},
+            {"name": "NVIDIA H100 80GB HBM3", "uuid": "GPU-dead0000-1111-2222-3333-444455556666",
+             "total_mb": 81559.0, "bus": "00000000:81:00.0",
+             "fail": {"nvmlDeviceGetHandleByIndex": 15}},
+        ],
+    }  # fmt: skip
+
+
+def test_doctor_json_names_the_worker_s_gpus_and_what_can_be_measured(
+    bench_home: Path, tmp_path: Path
+) -> None:
+    from fake_nvml import install_shim
+
+    shim = install_shim(tmp_path / "nvml", _gpu_box())
+    env = {"PYTHONPATH": str(shim), "CUDA_VISIBLE_DEVICES": "GPU-4b4b,MIG-5c5c5c5c"}
+    env.pop("CUDA_DEVICE_ORDER", None)
+    code, d = _doctor(bench_home, "--no-selftest", "--no-stores", env=env)
+    assert code == 0
+    gpu = d["gpu"]
+    assert gpu["available"] is True and gpu["reason"] is None
+    assert (gpu["driver"], gpu["cuda_driver"]) == ("570.86.15", "12.8")
+    assert gpu["cuda_visible_devices"] == "GPU-4b4b,MIG-5c5c5c5c"
+    assert gpu["visible"] == "CUDA_VISIBLE_DEVICES=GPU-4b4b,MIG-5c5c5c5c"
+    # the worker's devices, in its numbering: the H100, then the A100's first slice
+    assert [(x["cuda_index"], x["name"], x["total_mb"]) for x in gpu["devices"]] == [
+        (0, "NVIDIA H100 80GB HBM3", 81559),
+        (1, "NVIDIA A100-SXM4-80GB MIG 3g.40gb", 40960),
+    ]
+    assert [(g["index"], g.get("mig_mode"), g["error"]) for g in gpu["gpus"]] == [
+        (0, "enabled", None),
+        (1, "disabled", None),
+        (2, None, "NVML: GPU is lost"),
+    ]
+    assert [(s["mig_index"], s["cuda_index"]) for s in gpu["gpus"][0]["slices"]] == [
+        (0, 1),
+        (2, None),
+    ]
+    assert gpu["errors"] == ["GPU 2: NVML: GPU is lost"]
+    assert gpu["proc_memory"] == {
+        "readable": False,
+        "state": "n/a (container PIDs)",
+        "reason": "NVML lists PIDs that do not exist here (5000001): it reports host PIDs, "
+        "and this program runs in its own PID namespace (a container)",
+    }
+    assert gpu["energy"] == {
+        "supported": True,
+        "reason": "summed over GPU 1; not on GPU 0 MIG 0: no energy counter on a MIG slice "
+        "(NVML counts the whole GPU)",
+    }
+    assert gpu["can_offload"] is bool(d["llama"]["gpu_offload"])
+
+
+def test_doctor_text_shows_each_gpu_and_the_worker_s_share(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fake_nvml import FakeNvml
+
+    from tui_bench.cli.doctor import render
+
+    monkeypatch.setitem(sys.modules, "pynvml", FakeNvml.from_json(_gpu_box()).module())
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-4b4b,MIG-5c5c5c5c")
+    monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
+    llama = doctor.LlamaFacts(installed=True, importable=True, gpu_offload=True)
+    report = doctor.DoctorReport(
+        tui_bench=__version__,
+        python="3.11",
+        llama=llama,
+        cpu=doctor.CpuFacts("x86", 2, False),
+        gpu=system.gpu_facts(llama),
+        models=doctor.ModelsFacts([], {}, 0, {}),
+        history=doctor.HistoryFacts("h.sqlite3", "absent"),
+    )
+    lines = render(report).splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("  GPU 0"))
+    assert lines[start : start + 8] == [
+        "  GPU 0            NVIDIA A100-SXM4-80GB · 80.0 GiB · MIG enabled · cc 8.0 · 700 W limit"
+        " · not the worker's",
+        "    MIG 0          NVIDIA A100-SXM4-80GB MIG 3g.40gb · 40.0 GiB · worker's CUDA 1",
+        "    MIG 2          NVIDIA A100-SXM4-80GB MIG 3g.40gb · 40.0 GiB · not the worker's",
+        "  GPU 1            NVIDIA H100 80GB HBM3 · 79.6 GiB · MIG disabled · cc 9.0 · 700 W limit"
+        " · worker's CUDA 0",
+        "  GPU 2            FAILED (NVML: GPU is lost)",
+        "  worker's GPUs    CUDA_VISIBLE_DEVICES=GPU-4b4b,MIG-5c5c5c5c",
+        "  NVIDIA driver    570.86.15 (CUDA 12.8) · this build can offload: yes",
+        "  process memory   n/a (container PIDs): NVML lists PIDs that do not exist here "
+        "(5000001): it reports host PIDs, and this program runs in its own PID namespace "
+        "(a container)",
+    ]
+    assert doctor.gpu_label(report) == "H100 80GB HBM3 80 GB +1"

@@ -84,15 +84,9 @@ def render(r: DoctorReport) -> str:
     amx = {True: "AMX yes (llama.cpp's weight repacking has crashed on such hosts)",
            False: "no AMX", None: "AMX unknown"}[r.cpu.amx]  # fmt: skip
     lines.append(_row("CPU", f"{r.cpu.model} · {r.cpu.cores_logical} logical cores · {amx}"))
-    if r.gpu.available:
-        for dev in r.gpu.devices:
-            lines.append(
-                _row(f"GPU {dev['index']}", f"{dev['name']} · {dev['total_mb'] / 1024:.1f} GiB")
-            )
-        can = "yes" if r.gpu.can_offload else "no (CPU-only llama-cpp-python build)"
-        lines.append(_row("NVIDIA driver", f"{r.gpu.driver} · this build can offload: {can}"))
-    else:
-        lines.append(_row("GPU", str(r.gpu.reason)))
+    from tui_bench.core.doctor import gpu_rows
+
+    lines += [_row(label, text) for label, text in gpu_rows(r)]
     lines.append(f"self-test ({SELFTEST_SOURCE}, {SELFTEST_TOKENS} tokens, own worker each)")
     if r.selftest is None:
         lines.append(_row("", str(r.selftest_note)))

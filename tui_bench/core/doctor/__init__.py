@@ -8,7 +8,9 @@ Gathers, without a front end:
   AMX_INT8 ...), OpenMP, weight repacking, the backends compiled in, GPU offload; and
   whether the CPU has AMX (``amx_tile`` in ``/proc/cpuinfo``), where llama.cpp's weight
   repacking has crashed;
-- NVIDIA GPUs through :class:`~tui_bench.core.telemetry.GpuProbe` (with its "no GPU" reason);
+- NVIDIA GPUs through :class:`~tui_bench.core.gpu.GpuProbe`: the devices the model's worker
+  will use (``CUDA_VISIBLE_DEVICES`` applied), their memory, MIG mode, energy counter, and
+  whether per-process memory can be read, each "no" with its reason;
 - a 16-token decode of ``builtin:smollm2-135m`` with weight repacking on, then off, each
   in its own worker process (:class:`~tui_bench.core.backends.llama_cpp.LlamaCppBackend`):
   a crash with its signal, or the decode rate, and the recommendation that follows;
@@ -52,6 +54,7 @@ from tui_bench.core.doctor.report import (
     cpu_label,
     gather,
     gpu_label,
+    gpu_rows,
     load_cache,
     quick_report,
     repack_label,
@@ -88,6 +91,7 @@ __all__ = [
     "gather",
     "gpu_facts",
     "gpu_label",
+    "gpu_rows",
     "history_facts",
     "load_cache",
     "models_facts",

@@ -60,11 +60,22 @@ class CpuFacts:
 
 @dataclass
 class GpuFacts:
-    available: bool
-    reason: str | None = None
+    """NVIDIA GPUs as :class:`~tui_bench.core.gpu.GpuProbe` describes them."""
+
+    available: bool  # the worker can use at least one device
+    reason: str | None = None  # why not, when not
     driver: str | None = None
-    devices: list[dict[str, Any]] = field(default_factory=list)
+    devices: list[dict[str, Any]] = field(default_factory=list)  # the worker's devices
     can_offload: bool = False  # a GPU, and a llama.cpp build that can use it
+    cuda_driver: str | None = None  # the newest CUDA the driver runs
+    cuda_visible_devices: str | None = None  # as set (None: unset)
+    cuda_device_order: str | None = None
+    visible: str | None = None  # how the worker's devices follow from those two
+    order_exact: bool | None = None  # False: CUDA's numbering is estimated
+    gpus: list[dict[str, Any]] = field(default_factory=list)  # every GPU NVML lists
+    errors: list[str] = field(default_factory=list)  # devices that failed, with reasons
+    proc_memory: dict[str, Any] = field(default_factory=dict)  # readable, state, reason
+    energy: dict[str, Any] = field(default_factory=dict)  # supported, reason
 
 
 @dataclass

@@ -184,9 +184,10 @@ def repack_label(report: DoctorReport) -> str:
 
 
 def gpu_label(report: DoctorReport) -> str:
+    """The worker's first GPU, its memory, and how many more it uses."""
     gpu = report.gpu
     if not gpu.available:
-        return "no NVIDIA GPU"
+        return "no GPU visible to the worker" if gpu.gpus else "no NVIDIA GPU"
     first = gpu.devices[0] if gpu.devices else {}
     name = str(first.get("name", "GPU")).removeprefix("NVIDIA ")
     more = f" +{len(gpu.devices) - 1}" if len(gpu.devices) > 1 else ""
@@ -210,3 +211,52 @@ def summary_line(report: DoctorReport) -> str:
     if not report.history.ok:
         parts.append(f"history {report.history.state.upper()}")
     return " · ".join(parts)
+
+
+def _gib(mb: Any) -> str:
+    return f"{mb / 1024:.1f} GiB" if isinstance(mb, (int, float)) else "memory n/a"
+
+
+def _device_text(d: dict[str, Any]) -> str:
+    if d.get("error"):
+        name = f"{d.get('name')}: " if d.get("uuid") else ""  # the name, when NVML gave it
+        return f"{name}FAILED ({d['error']})"
+    parts = [str(d.get("name")), _gib(d.get("total_mb"))]
+    if d.get("mig_index") is None:
+        mode = d.get("mig_mode")
+        parts.append(f"MIG {mode}" if mode else "no MIG")
+        if d.get("compute_capability"):
+            parts.append(f"cc {d['compute_capability']}")
+        if d.get("power_limit_w") is not None:
+            parts.append(f"{d['power_limit_w']:.0f} W limit")
+    cuda = d.get("cuda_index")
+    parts.append(f"worker's CUDA {cuda}" if cuda is not None else "not the worker's")
+    return " · ".join(parts)
+
+
+def gpu_rows(report: DoctorReport) -> list[tuple[str, str]]:
+    """The GPU section as (label, text) rows: every GPU NVML lists (MIG slices under
+    their GPU) and which of them the worker will use, the driver and CUDA versions, and
+    whether per-process memory and energy can be read, with reasons."""
+    gpu = report.gpu
+    if not gpu.gpus:
+        return [("GPU", str(gpu.reason))]
+    rows: list[tuple[str, str]] = []
+    for g in gpu.gpus:
+        rows.append((f"GPU {g['index']}", _device_text(g)))
+        for s in g.get("slices", []):
+            rows.append((f"  MIG {s['mig_index']}", _device_text(s)))
+    rows.append(("worker's GPUs", str(gpu.visible or "")))
+    if not gpu.available:
+        rows.append(("", str(gpu.reason)))
+    cuda = f" (CUDA {gpu.cuda_driver})" if gpu.cuda_driver else ""
+    can = "yes" if gpu.can_offload else "no (CPU-only llama-cpp-python build)"
+    rows.append(("NVIDIA driver", f"{gpu.driver}{cuda} · this build can offload: {can}"))
+    if gpu.available:
+        pm = gpu.proc_memory
+        rows.append(("process memory", f"{pm.get('state')}: {pm.get('reason')}"))
+        en = gpu.energy
+        rows.append(
+            ("energy counter", f"{'yes' if en.get('supported') else 'no'}: {en.get('reason')}")
+        )
+    return rows

@@ -190,7 +190,9 @@ def cpu_facts() -> CpuFacts:
 
 
 def gpu_facts(llama: LlamaFacts) -> GpuFacts:
-    from tui_bench.core.telemetry import GpuProbe
+    """The GPUs, the devices the worker will use (``CUDA_VISIBLE_DEVICES`` applied), and
+    what can be measured on them, each "no" with its reason."""
+    from tui_bench.core.gpu import GpuProbe
 
     probe = GpuProbe()
     try:
@@ -203,6 +205,15 @@ def gpu_facts(llama: LlamaFacts) -> GpuFacts:
         driver=d.get("driver"),
         devices=list(d.get("devices", [])),
         can_offload=bool(d["available"] and llama.gpu_offload),
+        cuda_driver=d.get("cuda_driver"),
+        cuda_visible_devices=d.get("cuda_visible_devices"),
+        cuda_device_order=d.get("cuda_device_order"),
+        visible=d.get("visible"),
+        order_exact=d.get("order_exact"),
+        gpus=list(d.get("gpus", [])),
+        errors=list(d.get("errors", [])),
+        proc_memory=dict(d.get("proc_memory", {})),
+        energy=dict(d.get("energy", {})),
     )
 
 
