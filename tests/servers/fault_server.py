@@ -36,7 +36,7 @@ from collections import Counter
 from typing import Any
 
 # far above the loop's jitter, so the client's and the server's decode rates agree
-TOKEN_DELAY_S = 0.02
+TOKEN_DELAY_S = 0.03
 STALL_MAX_S = 30.0
 PROMPT_N = 7
 MODEL = "fault-model"
