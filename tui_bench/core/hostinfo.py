@@ -68,6 +68,8 @@ def _cpu_model() -> str:
 def host(gpu: dict[str, Any] | None = None) -> dict[str, Any]:
     import psutil
 
+    from tui_bench.core.cpus import default_threads
+
     return {
         "label": host_label(),
         "os": f"{platform.system()} {platform.release()}",
@@ -75,6 +77,8 @@ def host(gpu: dict[str, Any] | None = None) -> dict[str, Any]:
         "cpu": _cpu_model(),
         "cores_logical": os.cpu_count(),
         "cores_physical": psutil.cpu_count(logical=False),
+        # what a llama.cpp model runs with when its plan sets no n_threads, and why
+        "threads": default_threads().to_json(),
         "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "python_executable": home_relative(sys.executable),
         "gpu": gpu or {"available": False, "reason": "not probed"},

@@ -74,7 +74,13 @@ class LogSink(LineSink):
                 f"[run {event.run_id}] {event.plan}: {len(event.models)} model(s) × {len(event.prompts)} prompt(s) "
                 f"× {event.repeats} repeat(s) = {event.n_measured} measured + {event.n_warmup} warm-up request(s)"
             )
-            self.line(f"[run {event.run_id}] host: {event.host.get('cpu')}; GPU: {gpu_text}")
+            threads = event.host.get("threads") or {}
+            cpu_text = f"{event.host.get('cpu')}" + (
+                f"; llama.cpp default {threads['n']} threads: {threads['reason']}"
+                if threads.get("n")
+                else ""
+            )
+            self.line(f"[run {event.run_id}] host: {cpu_text}; GPU: {gpu_text}")
         elif isinstance(event, ModelLoading):
             self.line(f"[{event.model}] loading {event.source} ...")
         elif isinstance(event, ModelLoaded):
