@@ -17,14 +17,63 @@ def model_setup(info: dict[str, Any]) -> list[str]:
     if info.get("simulated"):
         bits.append("simulated")
         return bits
-    if "gpu_offload_supported" in info:
+    if isinstance(info.get("offload"), dict):
+        bits += _offload(info)
+    elif "gpu_offload_supported" in info:  # recorded before the offload facts were
         offload = "GPU offload available" if info["gpu_offload_supported"] else "CPU-only build"
         bits.append(f"{offload}, n_gpu_layers={info.get('n_gpu_layers')}")
     if info.get("n_threads"):
-        bits.append(f"{info['n_threads']} threads")
+        source = info.get("n_threads_from")
+        why = f" ({source})" if source and source != "plan" else ""
+        bits.append(f"{info['n_threads']} threads{why}")
     pool = info.get("threadpool") or {}
     if pool.get("attached"):
         bits.append(f"poll {pool.get('poll')}, prio {pool.get('prio')}")
     if "repack" in info:
         bits.append("repacking " + ("on" if info["repack"] else "off"))
+    flash = info.get("flash_attn")
+    if isinstance(flash, dict):
+        resolved = f": {flash['resolved']}" if flash.get("resolved") else ""
+        note = f" ({flash['note']})" if flash.get("note") else ""
+        bits.append(f"flash attention {flash.get('asked')}{resolved}{note}")
+    buffers = _buffers(info.get("buffers_mib"))
+    if buffers:
+        bits.append(buffers)
     return bits
+
+
+def _offload(info: dict[str, Any]) -> list[str]:
+    """Where the layers went: the build's status, layers offloaded, devices, placement."""
+    status = info["offload"]
+    if status.get("kind") == "cpu_only":  # the label says n_gpu_layers = 0
+        return [str(status.get("label"))]
+    head = f"{status.get('label')}, n_gpu_layers={info.get('n_gpu_layers')}"
+    layers = info.get("gpu_layers") or {}
+    if not layers.get("offloaded"):
+        return [head]
+    devices = info.get("gpu_devices") or []
+    where = ", ".join(f"{d.get('name')} ({d.get('description')})" for d in devices) or "GPU"
+    bits = [f"{head}: {layers['offloaded']}/{layers.get('total')} layers on {where}"]
+    place = info.get("placement") or {}
+    if place.get("split_mode"):
+        split = place["split_mode"]
+        text = f"split {split}" + (f" on GPU {place.get('main_gpu')}" if split == "none" else "")
+        if place.get("tensor_split"):
+            text += " (tensor_split " + ", ".join(f"{x:g}" for x in place["tensor_split"]) + ")"
+        if place.get("chosen_by") == "auto":
+            text += f": {place.get('reason')}"
+        bits.append(text)
+    return bits
+
+
+def _buffers(buffers: Any) -> str:
+    """llama.cpp's buffer sizes: ``buffers model CUDA0 24277.8 + CPU_Mapped 1064.6 MiB, ...``."""
+    if not isinstance(buffers, dict) or not buffers:
+        return ""
+    parts = []
+    for kind, label in (("model", "model"), ("kv", "KV"), ("compute", "compute")):
+        sizes = buffers.get(kind) or {}
+        if sizes:
+            each = " + ".join(f"{name} {mib:.1f}" for name, mib in sizes.items())
+            parts.append(f"{label} {each} MiB")
+    return "buffers " + ", ".join(parts) if parts else ""

@@ -45,6 +45,7 @@ TASK_TYPES = (
 )
 
 NonNegInt = Annotated[int, Field(ge=0)]
+MAX_GPUS = 16  # llama.cpp's LLAMA_MAX_DEVICES: the most entries a tensor_split can have
 PosInt = Annotated[int, Field(ge=1)]
 
 
@@ -115,7 +116,13 @@ class ModelSpec(_Strict):
     n_threads: PosInt | None = None
     n_batch: PosInt = 512
     n_gpu_layers: Annotated[int, Field(ge=-1)] = 0
-    flash_attn: bool | None = False  # None: llama.cpp decides (auto)
+    # Where offloaded layers go when several GPUs are visible (llama.cpp's options). None
+    # set: one GPU (main_gpu, default 0) if the model fits in its free memory, else the
+    # rule in core/backends/llama_devices.py. tensor_split: a share per GPU, in order.
+    main_gpu: NonNegInt | None = None
+    split_mode: Literal["none", "layer", "row"] | None = None
+    tensor_split: list[Annotated[float, Field(ge=0)]] | None = None
+    flash_attn: bool | None = None  # None: llama.cpp's own default (auto: on where supported)
     # CPU weight repacking (llama.cpp's "extra buffer types": AMX, AVX-512 ... layouts).
     # "auto": on, and if the worker dies from a native signal on the first decode after
     # loading with it on, reloaded once with it off (recorded as such); True/False: as set.
@@ -132,6 +139,21 @@ class ModelSpec(_Strict):
     def _source_required(self) -> ModelSpec:
         if self.backend == "llama_cpp" and not self.source:
             raise ValueError("field 'source' is required for backend 'llama_cpp'")
+        return self
+
+    @model_validator(mode="after")
+    def _placement(self) -> ModelSpec:
+        split = self.tensor_split
+        if split is None:
+            return self
+        if not split or len(split) > MAX_GPUS:
+            raise _FieldError("tensor_split", f"give 1 to {MAX_GPUS} shares, one per GPU")
+        if not any(share > 0 for share in split):
+            raise _FieldError("tensor_split", "at least one share must be above 0")
+        if self.split_mode == "none":
+            raise _FieldError(
+                "tensor_split", 'splits across GPUs: set split_mode = "layer" or "row", or drop it'
+            )
         return self
 
     @property

@@ -42,6 +42,9 @@ class GenRequest:
 
 
 OnTokens = Callable[[TokenBatch], None]
+# (level, message): a message for the run log from the engine behind a backend (level
+# "warning" or "error"), e.g. llama.cpp's own warnings while it loads or generates
+OnLog = Callable[[str, str], None]
 
 
 class Backend(ABC):
@@ -55,6 +58,8 @@ class Backend(ABC):
     def __init__(self, spec: ModelSpec, path: Path | None = None) -> None:
         self.spec = spec
         self.path = path
+        #: set by whoever runs the backend to receive its engine's messages as they come
+        self.log: OnLog | None = None
 
     @property
     def pid(self) -> int | None:

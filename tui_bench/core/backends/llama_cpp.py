@@ -4,6 +4,13 @@ The worker (:mod:`.llama_worker`) holds the model; this side drives it over pipe
 JSON lines. A native crash, an out-of-memory kill or a hung load becomes a failed
 request with a clear reason, and the run goes on. Memory is measured per model and freed
 when the worker exits.
+
+llama.cpp's warnings and errors arrive as ``log`` messages between the others: each goes
+to :attr:`Backend.log` (the run log) as it comes, and the errors since the current load
+or request are kept, so that a worker killed by SIGABRT is reported with llama.cpp's
+cause (``CUDA error: out of memory``). A model with ``n_gpu_layers = 0`` runs in a worker
+that sees no GPU (``CUDA_VISIBLE_DEVICES=""``, no llama.cpp devices): on a GPU build,
+llama.cpp would otherwise still run large prompt batches on the GPU.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_bench.core.backends.base import Backend, GenRequest, LoadInfo, OnTokens, TokenBatch
+from tui_bench.core.backends.llama_log import last_native_error
 from tui_bench.core.backends.spawn import WorkerProcess, start_process
 from tui_bench.core.errors import BackendError
 from tui_bench.core.metrics import FLAG_REPACK_OFF, EngineCounters, RawTiming
@@ -26,6 +34,7 @@ from tui_bench.core.plan import ModelSpec
 from tui_bench.core.results import GenOutcome
 
 STARTUP_TIMEOUT_S = 120.0
+MAX_LOAD_WARNINGS = 20  # llama.cpp's warnings kept in a model's info
 STREAM_LIMIT = 64 * 1024 * 1024
 # A worker killed by one of these died in native code (not by the OOM killer's SIGKILL).
 NATIVE_CRASH_SIGNALS = frozenset(
@@ -46,6 +55,27 @@ def _signal_name(returncode: int | None) -> str:
     return f"exited with code {returncode}"
 
 
+def offload_warning(n_gpu_layers: int, info: dict[str, Any]) -> str | None:
+    """Why a model asked for GPU layers runs (partly) on the CPU, with the fix; or None."""
+    if n_gpu_layers == 0:
+        return None
+    status = info.get("offload") or {}
+    asked = f"n_gpu_layers={n_gpu_layers} asked"
+    kind, advice = status.get("kind"), status.get("advice")
+    if kind == "cpu_build":
+        build = "this llama-cpp-python is a CPU-only build"
+        return f"{asked}, but {build}: everything runs on the CPU; {advice}"
+    if kind == "no_gpu_visible":
+        build = f"this {status.get('gpu_backend')} build sees no GPU"
+        return f"{asked}, but {build}: everything runs on the CPU; {advice}"
+    layers = info.get("gpu_layers") or {}
+    done, total = layers.get("offloaded"), layers.get("total")
+    wanted = total if n_gpu_layers < 0 or total is None else min(n_gpu_layers, total)
+    if done is not None and wanted is not None and done < wanted:
+        return f"{asked}, but llama.cpp offloaded {done}/{total} layers to the GPU"
+    return None
+
+
 class LlamaCppBackend(Backend):
     token_source = "engine"
     fallback_flag = FLAG_REPACK_OFF
@@ -59,6 +89,9 @@ class LlamaCppBackend(Backend):
         self._dead_reason: str | None = None
         self._seq = 0
         self._fallback: tuple[ModelSpec, str] | None = None
+        self._errors: list[str] = []  # llama.cpp's errors since the current load or request
+        self._warnings: list[str] = []  # llama.cpp's warnings and errors while loading
+        self._loading = False
 
     @property
     def pid(self) -> int | None:
@@ -73,6 +106,14 @@ class LlamaCppBackend(Backend):
     async def _start(self) -> None:
         env = dict(os.environ)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        if self.spec.n_gpu_layers == 0:
+            # a CPU run: no GPU for this worker, even on a GPU build (see the module's doc)
+            env["CUDA_VISIBLE_DEVICES"] = ""
+            env["TUI_BENCH_HIDE_GPUS"] = "1"
+        if env.get("TUI_BENCH_WORKER_VERBOSE") != "1":
+            # a native abort's backtrace may attach a debugger for seconds: the cause is
+            # llama.cpp's error message, which reaches us anyway
+            env.setdefault("GGML_NO_BACKTRACE", "1")
         self.proc = await start_process(
             [sys.executable, "-m", "tui_bench.core.backends.llama_worker"],
             env=env,
@@ -95,12 +136,28 @@ class LlamaCppBackend(Backend):
         self.proc.write(json.dumps(msg).encode() + b"\n")
 
     async def _recv(self, timeout: float | None) -> dict[str, Any] | None:
-        """Next message, or None when the worker's stream ended (it died)."""
+        """Next message, or None when the worker's stream ended (it died); llama.cpp's log
+        messages on the way are handled, within the same ``timeout``."""
         assert self.proc and self.proc.stdout
-        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
-        if not line:
-            return None
-        return json.loads(line)
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - loop.time())
+            line = await asyncio.wait_for(self.proc.stdout.readline(), left)
+            if not line:
+                return None
+            msg = json.loads(line)
+            if msg.get("type") != "log":
+                return msg
+            self._worker_log(str(msg.get("level")), str(msg.get("text")))
+
+    def _worker_log(self, level: str, text: str) -> None:
+        if level == "error":
+            self._errors.append(text)
+        if self._loading and len(self._warnings) < MAX_LOAD_WARNINGS:
+            self._warnings.append(text)
+        if self.log is not None:
+            self.log("error" if level == "error" else "warning", f"llama.cpp: {text.strip()}")
 
     async def _death_reason(self) -> str:
         assert self.proc
@@ -110,7 +167,7 @@ class LlamaCppBackend(Backend):
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(self._stderr_task), 1)
         reason = f"worker {_signal_name(self.proc.returncode)}"
-        last = self._last_stderr()
+        last = last_native_error(self._errors) or self._last_stderr()
         return f"{reason}: {last}" if last else reason
 
     def _last_stderr(self) -> str:
@@ -132,6 +189,7 @@ class LlamaCppBackend(Backend):
         spec = self.spec
         if self.path is None:
             raise BackendError(f"{spec.id}: no model file")
+        self._errors, self._warnings, self._loading = [], [], True
         await self._start()
         try:
             hello = await self._recv(STARTUP_TIMEOUT_S)
@@ -148,6 +206,9 @@ class LlamaCppBackend(Backend):
                     "n_threads": spec.n_threads,
                     "n_batch": spec.n_batch,
                     "n_gpu_layers": spec.n_gpu_layers,
+                    "main_gpu": spec.main_gpu,
+                    "split_mode": spec.split_mode,
+                    "tensor_split": spec.tensor_split,
                     "flash_attn": spec.flash_attn,
                     "chat_template": spec.chat_template,
                     "repack": spec.repack is not False,
@@ -178,13 +239,13 @@ class LlamaCppBackend(Backend):
                 "gpu_offload_supported": bool(hello.get("gpu_offload")),
                 "n_gpu_layers": spec.n_gpu_layers,
                 "system_info": hello.get("system_info"),
+                "llama_warnings": list(self._warnings),
             }
         )
-        if spec.n_gpu_layers != 0 and not hello.get("gpu_offload"):
-            info["warning"] = (
-                f"n_gpu_layers={spec.n_gpu_layers} asked, but this llama-cpp-python build cannot "
-                "offload to a GPU: everything runs on the CPU (see README: build with CUDA)"
-            )
+        self._loading = False
+        warning = offload_warning(spec.n_gpu_layers, info)
+        if warning:
+            info["warning"] = warning
         return LoadInfo(load_ms=float(msg["load_ms"]), pid=self.pid, info=info)
 
     async def generate(self, request: GenRequest, on_tokens: OnTokens) -> GenOutcome:
@@ -192,6 +253,7 @@ class LlamaCppBackend(Backend):
             return GenOutcome(raw=RawTiming(0), error=self._dead_reason or "worker is not running")
         gen, prompt = request.gen, request.prompt
         self._seq += 1
+        self._errors = []
         rid = self._seq
         self._send(
             {

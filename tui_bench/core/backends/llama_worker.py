@@ -15,12 +15,22 @@ SIGINT (a terminal's Ctrl-C goes to the parent, which decides) and dies with its
 
 Threads: like llama-bench, the worker creates its own ggml CPU threadpool (thread count,
 polling level, priority) and attaches it to the context, instead of llama.cpp's default
-one made anew for every graph computation.
+one made anew for every graph computation. Without a count in the plan it runs with
+:func:`tui_bench.core.cpus.default_threads` (affinity, cgroup quota, physical cores).
 
-Test-only fault switch: with ``TUI_BENCH_FAULT_REPACK_CRASH=1`` in its environment, a
+llama.cpp's log (:mod:`.llama_log`): warnings and errors go to the parent as ``log``
+messages as they happen; the load's messages are read into the model's info (layers
+offloaded, devices, buffer sizes). With ``TUI_BENCH_HIDE_GPUS=1`` (set by the parent for
+a model with ``n_gpu_layers = 0``, beside ``CUDA_VISIBLE_DEVICES=""``) the model gets no
+device at all: a CPU run on a GPU build stays on the CPU, prompt batches included.
+
+Test-only fault switches: with ``TUI_BENCH_FAULT_REPACK_CRASH=1`` in its environment, a
 worker whose model was loaded with weight repacking on kills itself with SIGSEGV on its
-first decode, as llama.cpp's AMX repacking does on some hosts. It exists so that the
-fallback to repacking off can be tested on any machine; never set it otherwise.
+first decode, as llama.cpp's AMX repacking does on some hosts. With
+``TUI_BENCH_FAULT_NATIVE_ABORT=<message>``, the first decode logs ``<message>`` through
+ggml's logger as an error and aborts in ggml, as a CUDA error does. They exist so that the
+fallback to repacking off and a native crash's cause can be tested on any machine; never
+set them otherwise.
 """
 
 from __future__ import annotations
@@ -29,21 +39,35 @@ import codecs
 import ctypes
 import json
 import os
+import re
 import signal
 import sys
 import time
-from collections import deque
 from typing import Any
 
+from tui_bench.core.backends.llama_devices import (
+    choose_placement,
+    gpu_libraries,
+    offload_status,
+    registry,
+)
+from tui_bench.core.backends.llama_log import LogCapture, native_abort, parse_load_log
+from tui_bench.core.backends.llama_params import context_params, model_params
 from tui_bench.core.backends.templates import chat_template, template_name
 from tui_bench.core.backends.threadpool import ThreadPool
+from tui_bench.core.backends.worker_io import Channel, die_with_parent, peak_rss_kb, peak_rss_reset
+from tui_bench.core.cpus import default_threads
 
 perf_ns = time.perf_counter_ns
 
 _cancelled = False
-_log_tail: deque[str] = deque(maxlen=40)
 _verbose = os.environ.get("TUI_BENCH_WORKER_VERBOSE") == "1"
+_hide_gpus = os.environ.get("TUI_BENCH_HIDE_GPUS") == "1"
 _fault_repack_crash = os.environ.get("TUI_BENCH_FAULT_REPACK_CRASH") == "1"
+_fault_abort = os.environ.get("TUI_BENCH_FAULT_NATIVE_ABORT", "")
+# what hiding the GPUs makes a GPU backend say at start-up: expected, not a warning
+_HIDDEN_QUIET = [re.compile(r"failed to initialize \w+: .*(no \w+-capable device|no device)")]
+_log = LogCapture(echo=_verbose, quiet=_HIDDEN_QUIET if _hide_gpus else None)
 
 
 def _on_cancel(signum: int, frame: Any) -> None:
@@ -51,103 +75,51 @@ def _on_cancel(signum: int, frame: Any) -> None:
     _cancelled = True
 
 
-def _die_with_parent() -> None:
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-class Channel:
-    """The protocol stream: a private dup of the original stdout."""
-
-    def __init__(self) -> None:
-        fd = os.dup(1)
-        os.dup2(2, 1)  # anything printed to stdout from now on goes to stderr
-        sys.stdout = sys.stderr
-        self.out = os.fdopen(fd, "wb", buffering=0)
-
-    def send(self, msg: dict[str, Any]) -> None:
-        self.out.write(json.dumps(msg, separators=(",", ":")).encode() + b"\n")
-
-
-def _peak_rss_reset() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _peak_rss_kb() -> int | None:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    try:
-        import resource
-
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    except Exception:
-        return None
-
-
-def _last_error() -> str:
-    for line in reversed(_log_tail):
-        low = line.lower()
-        if "error" in low or "failed" in low or "invalid" in low:
-            return line
-    return _log_tail[-1] if _log_tail else ""
-
-
 class Model:
     """One loaded model and its context."""
 
-    def __init__(self, ll: Any, cmd: dict[str, Any]) -> None:
+    def __init__(self, ll: Any, cmd: dict[str, Any], hello: dict[str, Any]) -> None:
         self.ll = ll
+        self.hello = hello
         path = cmd["path"]
-        mparams = ll.llama_model_default_params()
-        mparams.n_gpu_layers = int(cmd.get("n_gpu_layers", 0))
-        if mparams.n_gpu_layers < 0:
-            mparams.n_gpu_layers = 1_000_000
-        self.repack = bool(cmd.get("repack", True))
-        if hasattr(mparams, "use_extra_bufts"):
-            mparams.use_extra_bufts = self.repack
-        elif not self.repack:
-            raise RuntimeError(
-                "this llama-cpp-python cannot turn weight repacking off (no use_extra_bufts): "
-                "upgrade it, or set repack = true"
+        ngl = int(cmd.get("n_gpu_layers", 0))
+        gpus = [] if _hide_gpus or ngl == 0 else registry(ll, memory=True)[1]
+        try:
+            size_mib: float | None = os.path.getsize(path) / 2**20
+        except OSError:
+            size_mib = None
+        try:
+            placement = choose_placement(
+                split_mode=cmd.get("split_mode"),
+                main_gpu=cmd.get("main_gpu"),
+                tensor_split=cmd.get("tensor_split"),
+                gpus=gpus,
+                model_mib=size_mib,
             )
+        except ValueError as exc:
+            raise RuntimeError(str(exc)) from None
+        settings = model_params(ll, cmd, placement, hide_gpus=_hide_gpus)
+        self.placement = placement
+        self.repack = bool(cmd.get("repack", True))
+        _log.record()
         t0 = perf_ns()
-        model = ll.llama_model_load_from_file(path.encode(), mparams)
+        model = ll.llama_model_load_from_file(path.encode(), settings.params)
         if not model:
-            reason = _last_error() or "llama.cpp returned no model"
+            _log.recording()
+            reason = _log.last_error() or "llama.cpp returned no model"
             raise RuntimeError(f"llama.cpp could not load {path}: {reason}")
         self.model = model
-        cparams = ll.llama_context_default_params()
-        n_threads = cmd.get("n_threads") or os.cpu_count() or 1
-        cparams.n_ctx = int(cmd.get("n_ctx", 2048))
-        cparams.n_batch = int(cmd.get("n_batch", 512))
-        cparams.n_ubatch = (
-            min(cparams.n_ubatch, cparams.n_batch) if cparams.n_ubatch else cparams.n_batch
-        )
-        cparams.n_threads = n_threads
-        cparams.n_threads_batch = n_threads
-        cparams.no_perf = False
-        # llama_flash_attn_type: -1 auto, 0 disabled, 1 enabled
-        fa = cmd.get("flash_attn")
-        cparams.flash_attn_type = -1 if fa is None else int(bool(fa))
+        if cmd.get("n_threads"):
+            n_threads, self.threads_from = int(cmd["n_threads"]), "plan"
+        else:
+            count = default_threads()
+            n_threads, self.threads_from = count.n, count.reason
+        cparams, self.flash = context_params(ll, cmd, n_threads)
         ctx = ll.llama_init_from_model(model, cparams)
+        self.load_log = parse_load_log(_log.recording())
         if not ctx:
             ll.llama_model_free(model)
-            reason = _last_error() or "context creation failed"
+            reason = _log.last_error() or "context creation failed"
             raise RuntimeError(f"llama.cpp could not create a context for {path}: {reason}")
         self.ctx = ctx
         self.pool = ThreadPool(ll, n_threads, int(cmd.get("poll", 50)), int(cmd.get("prio", 0)))
@@ -168,6 +140,18 @@ class Model:
         ll = self.ll
         desc = ctypes.create_string_buffer(256)
         ll.llama_model_desc(self.model, desc, 256)
+        parsed, hello = self.load_log, self.hello
+        status = offload_status(
+            bool(hello["gpu_offload"]),
+            [b["name"] for b in hello["backends"]],
+            hello["gpu_libs"],
+            hidden=_hide_gpus,
+        )
+        layers = parsed["gpu_layers"] or {
+            # no such line: the build cannot offload here; llama.cpp counts the output layer
+            "offloaded": 0,
+            "total": int(ll.llama_model_n_layer(self.model)) + 1,
+        }
         return {
             "desc": desc.value.decode(errors="replace"),
             "n_params": int(ll.llama_model_n_params(self.model)),
@@ -178,8 +162,15 @@ class Model:
             "n_threads": int(self.n_threads),
             "chat_template": template_name(self.tmpl),
             "n_eog_tokens": len(self.eog),
+            "n_threads_from": self.threads_from,
             "repack": self.repack,
             "threadpool": self.pool.describe(),
+            "offload": status.to_json(),
+            "gpu_layers": layers,
+            "gpu_devices": parsed["devices"],
+            "buffers_mib": parsed["buffers_mib"],
+            "placement": self.placement.to_json(),
+            "flash_attn": {**self.flash, "resolved": parsed["flash_attn"]},
         }
 
     def close(self) -> None:
@@ -281,7 +272,7 @@ class Model:
         batch_ns = int(cmd.get("batch_ms", 50)) * 1_000_000
         prompt_cache = bool(cmd.get("prompt_cache"))
 
-        rss_reset = _peak_rss_reset()
+        rss_reset = peak_rss_reset()
         t_send = perf_ns()
         tokens = self.tokenize(self.render(cmd))
         n_in = len(tokens)
@@ -309,6 +300,8 @@ class Model:
         arr = (ll.llama_token * len(todo))(*todo)
         if _fault_repack_crash and self.repack and not self.decoded:
             os.kill(os.getpid(), signal.SIGSEGV)
+        if _fault_abort and not self.decoded:
+            native_abort(ll, _fault_abort)
         self.decoded = True
         rc = ll.llama_decode(ctx, ll.llama_batch_get_one(arr, len(todo)))
         if rc != 0:
@@ -419,27 +412,14 @@ class Model:
                 "t_sample_ms": float(sperf.t_sample_ms),
                 "n_reused": int(perf.n_reused),
             },
-            "peak_rss_kb": _peak_rss_kb() if rss_reset else None,
+            "peak_rss_kb": peak_rss_kb() if rss_reset else None,
         }
-
-
-def _install_log_capture(ll: Any) -> Any:
-    @ll.llama_log_callback
-    def _cb(level: int, text: bytes, user_data: Any) -> None:
-        line = text.decode("utf-8", errors="replace").rstrip()
-        if line:
-            _log_tail.append(line)
-        if _verbose:
-            sys.stderr.write(text.decode("utf-8", errors="replace"))
-
-    ll.llama_log_set(_cb, ctypes.c_void_p(0))
-    return _cb  # keep a reference: ctypes callbacks must outlive their use
 
 
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGUSR1, _on_cancel)
-    _die_with_parent()
+    die_with_parent()
     chan = Channel()
     try:
         import llama_cpp
@@ -447,17 +427,21 @@ def main() -> int:
     except Exception as exc:  # pragma: no cover - depends on the install
         chan.send({"type": "fatal", "message": f"cannot import llama_cpp: {exc}"})
         return 3
-    keep = _install_log_capture(ll)
+    _log.send = lambda level, text: chan.send({"type": "log", "level": level, "text": text})
+    _log.install(ll)
     ll.llama_backend_init()
-    chan.send(
-        {
-            "type": "hello",
-            "pid": os.getpid(),
-            "llama_cpp_python": getattr(llama_cpp, "__version__", "?"),
-            "gpu_offload": bool(ll.llama_supports_gpu_offload()),
-            "system_info": ll.llama_print_system_info().decode(errors="replace").strip(),
-        }
-    )
+    backends, _ = registry(ll)
+    hello = {
+        "type": "hello",
+        "pid": os.getpid(),
+        "llama_cpp_python": getattr(llama_cpp, "__version__", "?"),
+        "gpu_offload": bool(ll.llama_supports_gpu_offload()),
+        "system_info": ll.llama_print_system_info().decode(errors="replace").strip(),
+        "backends": backends,
+        "gpu_libs": gpu_libraries(ll),
+        "gpus_hidden": _hide_gpus,
+    }
+    chan.send(hello)
     model: Model | None = None
     for line in sys.stdin.buffer:
         if not line.strip():
@@ -466,7 +450,7 @@ def main() -> int:
         op = cmd.get("op")
         try:
             if op == "load":
-                model = Model(ll, cmd)
+                model = Model(ll, cmd, hello)
                 chan.send({"type": "loaded", "load_ms": model.load_ms, "info": model.info()})
             elif op == "generate":
                 if model is None:
@@ -480,7 +464,6 @@ def main() -> int:
             chan.send({"type": "error", "op": op, "id": cmd.get("id"), "message": str(exc)})
     if model is not None:
         model.close()
-    del keep
     return 0
 
 

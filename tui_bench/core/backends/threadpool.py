@@ -78,13 +78,14 @@ class ThreadPool:
 
 
 def _ggml_cpu_lib(ll: Any) -> ctypes.CDLL:
-    """libggml-cpu beside libllama (already loaded by it: this only finds the handle)."""
-    lib_dir = os.path.dirname(ll._lib._name)
-    names = [n for n in os.listdir(lib_dir) if n.startswith("libggml-cpu")] or [
-        n for n in os.listdir(lib_dir) if n.startswith("libggml")
-    ]
-    for name in sorted(names):
-        lib = ctypes.CDLL(os.path.join(lib_dir, name))
+    """The libggml-cpu libllama loaded (not another copy of it: see loaded_libraries)."""
+    from tui_bench.core.backends.llama_devices import loaded_libraries
+
+    libs = loaded_libraries(ll, ("libggml-cpu", "ggml-cpu")) or loaded_libraries(
+        ll, ("libggml", "ggml")
+    )
+    for lib in libs:
         if hasattr(lib, "ggml_threadpool_new"):
             return lib
-    raise OSError(f"no library with ggml_threadpool_new in {lib_dir}")
+    lib_dir = os.path.dirname(ll._lib._name)
+    raise OSError(f"no loaded library with ggml_threadpool_new in {lib_dir}")
