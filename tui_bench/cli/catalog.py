@@ -101,15 +101,21 @@ def _engine_capability() -> dict[str, Any]:
         import llama_cpp.llama_cpp as ll
 
         offload = bool(ll.llama_supports_gpu_offload())
+        system_info = ll.llama_print_system_info().decode(errors="replace")
     except Exception as exc:  # pragma: no cover - broken install
         return {
             "llama_cpp_python": version,
             "gpu_offload": False,
             "text": f"llama-cpp-python {version}: cannot load ({exc})",
         }
+    from tui_bench.core.backends.llama_devices import offload_status
+    from tui_bench.core.doctor.system import parse_system_info
+
+    # a GPU build that sees no GPU is not a CPU-only build: another fix
+    status = offload_status(offload, parse_system_info(system_info)[0])
     text = f"engine: llama-cpp-python {version}, " + (
         "built with GPU offload"
         if offload
-        else "CPU-only build: n_gpu_layers has no effect (see README to build with CUDA)"
+        else f"{status.label}: n_gpu_layers has no effect; {status.advice}"
     )
     return {"llama_cpp_python": version, "gpu_offload": offload, "text": text}
