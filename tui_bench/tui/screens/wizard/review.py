@@ -5,7 +5,6 @@ TOML, into the first plans folder that exists).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from textual.content import Content
 from textual.widgets import Button, Static
 
 from tui_bench.core.catalog import plans_dirs
+from tui_bench.core.cpus import default_threads
 from tui_bench.core.plan import plan_to_toml
 from tui_bench.tui import draft as d
 from tui_bench.tui.format import duration, pct
@@ -91,11 +91,11 @@ class ReviewStep(WizardBase):
                 )
         busy = all_cores_models(p)
         if busy:
-            cores = os.cpu_count() or 1
+            cores = default_threads().n
             parts.append(("\n\nnote ", "bold $warning"))
             parts.append(
                 (
-                    f"{', '.join(busy)} run(s) on all {cores} logical cores: this live view "
+                    f"{', '.join(busy)} run(s) on all {cores} cores it may use: this live view "
                     "only takes CPU time the model leaves idle, but any other busy program on "
                     "this machine slows it. For the steadiest numbers keep the machine quiet "
                     f"or set threads to {max(1, cores - 1)}.",
@@ -180,8 +180,9 @@ class ReviewStep(WizardBase):
 
 
 def all_cores_models(plan: Any) -> list[str]:
-    """llama.cpp models whose worker uses every logical core (the default)."""
-    cores = os.cpu_count() or 1
+    """llama.cpp models whose worker uses every core it may use (the default: the
+    smallest of CPU affinity, cgroup quota and physical cores)."""
+    cores = default_threads().n
     return [
         m.id
         for m in plan.models

@@ -18,7 +18,7 @@ SETTING_FIELDS: tuple[SettingField, ...] = (
     ("repeats", "repeats", "integer", "3"),
     ("warmup", "warm-ups per model", "integer", "1"),
     ("max_tokens", "max tokens", "integer", "64"),
-    ("threads", "threads (llama.cpp)", "integer", "all cores"),
+    ("threads", "threads (llama.cpp)", "integer", "auto"),
     ("gpu_layers", "GPU layers (-1 = all)", "integer", "plan's value (0)"),
     ("threshold", "success threshold (0-1)", "number", "0.9"),
 )
@@ -29,7 +29,8 @@ class SettingsStep(WizardBase):
         with VerticalScroll(id="settings-scroll"):
             yield Static(
                 "Enter moves to the next field. Blank threads: the model's own setting "
-                "(default: all cores). GPU layers need a CUDA build of llama-cpp-python; "
+                "(default: the smallest of CPU affinity, CPU quota and physical cores). "
+                "GPU layers need a CUDA build of llama-cpp-python; "
                 "both apply to llama.cpp models only.",
                 id="settings-hint",
             )
