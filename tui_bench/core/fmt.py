@@ -1,6 +1,7 @@
 """Formatting shared by the reports, the headless log and the TUI.
 
-One wording for the same fact everywhere: what a loaded model ran with.
+One wording for the same fact everywhere: what a loaded model ran with; numbers, the
+missing-value mark and classifier cell names.
 """
 
 from __future__ import annotations
@@ -77,3 +78,40 @@ def _buffers(buffers: Any) -> str:
             each = " + ".join(f"{name} {mib:.1f}" for name, mib in sizes.items())
             parts.append(f"{label} {each} MiB")
     return "buffers " + ", ".join(parts) if parts else ""
+
+
+# -- Numbers, missing values, cell names ---------------------------------------------------
+# One mark and one shape per fact, so a report and the screen showing the same run read alike.
+
+MISSING = "–"  # a value that was not measured or does not apply
+
+
+def num(value: float | None, digits: int = 1) -> str:
+    """``value`` with ``digits`` decimals and thousands separators: ``1,234.5``."""
+    return MISSING if value is None else f"{value:,.{digits}f}"
+
+
+def signed(value: float | None, digits: int = 3) -> str:
+    """A difference, its sign always shown: ``+0.120``, ``-0.034`` (scores by default)."""
+    return MISSING if value is None else f"{value:+,.{digits}f}"
+
+
+def score(value: float | None) -> str:
+    """A score between 0 and 1 (F1, accuracy) with three decimals: ``0.812``."""
+    return num(value, 3)
+
+
+def pct(value: float | None) -> str:
+    """A share between 0 and 1 as a whole percentage: ``85%``."""
+    return MISSING if value is None else f"{100 * value:.0f}%"
+
+
+def or_missing(text: str | None) -> str:
+    """A label that may be absent (a language, a profile)."""
+    return text if text else MISSING
+
+
+def cell_name(category: str, language: str | None) -> str:
+    """A classifier cell: ``topic / en``, or the category alone when not split by language
+    (spaced, so a category holding a slash still reads apart from its language)."""
+    return f"{category} / {language}" if language else category
