@@ -1,10 +1,18 @@
-"""Number and text formatting shared by the screens (no benchmark logic)."""
+"""Text formatting shared by the screens (no benchmark logic): memory, durations, times
+and styled text. Numbers, the missing-value mark and cell names come from
+``tui_bench.core.fmt`` (re-exported here), so a screen reads like the report it shows."""
 
 from __future__ import annotations
 
 from textual.content import Content
 
 from tui_bench.core.errors import TuiBenchError
+from tui_bench.core.fmt import MISSING as MISSING
+from tui_bench.core.fmt import cell_name as cell_name
+from tui_bench.core.fmt import num as num
+from tui_bench.core.fmt import pct as pct
+from tui_bench.core.fmt import score as score
+from tui_bench.core.fmt import signed as signed
 
 
 def error_text(exc: BaseException | None) -> str:
@@ -17,30 +25,22 @@ def error_text(exc: BaseException | None) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
-def num(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:,.{digits}f}"
-
-
-def pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.0f}%"
-
-
 def mem_kb(kb: float | None) -> str:
     if kb is None:
-        return "–"
+        return MISSING
     mb = kb / 1024
     return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB"
 
 
 def mem_mb(mb: float | None) -> str:
     if mb is None:
-        return "–"
+        return MISSING
     return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB"
 
 
 def duration(seconds: float | None) -> str:
     if seconds is None:
-        return "–"
+        return MISSING
     if seconds < 0.1:
         return "< 0.1 s"
     s = round(seconds)
@@ -54,7 +54,7 @@ def duration(seconds: float | None) -> str:
 
 
 def when(iso: str | None) -> str:
-    return "–" if not iso else iso[:19].replace("T", " ")
+    return MISSING if not iso else iso[:19].replace("T", " ")
 
 
 def styled(text: str, style: str) -> Content:

@@ -18,6 +18,7 @@ from typing import Any
 
 from tui_bench.core.classify import imbalance as imb
 from tui_bench.core.classify.result import ClassifyResult
+from tui_bench.core.fmt import MISSING, cell_name, num, or_missing, score, signed
 from tui_bench.core.redact import home_relative, redact
 
 CSV_COLUMNS = [
@@ -76,18 +77,6 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- markdown
-
-
-def _f(x: float | None, digits: int = 3) -> str:
-    return "—" if x is None else f"{x:.{digits}f}"
-
-
-def _signed(x: float | None) -> str:
-    return "—" if x is None else f"{x:+.3f}"
-
-
-def _cell_name(category: str, language: str | None) -> str:
-    return f"{category} / {language}" if language else category
 
 
 def _esc(text: str) -> str:
@@ -153,9 +142,10 @@ def _imbalance_section(result: ClassifyResult) -> list[str]:
     for a in result.imbalance:
         used = "benchmarked" if a.category in chosen else ("yes" if a.eligible else "excluded")
         lines.append(
-            f"| {_esc(a.category)} | {a.n_samples} | {a.n_classes} | {_f(a.imbalance_ratio, 2)} "
-            f"| {_f(a.normalized_entropy)} | {_f(a.minority_share)} | {_f(a.minority_vs_fair)} "
-            f"| {a.profile or '—'} | {_dropped(a.dropped_classes)} | {used} |"
+            f"| {_esc(a.category)} | {a.n_samples} | {a.n_classes} | {num(a.imbalance_ratio, 2)} "
+            f"| {num(a.normalized_entropy, 3)} | {num(a.minority_share, 3)} "
+            f"| {num(a.minority_vs_fair, 3)} "
+            f"| {or_missing(a.profile)} | {_dropped(a.dropped_classes)} | {used} |"
         )
     lines.append("")
     counts = [
@@ -175,18 +165,17 @@ def _imbalance_section(result: ClassifyResult) -> list[str]:
         ]
         for a in result.cell_imbalance:
             lines.append(
-                f"| {_esc(a.category)} | {_esc(a.language or '—')} | {a.n_samples} | {a.n_classes} "
-                f"| {_f(a.imbalance_ratio, 2)} | {_f(a.normalized_entropy)} "
-                f"| {_f(a.minority_share)} | {a.profile or '—'} "
+                f"| {_esc(a.category)} | {_esc(or_missing(a.language))} | {a.n_samples} "
+                f"| {a.n_classes} "
+                f"| {num(a.imbalance_ratio, 2)} | {num(a.normalized_entropy, 3)} "
+                f"| {num(a.minority_share, 3)} | {or_missing(a.profile)} "
                 f"| {'yes' if a.eligible else 'excluded'} |"
             )
         lines.append("")
     if result.excluded:
         lines += ["Excluded:", ""]
         for ex in result.excluded:
-            lines.append(
-                f"- {_esc(_cell_name(ex['category'], ex.get('language')))}: {ex['reason']}"
-            )
+            lines.append(f"- {_esc(cell_name(ex['category'], ex.get('language')))}: {ex['reason']}")
         lines.append("")
     lines += [
         "Suggested categories (per profile, the eligible category with the most rows):",
@@ -204,7 +193,7 @@ def _imbalance_section(result: ClassifyResult) -> list[str]:
 
 def _dropped(dropped: dict[str, int]) -> str:
     if not dropped:
-        return "—"
+        return MISSING
     items = [f"{_esc(k)} ({v})" for k, v in dropped.items()]
     return ", ".join(items[:4]) + (f" +{len(items) - 4} more" if len(items) > 4 else "")
 
@@ -227,7 +216,7 @@ def _ranking_section(result: ClassifyResult) -> list[str]:
         kind = "binary" if first.group == "binary" else f"multi-class, {first.n_classes} classes"
         res = result.result_for(first.model, category, language)
         sizes = f"; {res.n_train} train / {res.n_test} test rows" if res is not None else ""
-        lines += [f"### {_esc(_cell_name(category, language))} ({kind}{sizes})", ""]
+        lines += [f"### {_esc(cell_name(category, language))} ({kind}{sizes})", ""]
         head = "| Rank | Model | Macro-F1 |" + (" ± sd |" if cv else "")
         head += (
             " vs baseline | Accuracy | Balanced acc. | Minority F1 | Train s | Predict ms / 1k |"
@@ -242,14 +231,17 @@ def _ranking_section(result: ClassifyResult) -> list[str]:
             else:
                 rank = f"{row.medal} {row.rank}".strip()
             minority = (
-                f"{_f(row.minority_f1)} ({_esc(row.minority_class)})" if row.minority_class else "—"
+                f"{score(row.minority_f1)} ({_esc(row.minority_class)})"
+                if row.minority_class
+                else MISSING
             )
-            line = f"| {rank} | {row.model} | {_f(row.f1_macro)} |"
+            line = f"| {rank} | {row.model} | {score(row.f1_macro)} |"
             if cv:
-                line += f" {_f(row.f1_macro_sd)} |"
+                line += f" {score(row.f1_macro_sd)} |"
             line += (
-                f" {_signed(row.f1_vs_baseline)} | {_f(row.accuracy)} | {_f(row.balanced_accuracy)} "
-                f"| {minority} | {_f(row.train_time_s, 2)} | {_f(row.predict_ms_per_1k, 1)} |"
+                f" {signed(row.f1_vs_baseline)} | {score(row.accuracy)} "
+                f"| {score(row.balanced_accuracy)} "
+                f"| {minority} | {num(row.train_time_s, 2)} | {num(row.predict_ms_per_1k, 1)} |"
             )
             lines.append(line)
         errors = [r for r in rows if r.error]
@@ -283,11 +275,12 @@ def _aggregate_section(result: ClassifyResult) -> list[str]:
             "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for a in rows:
-            rank = f"{a.medal} {a.rank}".strip() if a.rank else f"— ({a.n_missing} missing)"
+            rank = f"{a.medal} {a.rank}".strip() if a.rank else f"{MISSING} ({a.n_missing} missing)"
             lines.append(
-                f"| {rank} | {a.model} | {a.n_cells} | {_f(a.mean_f1_macro)} "
-                f"| {_signed(a.mean_f1_vs_baseline)} | {_f(a.mean_accuracy)} | {_f(a.mean_rank, 2)} "
-                f"| {a.wins} | {_f(a.total_train_time_s, 2)} |"
+                f"| {rank} | {a.model} | {a.n_cells} | {score(a.mean_f1_macro)} "
+                f"| {signed(a.mean_f1_vs_baseline)} | {score(a.mean_accuracy)} "
+                f"| {num(a.mean_rank, 2)} "
+                f"| {a.wins} | {num(a.total_train_time_s, 2)} |"
             )
         lines.append("")
     return lines
@@ -306,11 +299,11 @@ def _balance_section(result: ClassifyResult) -> list[str]:
         "|---|---|---|---|---:|---:|---:|---|",
     ]
     for b in result.language_balance:
-        per = ", ".join(f"{lang} {v:.3f}" for lang, v in b.f1_by_language.items())
+        per = ", ".join(f"{lang} {score(v)}" for lang, v in b.f1_by_language.items())
         lines.append(
             f"| {_esc(b.category)} | {b.group} | {f'{b.medal} {b.rank}'.strip()} | {b.model} "
-            f"| {_f(b.score)} "
-            f"| {_f(b.mean_f1_macro)} | {_f(b.sd_f1_macro)} | {per} |"
+            f"| {score(b.score)} "
+            f"| {score(b.mean_f1_macro)} | {score(b.sd_f1_macro)} | {per} |"
         )
     lines.append("")
     return lines
@@ -340,7 +333,7 @@ def _final_section(result: ClassifyResult) -> list[str]:
         ]
         for fm in result.final:
             lines.append(
-                f"- {_esc(_cell_name(fm.category, fm.language))}: {fm.candidate}, "
+                f"- {_esc(cell_name(fm.category, fm.language))}: {fm.candidate}, "
                 f"{fm.n_samples} rows, {fm.train_time_s:.2f} s → `{Path(fm.model_path).name}`, "
                 f"`{Path(fm.card_path).name}`"
             )

@@ -29,13 +29,10 @@ from tui_bench.core.classify.events import (
     FinalModelStarted,
     ImbalanceAnalysed,
 )
+from tui_bench.core.fmt import cell_name
 from tui_bench.tui.state.base import EventSink, LiveStateBase, RunView, folds
 
 Key = tuple[str, str, str | None]  # candidate, category, language
-
-
-def cell_name(category: str, language: str | None) -> str:
-    return f"{category}/{language}" if language else category
 
 
 @dataclass

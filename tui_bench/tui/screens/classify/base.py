@@ -20,6 +20,7 @@ from tui_bench.core.classify import imbalance as imb
 from tui_bench.core.classify.data import Dataset
 from tui_bench.core.classify.runner import ClassifyConfig
 from tui_bench.core.errors import UserError
+from tui_bench.core.fmt import num
 from tui_bench.tui.classify_columns import ColumnGuess
 from tui_bench.tui.screens.steps import StepScreen
 
@@ -55,8 +56,8 @@ def header_line(columns: tuple[tuple[str, int, str], ...]) -> str:
 
 
 def fixed(x: float | None, digits: int = 2) -> str:
-    """``x`` with ``digits`` decimals; – when there is none."""
-    return "–" if x is None else f"{x:.{digits}f}"
+    """``x`` with ``digits`` decimals (two unless told), as every report writes numbers."""
+    return num(x, digits)
 
 
 class SetupBase(StepScreen):

@@ -9,7 +9,7 @@ from typing import Any
 
 from textual.content import Content
 
-from tui_bench.tui.state.classify import cell_name
+from tui_bench.core.fmt import MISSING, cell_name, num, score, signed
 
 GROUP_TITLE = {"binary": "binary categories (2 classes)", "multiclass": "multi-class categories"}
 
@@ -52,18 +52,6 @@ AGGREGATE_CAPTION = Content.assemble(
 )
 
 Row = tuple[str, list[Any]]  # (row key, its cells)
-
-
-def score(x: float | None, digits: int = 3) -> str:
-    return "–" if x is None else f"{x:.{digits}f}"
-
-
-def signed(x: float | None) -> str:
-    return "–" if x is None else f"{x:+.3f}"
-
-
-def seconds(x: float | None) -> str:
-    return "–" if x is None else f"{x:.2f}"
 
 
 def cells_of(result: Any) -> list[tuple[str, str | None]]:
@@ -130,11 +118,11 @@ def cell_rows(result: Any, category: str, language: str | None) -> list[Row]:
                     rank_cell(row),
                     name,
                     score(row.f1_macro),
-                    signed(row.f1_vs_baseline) if not row.baseline else "–",
+                    signed(row.f1_vs_baseline) if not row.baseline else MISSING,
                     score(row.accuracy),
                     score(row.balanced_accuracy),
                     score(row.minority_f1),
-                    seconds(row.train_time_s),
+                    num(row.train_time_s, 2),
                 ],
             )
         )
@@ -158,7 +146,7 @@ def aggregate_rows(result: Any, group: str) -> list[Row]:
             if a.medal
             else Content(f"{a.rank}.")
             if a.rank
-            else Content.styled("–", "dim")
+            else Content.styled(MISSING, "dim")
         )
         missing = f" ({a.n_missing} missing)" if a.n_missing else ""
         out.append(
@@ -170,9 +158,9 @@ def aggregate_rows(result: Any, group: str) -> list[Row]:
                     f"{a.n_cells}{missing}",
                     score(a.mean_f1_macro),
                     signed(a.mean_f1_vs_baseline),
-                    score(a.mean_rank, 2),
+                    num(a.mean_rank, 2),
                     str(a.wins),
-                    seconds(a.total_train_time_s),
+                    num(a.total_train_time_s, 2),
                 ],
             )
         )
