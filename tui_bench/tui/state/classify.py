@@ -29,7 +29,7 @@ from tui_bench.core.classify.events import (
     FinalModelStarted,
     ImbalanceAnalysed,
 )
-from tui_bench.core.fmt import cell_name
+from tui_bench.core.fmt import cell_name, score
 from tui_bench.tui.state.base import EventSink, LiveStateBase, RunView, folds
 
 Key = tuple[str, str, str | None]  # candidate, category, language
@@ -226,7 +226,7 @@ class ClassifySink(EventSink[ClassifyLiveState]):
         if r.ok:
             s.add_log(
                 "info",
-                f"✓ {where}: macro-F1 {r.f1_macro:.3f} · accuracy {r.accuracy:.3f} · "
+                f"✓ {where}: macro-F1 {score(r.f1_macro)} · accuracy {score(r.accuracy)} · "
                 f"{r.train_time_s:.2f} s",
             )
         else:
