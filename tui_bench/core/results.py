@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui_bench.core.metrics import EngineCounters, RawTiming, compute, validity_flags
+
+if TYPE_CHECKING:
+    from tui_bench.core.telemetry import Peaks
 
 
 @dataclass
@@ -58,6 +61,12 @@ class RequestRecord:
     peak_rss_kb: int | None = None
     vram_peak_mb: float | None = None
     vram_proc_peak_mb: float | None = None
+    # energy of the model's GPUs (core/energy.py): joules from t_send to the last token,
+    # of the prefill (to the first token) and of the decode; the idle baseline then known
+    energy_j: float | None = None
+    energy_prefill_j: float | None = None
+    energy_decode_j: float | None = None
+    energy_idle_w: float | None = None
     engine: EngineCounters | None = None
     flags: list[str] = field(default_factory=list)
     quality: dict[str, float] = field(default_factory=dict)
@@ -76,6 +85,54 @@ class RequestRecord:
     @property
     def engine_decode_tps(self) -> float | None:
         return self.engine.decode_tps if self.engine else None
+
+    # -- energy, derived from the stored joules and timings ------------------------------
+
+    @property
+    def energy_w(self) -> float | None:
+        """Average watts from t_send to the last token."""
+        return _per(self.energy_j, None if self.e2e_ms is None else self.e2e_ms / 1000)
+
+    @property
+    def energy_j_per_token(self) -> float | None:
+        """Joules per output token, the prompt's processing included."""
+        return _per(self.energy_j, self.n_out)
+
+    @property
+    def energy_prefill_j_per_token(self) -> float | None:
+        """Prefill joules per prompt token."""
+        return _per(self.energy_prefill_j, self.n_in)
+
+    @property
+    def energy_decode_j_per_token(self) -> float | None:
+        """Decode joules per token after the first (as decode tok/s counts them)."""
+        return _per(self.energy_decode_j, self.n_out - 1)
+
+    @property
+    def energy_prefill_w(self) -> float | None:
+        return _per(self.energy_prefill_j, None if self.ttft_ms is None else self.ttft_ms / 1000)
+
+    @property
+    def energy_decode_w(self) -> float | None:
+        if self.e2e_ms is None or self.ttft_ms is None:
+            return None
+        return _per(self.energy_decode_j, (self.e2e_ms - self.ttft_ms) / 1000)
+
+    @property
+    def energy_net_j(self) -> float | None:
+        """Joules net of the idle baseline's draw over the same time."""
+        if self.energy_j is None or self.energy_idle_w is None or self.e2e_ms is None:
+            return None
+        return self.energy_j - self.energy_idle_w * self.e2e_ms / 1000
+
+    @property
+    def energy_net_w(self) -> float | None:
+        w = self.energy_w
+        return None if w is None or self.energy_idle_w is None else w - self.energy_idle_w
+
+    @property
+    def energy_net_j_per_token(self) -> float | None:
+        return _per(self.energy_net_j, self.n_out)
 
     def to_dict(self, *, raw: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -103,6 +160,7 @@ class RequestRecord:
             "peak_rss_kb": self.peak_rss_kb,
             "vram_peak_mb": _r(self.vram_peak_mb),
             "vram_proc_peak_mb": _r(self.vram_proc_peak_mb),
+            **{k: _r(getattr(self, k), 6) for k in ENERGY_FIELDS},
             "engine": self.engine.as_dict() if self.engine else None,
             "engine_decode_tps": _r(self.engine_decode_tps),
             "flags": list(self.flags),
@@ -119,8 +177,30 @@ class RequestRecord:
         return out
 
 
+# the energy figures a record's dict carries: measured, then derived
+ENERGY_FIELDS = (
+    "energy_j",
+    "energy_prefill_j",
+    "energy_decode_j",
+    "energy_idle_w",
+    "energy_w",
+    "energy_j_per_token",
+    "energy_prefill_j_per_token",
+    "energy_decode_j_per_token",
+    "energy_prefill_w",
+    "energy_decode_w",
+    "energy_net_j",
+    "energy_net_w",
+    "energy_net_j_per_token",
+)
+
+
 def _r(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def _per(value: float | None, amount: float | None) -> float | None:
+    return None if value is None or amount is None or amount <= 0 else value / amount
 
 
 def build_record(
@@ -139,9 +219,14 @@ def build_record(
     vram_peak_mb: float | None = None,
     vram_proc_peak_mb: float | None = None,
     peak_rss_kb: int | None = None,
+    window: Peaks | None = None,
 ) -> RequestRecord:
-    """Turn a backend's raw outcome into a record: metrics from timestamps, flags, status."""
+    """Turn a backend's raw outcome into a record: metrics from timestamps, flags, status.
+    ``window``: what telemetry saw during the request (memory peaks, energy, slowdowns)."""
     raw = outcome.raw
+    if window is not None:
+        vram_peak_mb, vram_proc_peak_mb = window.vram_used_mb, window.vram_proc_mb
+        peak_rss_kb = window.rss_kb
     m = compute(raw, outcome.n_in, outcome.n_out)
     ok = outcome.error is None and outcome.finish_reason in ("stop", "length")
     flags: list[str] = []
@@ -157,6 +242,9 @@ def build_record(
             cached_tokens=outcome.cached_tokens,
         )
     rss = outcome.peak_rss_kb if outcome.peak_rss_kb is not None else peak_rss_kb
+    energy = window.request_energy(raw) if window is not None and ok else None
+    if energy is not None:
+        flags += energy.flags
     return RequestRecord(
         run_id=run_id,
         seq=seq,
@@ -183,6 +271,10 @@ def build_record(
         peak_rss_kb=rss,
         vram_peak_mb=vram_peak_mb,
         vram_proc_peak_mb=vram_proc_peak_mb,
+        energy_j=energy.energy_j if energy else None,
+        energy_prefill_j=energy.prefill_j if energy else None,
+        energy_decode_j=energy.decode_j if energy else None,
+        energy_idle_w=energy.idle_w if energy else None,
         engine=outcome.engine,
         flags=flags,
         text=outcome.text,

@@ -30,6 +30,7 @@ class MetricSpec:
     unit: str
     higher_is_better: bool
     digits: int = 1
+    json_digits: int = 4  # decimals in data.json (small per-token joules need more)
 
 
 METRICS: tuple[MetricSpec, ...] = (
@@ -41,6 +42,13 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("n_out", "output", "tokens", True, 0),
     MetricSpec("peak_rss_kb", "peak RSS", "KB", False, 0),
     MetricSpec("vram_peak_mb", "peak VRAM", "MB", False, 0),
+    # energy of the model's GPUs (core/energy.py); None where not measured
+    MetricSpec("energy_j_per_token", "energy", "J/tok", False, 4, 6),
+    MetricSpec("energy_w", "power", "W", False, 1),
+    MetricSpec("energy_prefill_j_per_token", "prefill energy", "J/prompt tok", False, 5, 6),
+    MetricSpec("energy_decode_j_per_token", "decode energy", "J/tok", False, 4, 6),
+    MetricSpec("energy_net_j_per_token", "energy net of idle", "J/tok", False, 4, 6),
+    MetricSpec("energy_net_w", "power net of idle", "W", False, 1),
 )
 METRIC = {m.key: m for m in METRICS}
 KEY_METRICS = ("ttft_ms", "decode_tps", "e2e_ms")
@@ -81,7 +89,7 @@ class GroupSummary:
             "n_cancelled": self.n_cancelled,
             "n_timed": self.n_timed,
             "success_rate": None if self.success_rate is None else round(self.success_rate, 4),
-            **{k: s.as_dict() for k, s in self.metrics.items()},
+            **{k: s.as_dict(METRIC[k].json_digits) for k, s in self.metrics.items()},
             "itl_ms": self.itl_ms.as_dict(),
             "quality": {k: s.as_dict() for k, s in self.quality.items()},
             "flags": self.flags,
