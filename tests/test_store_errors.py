@@ -19,7 +19,7 @@ import pytest
 from bench_helpers import PLANS, cli_env, tui_bench_cmd
 
 from tui_bench.core.errors import UserError
-from tui_bench.core.store import Store
+from tui_bench.core.store import SCHEMA_VERSION, Store
 
 RUN = ["run", str(PLANS / "mock.toml"), "--headless", "--repeats", "1", "--max-tokens", "2"]
 
@@ -305,7 +305,7 @@ def test_concurrent_first_opens_of_a_fresh_home_all_succeed(tmp_path: Path) -> N
             names = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
             assert {"runs", "models", "requests", "telemetry"} <= names
             assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-            assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+            assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         finally:
             con.close()
     failures = [o for o in outcomes if o != "ok"]

@@ -8,7 +8,8 @@ measured. A run left ``running`` by a process that no longer exists is shown as
 A database that cannot be opened, read or written becomes one ``HistoryError`` line naming
 the file and what to do; a damaged one is never written to (nor repaired, nor replaced).
 Several processes may open a fresh history at the same moment (parallel CI jobs): the
-first open waits for, and tolerates, a concurrent creator.
+first open waits for, and tolerates, a concurrent creator. The schema and its migrations
+are :mod:`tui_bench.core.store_schema`; rows to records and back, :mod:`.store_rows`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,128 +41,25 @@ from tui_bench.core.history_query import (
     RunRow,
     documents_from_file,
 )
-from tui_bench.core.metrics import EngineCounters
 from tui_bench.core.redact import public_host, redact
 from tui_bench.core.results import RequestRecord
-
-SCHEMA_VERSION = 1
+from tui_bench.core.store_rows import (
+    REQUEST_COLUMNS,
+    TELEMETRY_COLUMNS,
+    ModelRow,
+    model_row,
+    record,
+    request_row,
+    telemetry_row,
+)
+from tui_bench.core.store_rows import dumps as _dumps
+from tui_bench.core.store_schema import SCHEMA_VERSION as SCHEMA_VERSION
+from tui_bench.core.store_schema import prepare
 
 # how long an open or a write waits for another process holding the database
 BUSY_TIMEOUT_S = 30.0
 # SQLite stores INTEGER PRIMARY KEY values as signed 64-bit integers
 _MAX_ID = 2**63 - 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL DEFAULT 'llm',
-    plan TEXT NOT NULL,
-    plan_path TEXT,
-    plan_json TEXT,
-    status TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    pid INTEGER,
-    host_json TEXT,
-    n_planned INTEGER,
-    n_measured INTEGER,
-    n_ok INTEGER,
-    n_failed INTEGER,
-    success_rate REAL,
-    threshold REAL,
-    mean_e2e_ms REAL,
-    mean_ttft_ms REAL,
-    label TEXT,
-    summary_json TEXT,
-    output_dir TEXT
-);
-CREATE TABLE IF NOT EXISTS models (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    model TEXT NOT NULL,
-    attempt INTEGER NOT NULL DEFAULT 0,
-    load_ms REAL,
-    error TEXT,
-    info_json TEXT,
-    PRIMARY KEY (run_id, model, attempt)
-);
-CREATE TABLE IF NOT EXISTS requests (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    model TEXT NOT NULL,
-    prompt TEXT NOT NULL,
-    task TEXT,
-    repeat INTEGER,
-    warmup INTEGER NOT NULL,
-    ok INTEGER NOT NULL,
-    error TEXT,
-    finish_reason TEXT,
-    started_at TEXT,
-    ttfr_ms REAL,
-    ttft_ms REAL,
-    e2e_ms REAL,
-    tpot_ms REAL,
-    decode_tps REAL,
-    prefill_tps REAL,
-    n_in INTEGER,
-    n_in_source TEXT,
-    n_out INTEGER,
-    n_out_source TEXT,
-    load_ms REAL,
-    peak_rss_kb INTEGER,
-    vram_peak_mb REAL,
-    vram_proc_peak_mb REAL,
-    engine_json TEXT,
-    flags_json TEXT,
-    quality_json TEXT,
-    text TEXT,
-    t_send_ns INTEGER,
-    t_first_response_us INTEGER,
-    token_us_json TEXT,
-    token_n_json TEXT,
-    PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE IF NOT EXISTS telemetry (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    model TEXT,
-    t_ms REAL NOT NULL,
-    rss_kb INTEGER,
-    cpu_percent REAL,
-    vram_used_mb REAL,
-    vram_total_mb REAL,
-    vram_proc_mb REAL
-);
-CREATE INDEX IF NOT EXISTS runs_plan ON runs(plan, started_at);
-CREATE INDEX IF NOT EXISTS telemetry_run ON telemetry(run_id, t_ms);
-"""
-_SCHEMA_STATEMENTS = [stmt.strip() for stmt in _SCHEMA.split(";") if stmt.strip()]
-_SCHEMA_OBJECTS = frozenset(
-    {"runs", "models", "requests", "telemetry", "runs_plan", "telemetry_run"}
-)
-
-_REQUEST_COLUMNS = (
-    "run_id, seq, model, prompt, task, repeat, warmup, ok, error, finish_reason, started_at, "
-    "ttfr_ms, ttft_ms, e2e_ms, tpot_ms, decode_tps, prefill_tps, n_in, n_in_source, n_out, "
-    "n_out_source, load_ms, peak_rss_kb, vram_peak_mb, vram_proc_peak_mb, engine_json, flags_json, "
-    "quality_json, text, t_send_ns, t_first_response_us, token_us_json, token_n_json"
-)
-
-
-@dataclass
-class ModelRow:
-    model: str
-    attempt: int
-    load_ms: float | None
-    error: str | None
-    info: dict[str, Any]
-
-
-def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _loads(text: str | None, default: Any = None) -> Any:
-    return default if text is None else json.loads(text)
-
 
 _UNREADABLE = (
     "it was left as it is: move it aside (a new history is started in its place) "
@@ -236,27 +133,6 @@ def _retry_busy(step: Callable[[], None], timeout_s: float = BUSY_TIMEOUT_S) -> 
         pause = min(pause * 2, 0.1)
 
 
-def _prepare(conn: sqlite3.Connection) -> None:
-    """WAL mode and the schema. Reads before anything is written, so a file that is not a
-    database, or a damaged one, is refused without being touched; the schema is created
-    in one write transaction that a concurrent creator's tables do not disturb."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        conn.execute("PRAGMA journal_mode=WAL")
-    if version == SCHEMA_VERSION and names >= _SCHEMA_OBJECTS:
-        return
-    conn.execute("BEGIN IMMEDIATE")  # the write lock up front, waiting the busy timeout
-    try:
-        for stmt in _SCHEMA_STATEMENTS:
-            conn.execute(stmt)  # IF NOT EXISTS: what a concurrent creator made is kept
-        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-
-
 class Store:
     """The history database. Also an event sink for the run it is recording."""
 
@@ -278,7 +154,7 @@ class Store:
             # the busy timeout is set by connect(), before the first statement
             conn = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
             conn.row_factory = sqlite3.Row
-            _retry_busy(lambda: _prepare(conn))
+            _retry_busy(lambda: prepare(conn))
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
@@ -395,40 +271,24 @@ class Store:
             self.conn.commit()
 
     def add_request(self, r: RequestRecord) -> None:
-        row = (
-            r.run_id, r.seq, r.model, r.prompt, r.task, r.repeat, int(r.warmup), int(r.ok), redact(r.error),
-            r.finish_reason, r.started_at, r.ttfr_ms, r.ttft_ms, r.e2e_ms, r.tpot_ms, r.decode_tps,
-            r.prefill_tps, r.n_in, r.n_in_source, r.n_out, r.n_out_source, r.load_ms, r.peak_rss_kb,
-            r.vram_peak_mb, r.vram_proc_peak_mb, _dumps(r.engine.as_dict() if r.engine else None),
-            _dumps(r.flags), _dumps(r.quality), r.text, r.t_send_ns, r.t_first_response_us,
-            _dumps(r.token_us), _dumps(r.token_n),
-        )  # fmt: skip
+        row = request_row(r)
         placeholders = ",".join("?" * len(row))
         with self._db():
             self._write_telemetry()
             self.conn.execute(
-                f"INSERT OR REPLACE INTO requests ({_REQUEST_COLUMNS}) VALUES ({placeholders})", row
+                f"INSERT OR REPLACE INTO requests ({REQUEST_COLUMNS}) VALUES ({placeholders})", row
             )
             self.conn.commit()
 
     def add_telemetry(self, run_id: int, s: TelemetrySample) -> None:
-        t_ms = (s.t_ns - self._t0_ns) / 1e6 if self._t0_ns is not None else s.t_ns / 1e6
-        self._telemetry.append(
-            (
-                run_id,
-                s.model,
-                t_ms,
-                s.rss_kb,
-                s.cpu_percent,
-                s.vram_used_mb,
-                s.vram_total_mb,
-                s.vram_proc_mb,
-            )
-        )
+        self._telemetry.append(telemetry_row(run_id, s, self._t0_ns))
 
     def _write_telemetry(self) -> None:
         if self._telemetry:
-            self.conn.executemany("INSERT INTO telemetry VALUES (?,?,?,?,?,?,?,?)", self._telemetry)
+            marks = ",".join("?" * len(self._telemetry[0]))
+            self.conn.executemany(
+                f"INSERT INTO telemetry ({TELEMETRY_COLUMNS}) VALUES ({marks})", self._telemetry
+            )
             self._telemetry.clear()
 
     def flush_telemetry(self) -> None:
@@ -575,18 +435,15 @@ class Store:
             rows = self.conn.execute(
                 "SELECT * FROM models WHERE run_id=? ORDER BY rowid", (run_id,)
             ).fetchall()
-        return [
-            ModelRow(r["model"], r["attempt"], r["load_ms"], r["error"], _loads(r["info_json"], {}))
-            for r in rows
-        ]
+        return [model_row(r) for r in rows]
 
     def get_requests(self, run_id: int) -> list[RequestRecord]:
         self._known(run_id)
         with self._db():
             rows = self.conn.execute(
-                f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE run_id=? ORDER BY seq", (run_id,)
+                f"SELECT {REQUEST_COLUMNS} FROM requests WHERE run_id=? ORDER BY seq", (run_id,)
             ).fetchall()
-        return [_record(r) for r in rows]
+        return [record(r) for r in rows]
 
     def get_telemetry(self, run_id: int) -> list[dict[str, Any]]:
         self._known(run_id)
@@ -599,44 +456,6 @@ class Store:
     def integrity_ok(self) -> bool:
         with self._db():
             return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-
-
-def _record(r: sqlite3.Row) -> RequestRecord:
-    return RequestRecord(
-        run_id=r["run_id"],
-        seq=r["seq"],
-        model=r["model"],
-        prompt=r["prompt"],
-        task=r["task"],
-        repeat=r["repeat"],
-        warmup=bool(r["warmup"]),
-        ok=bool(r["ok"]),
-        error=r["error"],
-        finish_reason=r["finish_reason"],
-        started_at=r["started_at"],
-        ttfr_ms=r["ttfr_ms"],
-        ttft_ms=r["ttft_ms"],
-        e2e_ms=r["e2e_ms"],
-        tpot_ms=r["tpot_ms"],
-        decode_tps=r["decode_tps"],
-        prefill_tps=r["prefill_tps"],
-        n_in=r["n_in"],
-        n_in_source=r["n_in_source"],
-        n_out=r["n_out"] or 0,
-        n_out_source=r["n_out_source"],
-        load_ms=r["load_ms"],
-        peak_rss_kb=r["peak_rss_kb"],
-        vram_peak_mb=r["vram_peak_mb"],
-        vram_proc_peak_mb=r["vram_proc_peak_mb"],
-        engine=EngineCounters.from_dict(_loads(r["engine_json"])),
-        flags=_loads(r["flags_json"], []),
-        quality=_loads(r["quality_json"], {}),
-        text=r["text"] or "",
-        t_send_ns=r["t_send_ns"],
-        t_first_response_us=r["t_first_response_us"],
-        token_us=_loads(r["token_us_json"], []),
-        token_n=_loads(r["token_n_json"], []),
-    )
 
 
 def append_history_line(entry: dict[str, Any], path: Path | None = None) -> Path:
