@@ -154,83 +154,90 @@ def _classify_report_from_history(row: Any, output: Path) -> list[Path]:
 @click.argument("baseline")
 @click.argument("candidate")
 @click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    metavar="M",
+    help="A metric to compare (repeatable): decode_tps, ttft_ms, e2e_ms, tpot_ms, prefill_tps, "
+    "success_rate, n_out, peak_rss_kb, vram_peak_mb, quality (every score) or quality.NAME. "
+    "Default: all of them.",
+)
+@click.option(
+    "--fail-if-regression",
+    "threshold",
+    metavar="PCT",
+    help="Exit 1 when a metric of a model regresses significantly by more than PCT "
+    "(e.g. 5%: the relative change of medians, or of success rates).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Folder for compare.md and compare.json.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["table", "json", "markdown"]),
     default="table",
     show_default=True,
 )
-def compare(baseline: str, candidate: str, fmt: str) -> int:
-    """Compare two runs: BASELINE vs CANDIDATE (run ids), per model and metric."""
+def compare(
+    baseline: str,
+    candidate: str,
+    metrics: tuple[str, ...],
+    threshold: str | None,
+    output: Path | None,
+    fmt: str,
+) -> int:
+    """Compare two LLM runs, BASELINE vs CANDIDATE, per model and task type.
+
+    Each is a run id ('latest' works), a label given with 'tui-bench run --label', or a
+    run's output folder (its data.json). Per metric: medians, the relative change with its
+    95% interval, the test's p-value, the smallest change the samples could have detected
+    (MDE) and a verdict. Exit codes: 0 no regression (or no gate), 1 a metric regressed
+    significantly beyond --fail-if-regression, 2 bad input.
+    """
     import json
 
-    from tui_bench.core.compare import compare_runs
+    from tui_bench.core.compare import gate, render, sources
     from tui_bench.core.errors import UserError
-    from tui_bench.core.store import Store
 
-    store = Store()
+    limit = None if threshold is None else gate.parse_threshold(threshold)
+    if output is not None:
+        from tui_bench.core.output_dir import check_output_dir
+
+        check_output_dir(output)  # before any history is read
+    stores: list[Any] = []
+
+    def open_store() -> Any:
+        if not stores:
+            from tui_bench.core.store import Store
+
+            stores.append(Store())
+        return stores[0]
+
     try:
-        ids = (_run_id(store, baseline), _run_id(store, candidate))
-        for rid in ids:
-            if store.get_run(rid).kind != "llm":
-                raise UserError(f"run {rid} is a classifier benchmark: compare works on LLM runs")
-        result = compare_runs(store, *ids)
+        base = sources.resolve(baseline, open_store)
+        cand = sources.resolve(candidate, open_store)
+        result = gate.gate(base, cand, metrics=metrics or gate.DEFAULT_METRICS, threshold=limit)
     finally:
-        store.close()
+        for store in stores:
+            store.close()
+    written = render.write(result, output) if output is not None else []
     if fmt == "json":
-        result.pop("comparisons")
-        click.echo(json.dumps(result, indent=2))
-        return 0
-    click.echo(
-        f"baseline: run {result['baseline']['id']} ({result['baseline']['plan']}, {result['baseline']['started_at']})"
-    )
-    click.echo(
-        f"candidate: run {result['candidate']['id']} ({result['candidate']['plan']}, {result['candidate']['started_at']})"
-    )
-    for caveat in result["caveats"]:
-        click.echo(f"caveat: {caveat}")
-    if not result["comparisons"]:
-        click.echo("no model in common between the two runs")
-        return 0
-    rows = []
-    for mc in result["comparisons"]:
-        name = (
-            mc.model_baseline
-            if mc.model_baseline == mc.model_candidate
-            else f"{mc.model_baseline} → {mc.model_candidate}"
-        )
-        for c in mc.rows:
-            rows.append(
-                [
-                    name,
-                    c.metric,
-                    f"{c.n_baseline}/{c.n_candidate}",
-                    "–" if c.median_baseline is None else f"{c.median_baseline:.2f}",
-                    "–" if c.median_candidate is None else f"{c.median_candidate:.2f}",
-                    "–" if c.rel_diff is None else f"{100 * c.rel_diff:+.1f}%",
-                    "–"
-                    if c.ci95 is None
-                    else f"[{100 * c.ci95[0]:+.1f}%, {100 * c.ci95[1]:+.1f}%]",
-                    "–" if c.p_value is None else f"{c.p_value:.3g}",
-                    c.verdict,
-                ]
-            )
-    headers = [
-        "model",
-        "metric",
-        "n",
-        "median base",
-        "median cand",
-        "Δ median",
-        "95% CI",
-        "p (MWU)",
-        "verdict",
-    ]
-    if fmt == "markdown":
-        click.echo("| " + " | ".join(headers) + " |")
-        click.echo("|" + "---|" * len(headers))
-        for r in rows:
-            click.echo("| " + " | ".join(str(c) for c in r) + " |")
+        click.echo(json.dumps(render.to_json(result), indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(render.markdown(result), nl=False)
     else:
-        click.echo(table(headers, rows))
-    return 0
+        click.echo(render.terminal(result, table))
+    for path in written:
+        click.echo(f"written: {path}", err=True)
+    if limit is not None and not result.models:
+        raise UserError(f"{baseline} and {candidate} have no model in common: nothing to gate on")
+    if limit is not None and not result.decided:
+        raise UserError(
+            f"{baseline} vs {candidate}: nothing to gate on: no metric could be tested "
+            "(fewer than 2 samples a side, or not measured)"
+        )
+    return result.exit_code

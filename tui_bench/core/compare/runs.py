@@ -1,8 +1,10 @@
-"""Baseline vs candidate: two runs from history compared metric by metric, per model.
+"""Baseline vs candidate in history, as the app's compare screen shows it: per model,
+the timing metrics, and what differs between the two runs besides the change (caveats).
 
 For each model present in both runs and each key metric: the relative difference of
 medians, its bootstrap 95% interval, a Mann-Whitney U p-value and a verdict
-(faster / slower / no significant difference), from the measured, valid requests.
+(faster / slower / no significant difference), from the measured, valid requests. The
+regression gate (:mod:`.gate`) builds on the same statistics.
 """
 
 from __future__ import annotations
