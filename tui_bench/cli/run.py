@@ -79,6 +79,12 @@ def _with_repack(loaded: Any, repack: str | bool) -> Any:
 )
 @click.option("--no-telemetry", is_flag=True, help="Do not sample RSS/CPU/VRAM.")
 @host_label_option
+@click.option(
+    "--label",
+    metavar="NAME",
+    help="Name this run in history (e.g. baseline, candidate): 'tui-bench compare' takes it "
+    "for a run id; the newest run of the plan with it keeps it.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also log informational messages.")
 def run(
     plan: str,
@@ -92,6 +98,7 @@ def run(
     repack: str | None,
     no_telemetry: bool,
     host_label: str | None,
+    label: str | None,
     verbose: bool,
 ) -> int:
     """Run a benchmark PLAN (a TOML/JSON file, or a plan name from plans/).
@@ -102,6 +109,10 @@ def run(
     """
     from tui_bench.core.hostinfo import set_host_label
 
+    if label is not None:
+        from tui_bench.core.compare.sources import check_label
+
+        check_label(label)
     set_host_label(host_label)
     if models_dir:
         os.environ["TUI_BENCH_MODELS_DIR"] = os.pathsep.join(
@@ -117,9 +128,39 @@ def run(
     # a folder that cannot take the reports is refused now, before any model loads
     check_output_dir(out_dir)
     if not (headless or as_json) and sys.stdout.isatty() and sys.stdin.isatty():
-        return open_tui(
+        before = _newest_run_id() if label else None
+        code = open_tui(
             loaded.path, start=True, output=output, loaded=loaded, telemetry=not no_telemetry
         )
+        if label:
+            _label_newest(loaded.plan.name, label, after=before)
+        return code
     from tui_bench.headless import run_plan
 
-    return run_plan(loaded, out_dir, as_json=as_json, telemetry=not no_telemetry, verbose=verbose)
+    return run_plan(
+        loaded, out_dir, as_json=as_json, telemetry=not no_telemetry, verbose=verbose, label=label
+    )
+
+
+def _newest_run_id() -> int:
+    from tui_bench.core.store import Store
+
+    store = Store()
+    try:
+        return int(store.latest_run_id() or 0)
+    finally:
+        store.close()
+
+
+def _label_newest(plan: str, label: str, *, after: int | None) -> None:
+    """The app runs the plan on its own: its newest run of the plan since it opened
+    gets the label (none when it ran nothing)."""
+    from tui_bench.core.store import Store
+
+    store = Store()
+    try:
+        newest = next(iter(store.iter_runs(plan=plan, kind="llm", limit=1)), None)
+        if newest is not None and newest.id > (after or 0):
+            store.set_label(newest.id, label)
+    finally:
+        store.close()

@@ -17,13 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from tui_bench.core.errors import exit_code_for
-from tui_bench.core.events import Event
+from tui_bench.core.events import Event, RunStarted
 from tui_bench.headless.log import ClassifyLogSink, JsonSink, LineSink, LogSink
 from tui_bench.headless.signals import cancel_on_signals
 
 
-def run_plan(loaded: Any, output: Path, *, as_json: bool, telemetry: bool, verbose: bool) -> int:
-    """Run the plan ``loaded`` (a ``core.plan.LoadedPlan``), its reports into ``output``."""
+def run_plan(
+    loaded: Any,
+    output: Path,
+    *,
+    as_json: bool,
+    telemetry: bool,
+    verbose: bool,
+    label: str | None = None,
+) -> int:
+    """Run the plan ``loaded`` (a ``core.plan.LoadedPlan``), its reports into ``output``;
+    ``label`` names the run in history (``tui-bench compare`` takes it for its id)."""
     import asyncio
 
     from tui_bench.core.engine import Engine
@@ -33,7 +42,7 @@ def run_plan(loaded: Any, output: Path, *, as_json: bool, telemetry: bool, verbo
     report = ReportSink(output, loaded.plan.model_dump(mode="json"))
     log = LogSink(verbose=verbose, report=report)
     store = Store()
-    sinks = [report, *_outputs(log, as_json)]
+    sinks = [report, *_outputs(log, as_json), *([_Labeller(store, label)] if label else [])]
     engine = Engine(loaded, store=store, sinks=sinks, telemetry=telemetry, output_dir=output)
     try:
         with cancel_on_signals(engine.cancel, log.line, step="token"):
@@ -88,6 +97,18 @@ def run_classify(config: Any, *, as_json: bool, verbose: bool) -> int:
         output=config.output_dir,
         kept="finished results",
     )
+
+
+class _Labeller:
+    """Names the run in history as soon as it has an id, so that an interrupted run
+    keeps its label too."""
+
+    def __init__(self, store: Any, label: str) -> None:
+        self.store, self.label = store, label
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunStarted) and event.run_id:
+            self.store.set_label(event.run_id, self.label)
 
 
 def _outputs(log: LineSink, as_json: bool) -> list[Any]:
