@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from tui_bench.cli import catalog, classify, doctor, history
+from tui_bench.cli import catalog, classify, doctor, history, suite
 from tui_bench.cli import run as run_cmd
 
 _DEBUG = False
@@ -42,6 +42,7 @@ cli.add_command(catalog.models)
 cli.add_command(history.history)
 cli.add_command(history.report)
 cli.add_command(history.compare)
+cli.add_command(suite.suite)
 cli.add_command(classify.classify)
 cli.add_command(classify.corpus)
 cli.add_command(doctor.doctor)

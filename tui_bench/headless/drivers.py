@@ -111,6 +111,70 @@ class _Labeller:
             self.store.set_label(event.run_id, self.label)
 
 
+def run_suite(
+    plans: Sequence[str],
+    output: Path,
+    *,
+    load: Callable[[str], Any],
+    as_json: bool,
+    telemetry: bool,
+    verbose: bool,
+) -> int:
+    """Run ``plans`` (each loaded by ``load``) one after another, each into its folder of
+    ``output``, then write the comparison of those that finished (``core.suite``). A plan
+    that cannot load or fails is recorded with its reason and the suite goes on; a stop
+    signal ends the plan running (its partial report kept) and the suite with it."""
+    from tui_bench.core.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, TuiBenchError
+    from tui_bench.core.output_dir import check_output_dir
+    from tui_bench.core.suite import Suite
+
+    log = LineSink(verbose=verbose)
+    suite = Suite(output, list(plans))
+    total = len(suite.entries)
+    for i, entry in enumerate(suite.entries, 1):  # all checked first: a typo shows at once
+        try:
+            check_output_dir(suite.place(entry, load(entry.arg)))
+        except TuiBenchError as exc:
+            suite.fail(entry, exc.exit_code, str(exc))
+            log.line(f"suite: plan {i}/{total} {entry.arg}: {exc} (not run)")
+    stop = threading.Event()
+    try:
+        with cancel_on_signals(stop.set, log.line, step="plan"):
+            for i, entry in enumerate(suite.entries, 1):
+                if entry.loaded is None or stop.is_set():
+                    continue
+                log.line(f"suite: plan {i}/{total} {entry.name} -> {entry.folder}")
+                try:
+                    code = run_plan(
+                        entry.loaded,
+                        entry.folder,
+                        as_json=as_json,
+                        telemetry=telemetry,
+                        verbose=verbose,
+                    )
+                    suite.done(entry, code)
+                except TuiBenchError as exc:
+                    suite.done(entry, exc.exit_code, str(exc))
+                except Exception as exc:  # a bug in one plan's run: the others still run
+                    suite.done(entry, EXIT_INTERNAL, f"{type(exc).__name__}: {exc}")
+                if entry.exit_code == EXIT_INTERRUPTED or stop.is_set():
+                    break
+    except KeyboardInterrupt:  # a second stop signal: the plan running is abandoned
+        running = next((e for e in suite.entries if e.loaded is not None), None)
+        if running is not None:
+            suite.done(running, EXIT_INTERRUPTED)
+        stop.set()
+    suite.stopped(interrupted=stop.is_set())
+    written, error = suite.write_comparison()
+    if written:
+        log.line("suite comparison: " + ", ".join(str(p) for p in written))
+    if error:
+        log.line(f"error: the suite comparison could not be written ({error})")
+    for i, entry in enumerate(suite.entries, 1):
+        log.line(f"suite: {i}/{total} {entry.name or entry.arg}: {entry.outcome()}")
+    return suite.final_code(error)
+
+
 def _outputs(log: LineSink, as_json: bool) -> list[Any]:
     """The sinks that show a run: its log lines, and NDJSON events when asked."""
     return [log, JsonSink()] if as_json else [log]
