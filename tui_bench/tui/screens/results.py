@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
+from tui_bench.core.cost import screen_lines as cost_lines
 from tui_bench.core.metrics import FLAG_TEXT
 from tui_bench.core.report import RunData, run_data_from_store, write_reports
 from tui_bench.core.store import RunRow
@@ -188,6 +189,12 @@ class ResultsScreen(Screen[None]):
                 lines.append("\n  ")
                 lines.append((f"{g.key['model']}: ", "$accent"))
                 lines.append(" · ".join(cells) or "–")
+        spent = cost_lines(self.loaded.data.records, self.loaded.data.plan)
+        if spent:  # only with a price table in the plan
+            lines.append(("\n\nCost", "bold"))
+            lines.append((" per request · per 1,000 output tokens · this run:", "$text-muted"))
+            for model, text in spent:
+                lines += ["\n  ", (f"{model}: ", "$accent"), text]
         self.query_one("#results-winners", Static).update(Content.assemble(*lines))
         notes: list[Any] = []
         for g in s.per_model:
