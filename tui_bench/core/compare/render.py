@@ -113,11 +113,12 @@ def markdown(r: GateResult) -> str:
 
 
 def terminal(r: GateResult, table: Any) -> str:
-    """Plain text: the head, one table per model (``table`` renders headers + rows),
-    the per-task tables, and the gate's line last."""
+    """Plain text: the head, the per-model table (``table`` renders headers + rows), what
+    changed per task type, and the gate's line last."""
     parts = ["\n".join(head_lines(r))]
-    for g in r.models:
-        parts.append(f"{g.model}\n" + table(HEADERS, rows(g, r.threshold)))
+    if r.models:  # one table, the model on every line: greppable in a CI log
+        body = [[g.model, *row] for g in r.models for row in rows(g, r.threshold)]
+        parts.append(table(["model", *HEADERS], body))
     if r.tasks:
         # per task type only what changed: the full tables are in compare.md
         changed = [

@@ -29,7 +29,8 @@ _RAW_FIELDS = ("t_send_ns", "t_first_response_us", "token_us", "token_n")
 @dataclass
 class RunSource:
     """One side of a comparison. ``plan``, ``plan_raw`` and ``host`` as a history row has
-    them (``compare.runs.caveats`` reads them); ``origin``: how the user named it."""
+    them (``compare.runs.caveats`` reads them); ``origin``: how the user named it, when
+    not by its id ("folder out/a", "label baseline", "latest")."""
 
     origin: str
     run: dict[str, Any]
@@ -50,7 +51,8 @@ class RunSource:
             bits.append(str(self.run["status"]))
         if self.run.get("started_at"):
             bits.append(str(self.run["started_at"])[:19].replace("T", " "))
-        return f"{self.origin}: " + ", ".join(b for b in bits if b)
+        text = ", ".join(b for b in bits if b)
+        return f"{text} ({self.origin})" if self.origin else text
 
     def as_dict(self) -> dict[str, Any]:
         return {"origin": self.origin, **{k: v for k, v in self.run.items() if k != "host"}}
@@ -149,7 +151,7 @@ def resolve(value: str, open_store: Callable[[], Any]) -> RunSource:
         rid = int(value)
         if not 1 <= rid <= 2**63 - 1:  # ids count from 1; SQLite holds 64-bit integers
             raise UserError(f"run {value} not found in {store.path}")
-        return source_from_store(store, rid, f"run {rid}")
+        return source_from_store(store, rid, "")
     rid = _labelled(store, value)
     if rid is None:
         raise UserError(
