@@ -91,7 +91,7 @@ MALFORMED = {
     ),
     "unknown-backend.toml": (
         GOOD.replace('backend = "mock"', 'backend = "vllm-magic"'),
-        "models[0].backend: Input should be 'llama_cpp' or 'mock'",
+        "models[0].backend: Input should be 'llama_cpp', 'mock' or 'openai'",
     ),
     "unknown-field.toml": (
         GOOD.replace('text = "hello"', 'text = "hello"\ntemprature = 0.5'),
