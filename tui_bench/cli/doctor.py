@@ -71,7 +71,10 @@ def render(r: DoctorReport) -> str:
     lines = ["tui-bench doctor", _row("tui-bench", f"{r.tui_bench} (Python {r.python})")]
     if ll.importable:
         lines.append(_row("llama-cpp-python", f"{ll.llama_cpp_python} · {ll.build_note}"))
-        offload = "GPU offload built in" if ll.gpu_offload else "no GPU offload in this build"
+        from tui_bench.core.backends.llama_devices import offload_status
+
+        status = offload_status(bool(ll.gpu_offload), ll.backends)
+        offload = status.label + (f": {status.advice}" if status.advice else "")
         lines.append(_row("backends", f"{', '.join(ll.backends)} ({offload})"))
         build = [
             " ".join(ll.cpu_features) or "no CPU features reported",

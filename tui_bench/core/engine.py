@@ -181,6 +181,9 @@ class Engine:
         # the statistics at the end need numpy and scipy (~1 s to import): load them now,
         # before anything is measured, rather than stall the event loop when the run ends
         await asyncio.to_thread(_preload_statistics)
+        if self._telemetry is not None and plan.settings and plan.settings.energy_idle_baseline:
+            line = await asyncio.to_thread(self._telemetry.measure_idle)  # before any load
+            self.publish(Log("info", line))
         seq = 0
         try:
             for spec in plan.models:
@@ -312,8 +315,8 @@ class Engine:
     async def _load(
         self, spec: ModelSpec, path: Path | None
     ) -> tuple[Backend, float, dict[str, Any]]:
-        backend = create_backend(spec, path)
-        self._backend = backend
+        self._backend = backend = create_backend(spec, path)
+        backend.log = lambda level, text: self.publish(Log(level, f"{spec.id}: {text}"))
         assert self._cancel_event is not None
         load_task = asyncio.ensure_future(backend.load())
         cancel_task = asyncio.ensure_future(self._cancel_event.wait())
@@ -414,7 +417,9 @@ class Engine:
                         info["fallback"] = fallback
                     self.model_info[spec.id] = info
                     if self._telemetry is not None:
-                        self._telemetry.set_target(spec.id, backend.pid)
+                        # VRAM, energy and slowdowns of the devices llama.cpp reports
+                        self._telemetry.gpu.use_model_devices(info.get("gpu_devices"))
+                        self._telemetry.set_target(spec.id, backend.pid, info)
                     self.publish(ModelLoaded(spec.id, load_ms, backend.pid, info))
                     if info.get("warning"):
                         self.publish(Log("warning", f"{spec.id}: {info['warning']}"))
@@ -472,9 +477,7 @@ class Engine:
             outcome=outcome,
             prompt_cache=gen.prompt_cache,
             load_ms=load_ms,
-            vram_peak_mb=peaks.vram_used_mb if peaks else None,
-            vram_proc_peak_mb=peaks.vram_proc_mb if peaks else None,
-            peak_rss_kb=peaks.rss_kb if peaks else None,
+            window=peaks,  # memory peaks, energy and GPU slowdowns during the request
         )
         if rec.ok:
             rec.quality = await self._score(slot.prompt, rec.text, gen.max_tokens)

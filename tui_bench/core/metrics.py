@@ -19,6 +19,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui_bench.core.energy import FLAG_ENERGY_SHORT, FLAG_THROTTLED
+
 NS_PER_MS = 1_000_000
 NS_PER_S = 1_000_000_000
 
@@ -45,6 +47,15 @@ FLAG_TEXT = {
     FLAG_RATE_MISMATCH: "client decode rate and the engine's counter disagree by more than 5%",
     FLAG_REPACK_OFF: "measured with weight repacking off: with it on, the model crashed on this "
     "host (a different configuration from the plan's)",
+    FLAG_ENERGY_SHORT: "shorter than two updates of the GPU energy counter: no energy figure",
+    FLAG_THROTTLED + "power": "the GPU held its clocks down to stay under its power limit",
+    FLAG_THROTTLED + "thermal": "the GPU slowed its clocks because it ran hot",
+    FLAG_THROTTLED + "hw_thermal": "the GPU's hardware slowed its clocks because it ran hot",
+    FLAG_THROTTLED + "hw_slowdown": "the GPU's hardware slowed its clocks (power or heat)",
+    FLAG_THROTTLED + "hw_power_brake": "an external power brake slowed the GPU",
+    FLAG_THROTTLED + "sync_boost": "the GPU's clocks were held to its sync-boost group's slowest",
+    FLAG_THROTTLED + "board_limit": "the board's limits slowed the GPU's clocks",
+    FLAG_THROTTLED + "reliability": "the GPU slowed its clocks for reliability",
 }
 
 
@@ -62,24 +73,48 @@ class RawTiming:
         return [(t - self.t_send_ns) // 1000 for t in self.token_t_ns]
 
 
+ORIGIN_SERVER = "server"  # a server's own timings (llama-server's ``timings``)
+ORIGIN_CLIENT = "client"  # over HTTP, no server timings: only the client's network times
+
+
 @dataclass
 class EngineCounters:
-    """llama.cpp's own counters for one request (``llama_perf_context`` / sampler)."""
+    """The engine's own counters for one request, beside the client's timestamps.
 
-    n_p_eval: int
-    t_p_eval_ms: float
-    n_eval: int
-    t_eval_ms: float
+    In process (``origin`` None): llama.cpp's ``llama_perf_context`` / sampler. Over HTTP
+    (``origin`` "server"): the server's ``timings`` as it reports them (llama-server:
+    ``prompt_n``/``prompt_ms`` as ``n_p_eval``/``t_p_eval_ms``, ``predicted_n``/``predicted_ms``
+    as ``n_eval``/``t_eval_ms``, ``cache_n`` as ``n_cached``); a server that reports none
+    leaves them None (``origin`` "client"). ``net`` holds the request's network times
+    (connect, TLS, response headers), measured by the client.
+    """
+
+    n_p_eval: int | None
+    t_p_eval_ms: float | None
+    n_eval: int | None
+    t_eval_ms: float | None
     n_sample: int | None = None
     t_sample_ms: float | None = None
     n_reused: int | None = None
+    origin: str | None = None
+    n_cached: int | None = None
+    net: dict[str, Any] | None = None
+
+    @property
+    def _decodes(self) -> int | None:
+        """Decodes after the first token within ``t_eval_ms``: llama-server counts the first
+        token in ``predicted_n`` but starts ``predicted_ms`` once it is sampled."""
+        if self.n_eval is None:
+            return None
+        return self.n_eval - 1 if self.origin == ORIGIN_SERVER else self.n_eval
 
     @property
     def eval_tps(self) -> float | None:
         """Pure decode rate of the engine (generated tokens per second, sampling excluded)."""
-        if self.n_eval <= 0 or self.t_eval_ms <= 0:
+        n = self._decodes
+        if n is None or n <= 0 or not self.t_eval_ms or self.t_eval_ms <= 0:
             return None
-        return self.n_eval * 1000.0 / self.t_eval_ms
+        return n * 1000.0 / self.t_eval_ms
 
     @property
     def decode_tps(self) -> float | None:
@@ -89,43 +124,61 @@ class EngineCounters:
         many samples; the sampler counter also holds the first token's sample, so its
         share is ``t_sample * n_eval / n_sample``.
         """
-        if self.n_eval <= 0 or self.t_eval_ms <= 0:
+        n = self._decodes
+        if n is None or n <= 0 or not self.t_eval_ms or self.t_eval_ms <= 0:
             return None
         t = self.t_eval_ms
         if self.t_sample_ms is not None and self.n_sample:
-            t += self.t_sample_ms * self.n_eval / self.n_sample
-        return self.n_eval * 1000.0 / t
+            t += self.t_sample_ms * n / self.n_sample
+        return n * 1000.0 / t
 
     @property
     def prefill_tps(self) -> float | None:
-        if self.n_p_eval <= 0 or self.t_p_eval_ms <= 0:
+        if not self.n_p_eval or self.n_p_eval <= 0 or not self.t_p_eval_ms:
             return None
         return self.n_p_eval * 1000.0 / self.t_p_eval_ms
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "n_p_eval": self.n_p_eval,
-            "t_p_eval_ms": round(self.t_p_eval_ms, 4),
+            "t_p_eval_ms": _round(self.t_p_eval_ms),
             "n_eval": self.n_eval,
-            "t_eval_ms": round(self.t_eval_ms, 4),
+            "t_eval_ms": _round(self.t_eval_ms),
             "n_sample": self.n_sample,
-            "t_sample_ms": None if self.t_sample_ms is None else round(self.t_sample_ms, 4),
+            "t_sample_ms": _round(self.t_sample_ms),
             "n_reused": self.n_reused,
         }
+        # only where set: an in-process record keeps the shape it always had
+        for key in ("origin", "n_cached", "net"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> EngineCounters | None:
         if not data:
             return None
         return cls(
-            n_p_eval=int(data["n_p_eval"]),
-            t_p_eval_ms=float(data["t_p_eval_ms"]),
-            n_eval=int(data["n_eval"]),
-            t_eval_ms=float(data["t_eval_ms"]),
+            n_p_eval=_opt(int, data.get("n_p_eval")),
+            t_p_eval_ms=_opt(float, data.get("t_p_eval_ms")),
+            n_eval=_opt(int, data.get("n_eval")),
+            t_eval_ms=_opt(float, data.get("t_eval_ms")),
             n_sample=data.get("n_sample"),
             t_sample_ms=data.get("t_sample_ms"),
             n_reused=data.get("n_reused"),
+            origin=data.get("origin"),
+            n_cached=data.get("n_cached"),
+            net=data.get("net"),
         )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _opt(kind: type, value: Any) -> Any:
+    return None if value is None else kind(value)
 
 
 @dataclass
@@ -172,7 +225,12 @@ def validity_flags(
     """The validity flags of metrics ("a fast wrong answer is not a result")."""
     flags: list[str] = []
     if not prompt_cache:
-        engine_hit = engine is not None and n_in is not None and engine.n_p_eval < n_in
+        engine_hit = (
+            engine is not None
+            and engine.n_p_eval is not None
+            and n_in is not None
+            and engine.n_p_eval < n_in
+        )
         if engine_hit or (cached_tokens or 0) > 0:
             flags.append(FLAG_CACHE_HIT)
     if finish_reason is None:

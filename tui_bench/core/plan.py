@@ -21,7 +21,9 @@ from pydantic import (
     model_validator,
 )
 
+from tui_bench.core.cost import Price, prices_problem
 from tui_bench.core.errors import PlanError, UserError
+from tui_bench.core.http_options import HttpTimeouts, openai_problem
 from tui_bench.core.printable import CONTROL
 
 if sys.version_info >= (3, 11):
@@ -29,7 +31,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-BACKENDS = ("llama_cpp", "mock")
+BACKENDS = ("llama_cpp", "mock", "openai")
 TASK_TYPES = (
     "analysis",
     "generation",
@@ -108,7 +110,7 @@ class MockOptions(_Strict):
 
 class ModelSpec(_Strict):
     id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:@+-]+$")]
-    backend: Literal["llama_cpp", "mock"] = "llama_cpp"
+    backend: Literal["llama_cpp", "mock", "openai"] = "llama_cpp"
     source: str | None = None
     role: str | None = None
     label: OneLine | None = None
@@ -134,6 +136,15 @@ class ModelSpec(_Strict):
     load_timeout_s: Annotated[float, Field(gt=0)] = 600.0
     chat_template: str | None = None
     mock: MockOptions | None = None
+    # backend "openai": an OpenAI-compatible server (llama-server, vLLM, Ollama ...).
+    # base_url with or without its /v1; model: the server's name for it (default: id);
+    # api_key_env: the environment variable holding the key, read when the model loads
+    # (the key itself is never in a plan); endpoint: /v1/chat/completions or /v1/completions.
+    base_url: str | None = None
+    model: OneLine | None = None
+    api_key_env: str | None = None
+    endpoint: Literal["chat", "completions"] | None = None  # None: as [defaults] mode says
+    timeouts: HttpTimeouts | None = None
 
     @model_validator(mode="after")
     def _source_required(self) -> ModelSpec:
@@ -154,6 +165,15 @@ class ModelSpec(_Strict):
             raise _FieldError(
                 "tensor_split", 'splits across GPUs: set split_mode = "layer" or "row", or drop it'
             )
+        return self
+
+    @model_validator(mode="after")
+    def _openai_fields(self) -> ModelSpec:
+        # not field constraints: pydantic would quote the value, and a mistyped
+        # api_key_env or a base_url with credentials may hold a secret
+        problem = openai_problem(self)
+        if problem:
+            raise _FieldError(*problem)
         return self
 
     @property
@@ -182,6 +202,14 @@ class PromptSpec(_Strict):
     expect: Expect | None = None
 
 
+class Settings(_Strict):
+    """How the run measures, beside what it runs (``[settings]``; absent: these defaults)."""
+
+    # Measure the GPUs' idle power for ~2 s before the first model loads; the energy
+    # figures are then also given net of it (core/energy.py).
+    energy_idle_baseline: bool = False
+
+
 class Plan(_Strict):
     name: Annotated[OneLine, Field(min_length=1)]
     description: str = ""
@@ -191,6 +219,9 @@ class Plan(_Strict):
     defaults: Generation = Field(default_factory=Generation)
     models: Annotated[list[ModelSpec], Field(min_length=1)]
     prompts: Annotated[list[PromptSpec], Field(min_length=1)]
+    # None rather than the defaults: a plan without [settings] is written back without one
+    settings: Settings | None = None
+    prices: list[Price] | None = None  # [[prices]]: what answers cost (core/cost.py)
 
     @model_validator(mode="after")
     def _max_tokens_fit(self) -> Plan:
@@ -327,6 +358,8 @@ def parse_plan(raw: Any, path: object = "<plan>") -> Plan:
         raise PlanError(path, field or None, msg) from None
     from tui_bench.core.quality import validate_expect
 
+    if problem := prices_problem(plan):
+        raise PlanError(path, *problem)
     for i, prompt in enumerate(plan.prompts):
         problem = validate_expect(prompt.expect)
         if problem:

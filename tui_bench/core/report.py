@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tui_bench.core import report_energy
+from tui_bench.core.cost import annotate_json as annotate_cost
+from tui_bench.core.cost import csv_costs
+from tui_bench.core.cost import markdown as cost_markdown
 from tui_bench.core.events import (
     Event,
     ModelFailed,
@@ -23,7 +27,8 @@ from tui_bench.core.events import (
     RunFinished,
     RunStarted,
 )
-from tui_bench.core.fmt import model_setup
+from tui_bench.core.fmt import MISSING, model_setup, num, pct
+from tui_bench.core.gpu.facts import host_line as gpu_host_line
 from tui_bench.core.metrics import FLAG_TEXT
 from tui_bench.core.redact import home_relative, public_host, redact
 from tui_bench.core.results import RequestRecord
@@ -168,7 +173,7 @@ def write_reports(data: RunData, output_dir: Path) -> list[Path]:
     cs = output_dir / "results.csv"
     md.write_text(home_relative(render_markdown(data)), encoding="utf-8")
     js.write_text(json.dumps(to_json(data), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    write_csv(data.records, cs)
+    write_csv(data.records, cs, costs=csv_costs(data.records, data.plan))
     return [md, js, cs]
 
 
@@ -193,7 +198,9 @@ def to_json(data: RunData) -> dict[str, Any]:
         "per_task": [_summary_entry(g) for g in s.per_task_model],
         "task_winners": s.task_winners("decode_tps") + s.task_winners("ttft_ms"),
         "cold_start": [c.__dict__ for c in s.cold],
+        "energy_absent": report_energy.absent(s, data.models, data.run),  # model -> why
     }
+    annotate_cost(out, data.records, data.plan)  # with a price table only
     return redact(out)
 
 
@@ -205,15 +212,21 @@ CSV_COLUMNS = [
     "prefill_tps", "n_in", "n_in_source", "n_out", "n_out_source", "load_ms", "peak_rss_kb",
     "vram_peak_mb", "vram_proc_peak_mb", "engine_n_p_eval", "engine_t_p_eval_ms",
     "engine_n_eval", "engine_t_eval_ms", "engine_n_sample", "engine_t_sample_ms",
-    "engine_decode_tps", "flags",
+    "engine_decode_tps", "flags", *report_energy.CSV_COLUMNS,
 ]  # fmt: skip
 
 
-def write_csv(records: Sequence[RequestRecord], path: Path) -> None:
+def write_csv(
+    records: Sequence[RequestRecord],
+    path: Path,
+    *,
+    costs: dict[int, tuple[float, str]] | None = None,  # seq -> cost; None: no price table
+) -> None:
     qkeys = sorted({k for r in records for k in r.quality})
+    priced = ["cost", "cost_currency"] if costs is not None else []
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(CSV_COLUMNS + [f"quality_{k}" for k in qkeys])
+        w.writerow(CSV_COLUMNS + priced + [f"quality_{k}" for k in qkeys])
         for r in records:
             d = r.to_dict(raw=False)
             e = d["engine"] or {}
@@ -225,6 +238,9 @@ def write_csv(records: Sequence[RequestRecord], path: Path) -> None:
                 d["engine_decode_tps"],
                 ";".join(r.flags),
             ]
+            row += [d[c] for c in report_energy.CSV_COLUMNS]
+            if costs is not None:
+                row += list(costs.get(r.seq, (None, None)))
             row += [d["quality"].get(k) for k in qkeys]
             w.writerow(
                 ["" if v is None else home_relative(v) if isinstance(v, str) else v for v in row]
@@ -234,36 +250,26 @@ def write_csv(records: Sequence[RequestRecord], path: Path) -> None:
 # -- Markdown -----------------------------------------------------------------------------
 
 
-def _fmt(value: float | None, digits: int = 1) -> str:
-    if value is None:
-        return "–"
-    return f"{value:,.{digits}f}"
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.0f}%"
-
-
 def _med(s: Summary, digits: int = 1) -> str:
     if s.n == 0:
-        return "–"
-    text = _fmt(s.median, digits)
+        return MISSING
+    text = num(s.median, digits)
     if s.n >= 2:
-        text += f" (p90 {_fmt(s.p90, digits)})"
+        text += f" (p90 {num(s.p90, digits)})"
     return text
 
 
 def _mean_ci(s: Summary, digits: int = 1) -> str:
     if s.n == 0:
-        return "–"
+        return MISSING
     if s.ci95 is None:
-        return f"{_fmt(s.mean, digits)} (n=1)"
+        return f"{num(s.mean, digits)} (n=1)"
     half = (s.ci95[1] - s.ci95[0]) / 2
-    return f"{_fmt(s.mean, digits)} ± {_fmt(half, digits)}"
+    return f"{num(s.mean, digits)} ± {num(half, digits)}"
 
 
 def _mem(kb: float | None) -> str:
-    return "–" if kb is None else f"{kb / 1024:,.0f} MiB"
+    return MISSING if kb is None else f"{kb / 1024:,.0f} MiB"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -282,7 +288,7 @@ def render_markdown(data: RunData) -> str:
     thr = run.get("threshold")
     verdict = "PASS" if run.get("passed") else ("cancelled" if status == "cancelled" else "FAIL")
     lines += [
-        f"- **Status**: {status} — success rate {_pct(rate)} against a threshold of {_pct(thr)}: **{verdict}**",
+        f"- **Status**: {status} — success rate {pct(rate)} against a threshold of {pct(thr)}: **{verdict}**",
         f"- **Started**: {run.get('started_at')} — **finished**: {run.get('finished_at')}"
         + (f" ({run['duration_s']:.1f} s)" if run.get("duration_s") is not None else ""),
     ]
@@ -296,8 +302,7 @@ def render_markdown(data: RunData) -> str:
         )
         gpu = host.get("gpu", {})
         if gpu.get("available"):
-            names = ", ".join(f"{d['name']} ({d['total_mb']} MiB)" for d in gpu.get("devices", []))
-            lines.append(f"- **GPU**: {names}, driver {gpu.get('driver')}")
+            lines.append(f"- **GPU**: {gpu_host_line(gpu)}")
         else:
             lines.append(f"- **GPU**: {gpu.get('reason', 'no NVIDIA GPU')}")
     v = run.get("versions", {})
@@ -331,14 +336,14 @@ def render_markdown(data: RunData) -> str:
             [
                 g.key["model"],
                 f"{g.n_ok}/{g.n}",
-                _pct(g.success_rate),
+                pct(g.success_rate),
                 _med(m["ttft_ms"]),
                 _med(m["decode_tps"]),
                 _mean_ci(m["decode_tps"]),
                 _med(m["e2e_ms"], 0),
                 _med(m["tpot_ms"], 2),
                 _mem(m["peak_rss_kb"].max),
-                _fmt(m["vram_peak_mb"].max, 0)
+                num(m["vram_peak_mb"].max, 0)
                 + (" MiB" if m["vram_peak_mb"].max is not None else ""),
             ]
         )
@@ -358,11 +363,11 @@ def render_markdown(data: RunData) -> str:
         rows,
     )
     lines.append("")
+    lines += report_energy.markdown(s, data.models, run, data.records)
 
     lines += ["## Cold start (apart from the figures above)", ""]
     rows = [
-        [c.model, _fmt(c.load_ms, 0), _fmt(c.first_ttft_ms), _fmt(c.first_e2e_ms, 0)]
-        for c in s.cold
+        [c.model, num(c.load_ms, 0), num(c.first_ttft_ms), num(c.first_e2e_ms, 0)] for c in s.cold
     ]
     lines += _table(
         ["model", "load ms", "first request TTFT ms", "first request end-to-end ms"], rows
@@ -383,12 +388,12 @@ def render_markdown(data: RunData) -> str:
                 g.key["model"],
                 g.key["prompt"],
                 g.key["task"],
-                _fmt((m["e2e_ms"].median or 0) / 1000, 2) if m["e2e_ms"].n else "–",
+                num((m["e2e_ms"].median or 0) / 1000, 2) if m["e2e_ms"].n else MISSING,
                 _mem(m["peak_rss_kb"].max),
                 _med(m["ttft_ms"]),
                 _med(m["decode_tps"]),
                 f"{g.n_ok}/{g.n}",
-                _fmt(q.mean, 2) if q and q.n else "–",
+                num(q.mean, 2) if q and q.n else MISSING,
             ]
         )
     lines += _table(
@@ -427,7 +432,7 @@ def render_markdown(data: RunData) -> str:
     if winners and len(s.models) > 1:
         lines += ["Fastest decoding per task (median tok/s):", ""]
         for w in winners:
-            order = " > ".join(f"{m} ({_fmt(v)})" for m, v in w["order"])
+            order = " > ".join(f"{m} ({num(v)})" for m, v in w["order"])
             lines.append(f"- **{w['task']}**: {order}")
         lines.append("")
 
@@ -438,11 +443,12 @@ def render_markdown(data: RunData) -> str:
         for g in s.per_model:
             rows.append(
                 [g.key["model"]]
-                + [_fmt(g.quality[k].mean, 3) if k in g.quality else "–" for k in qkeys]
+                + [num(g.quality[k].mean, 3) if k in g.quality else MISSING for k in qkeys]
             )
         lines += _table(["model"] + [f"{k} (mean)" for k in qkeys], rows)
         lines += ["", _quality_notes(qkeys), ""]
 
+    lines += cost_markdown(data.records, data.plan)
     problems = [g for g in s.per_model if g.flags or g.errors]
     if problems:
         lines += ["## Failures and validity flags", ""]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_bench import __version__
+from tui_bench.core.backends.llama_devices import OffloadStatus, offload_status
 from tui_bench.core.doctor.facts import (
     CACHE_FILE,
     EXIT_CANNOT_RUN,
@@ -183,6 +184,11 @@ def repack_label(report: DoctorReport) -> str:
     return "self-test FAILED"
 
 
+def _offload(report: DoctorReport) -> OffloadStatus:
+    """A CPU-only build, or a GPU build that sees no GPU (each has its own fix)."""
+    return offload_status(bool(report.llama.gpu_offload), report.llama.backends)
+
+
 def gpu_label(report: DoctorReport) -> str:
     """The worker's first GPU, its memory, and how many more it uses."""
     gpu = report.gpu
@@ -192,7 +198,7 @@ def gpu_label(report: DoctorReport) -> str:
     name = str(first.get("name", "GPU")).removeprefix("NVIDIA ")
     more = f" +{len(gpu.devices) - 1}" if len(gpu.devices) > 1 else ""
     gb = f" {first['total_mb'] / 1024:.0f} GB" if first.get("total_mb") else ""
-    tail = "" if gpu.can_offload else " (CPU-only build)"
+    tail = "" if gpu.can_offload else f" ({_offload(report).label})"
     return f"{name}{gb}{more}{tail}"
 
 
@@ -250,7 +256,7 @@ def gpu_rows(report: DoctorReport) -> list[tuple[str, str]]:
     if not gpu.available:
         rows.append(("", str(gpu.reason)))
     cuda = f" (CUDA {gpu.cuda_driver})" if gpu.cuda_driver else ""
-    can = "yes" if gpu.can_offload else "no (CPU-only llama-cpp-python build)"
+    can = "yes" if gpu.can_offload else f"no ({_offload(report).label})"
     rows.append(("NVIDIA driver", f"{gpu.driver}{cuda} · this build can offload: {can}"))
     if gpu.available:
         pm = gpu.proc_memory

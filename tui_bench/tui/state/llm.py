@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tui_bench.core.energy import PowerMeter
 from tui_bench.core.events import (
     ModelFailed,
     ModelLoaded,
@@ -140,6 +141,12 @@ class LiveState(LiveStateBase):
         self.rss_kb: deque[float] = deque(maxlen=TELEMETRY_POINTS)
         self.vram_used_mb: deque[float] = deque(maxlen=TELEMETRY_POINTS)
         self.vram_proc_mb: deque[float] = deque(maxlen=TELEMETRY_POINTS)
+        # the GPUs' power (from their energy counter), the slowdown reasons active now,
+        # and the last request's energy figures (None where not measured)
+        self.power = PowerMeter()
+        self.throttle: tuple[str, ...] = ()
+        self.last_j_per_token: float | None = None
+        self.last_w: float | None = None
         self.cpu_percent: float | None = None
         self.finished: RunFinished | None = None
 
@@ -197,6 +204,9 @@ class BridgeSink(EventSink[LiveState]):
             f"{len(e.prompts)} prompt(s) × {e.repeats} repeat(s) = "
             f"{e.n_measured} measured + {e.n_warmup} warm-up",
         )
+        threads = e.host.get("threads") or {}
+        if threads.get("n"):  # what a model without n_threads in its plan runs with
+            s.add_log("info", f"llama.cpp default {threads['n']} threads: {threads['reason']}")
 
     @folds(ModelLoading)
     def _model_loading(self, e: ModelLoading) -> None:
@@ -290,6 +300,8 @@ class BridgeSink(EventSink[LiveState]):
             s.vram_proc_mb.append(e.vram_proc_mb or 0.0)
             if e.vram_total_mb:
                 s.vram_total_mb = e.vram_total_mb
+        s.power.feed(e.t_ns, e.energy_mj)
+        s.throttle = e.throttle
         s.cpu_percent = e.cpu_percent
 
     @folds(RequestFinished)
@@ -311,6 +323,9 @@ class BridgeSink(EventSink[LiveState]):
             ttft = "–" if r.ttft_ms is None else f"{r.ttft_ms:.1f} ms"
             tps = "–" if r.decode_tps is None else f"{r.decode_tps:.1f} tok/s"
             line = f"✓ {head}: TTFT {ttft}, {tps}, {r.n_out} tok ({r.finish_reason})"
+            if r.energy_j_per_token is not None:
+                s.last_j_per_token, s.last_w = r.energy_j_per_token, r.energy_w
+                line += f", {r.energy_j_per_token:.3g} J/tok"
             if r.flags:
                 line += " ⚑ " + ",".join(r.flags)
             s.add_log("warning" if r.flags else "info", line)

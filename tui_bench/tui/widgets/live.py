@@ -151,6 +151,9 @@ class MemoryView(LiveView):
             Content.assemble(("VRAM ", "bold"), f"device {mem_mb(used)} of {mem_mb(total)}")
         )
         lines += _spark(s.vram_used_mb, width, spark_h, total, SPARK)
+        energy = energy_line(s)
+        if energy is not None:
+            lines.append(energy)
         if gap:
             lines.append(Content(""))
         lines.append(
@@ -160,6 +163,20 @@ class MemoryView(LiveView):
         if s.gpu_name and len(lines) < height:
             lines.append(Content.styled(s.gpu_name, "$text-muted"))
         return Content("\n").join(lines[:height])
+
+
+def energy_line(s: LiveState) -> Content | None:
+    """The GPUs' power now, the last request's energy per token and the slowdown reasons
+    active now; None while the GPUs report none of these (no energy counter)."""
+    parts: list[Any] = []
+    if s.power.watts is not None:
+        parts += [("power ", "bold"), f"{num(s.power.watts, 0)} W"]
+    if s.last_j_per_token is not None:
+        at = f" at {num(s.last_w, 0)} W" if s.last_w is not None else ""
+        parts.append(f"{' · ' if parts else ''}last request {s.last_j_per_token:.3g} J/tok{at}")
+    if s.throttle:
+        parts.append((f"{' · ' if parts else ''}throttled: {', '.join(s.throttle)}", "$warning"))
+    return Content.assemble(*parts) if parts else None
 
 
 class TailView(Widget):

@@ -1,0 +1,51 @@
+"""The live view's energy line beside VRAM: the GPUs' power from their energy counter, the
+last request's joules per token, the slowdown reasons active now; nothing without a counter."""
+
+from __future__ import annotations
+
+from tui_helpers import record
+
+from tui_bench.core.events import RequestFinished, RunStarted, TelemetrySample
+from tui_bench.tui.state.llm import BridgeSink, LiveState
+from tui_bench.tui.widgets.live import energy_line
+
+MS = 1_000_000
+GPU = {"available": True, "devices": [{"index": 0, "name": "NVIDIA H100", "total_mb": 81559}]}
+
+
+def _sample(t_ms: int, energy_mj: float | None, throttle: tuple[str, ...] = ()) -> TelemetrySample:
+    return TelemetrySample("m", t_ms * MS, 1000, 50.0, 900.0, 81559.0, None, energy_mj, throttle)
+
+
+def _state() -> tuple[LiveState, BridgeSink]:
+    state = LiveState(ram_total_kb=1024 * 1024)
+    sink = BridgeSink(state)
+    sink.handle(RunStarted(1, "p", None, "now", 1, 0, ["m"], ["p"], 1, {"gpu": GPU}))
+    return state, sink
+
+
+def test_power_and_the_last_requests_joules_per_token_are_shown_beside_vram() -> None:
+    state, sink = _state()
+    assert energy_line(state) is None  # nothing read yet: no line
+    sink.handle(_sample(0, 50_000.0))
+    sink.handle(_sample(100, 50_000.0))  # the counter not updated yet
+    sink.handle(_sample(200, 90_000.0))  # 40 J over 200 ms
+    assert state.power.watts == 200.0
+    line = energy_line(state)
+    assert line is not None and line.plain == "power 200 W"
+    rec = record(1, 0, "m", "p", "analysis", 0, 50.0, 100.0, n_out=11)
+    rec.energy_j = 5.5  # 0.5 J per token over 11 tokens; e2e 150 ms -> 36.7 W
+    sink.handle(RequestFinished(rec))
+    line = energy_line(state)
+    assert line is not None
+    assert line.plain == "power 200 W · last request 0.5 J/tok at 37 W"
+    assert state.log[-1].text.endswith("(length), 0.5 J/tok")
+
+
+def test_active_slowdowns_are_named_and_cleared_when_they_end() -> None:
+    state, sink = _state()
+    sink.handle(_sample(0, None, ("power", "thermal")))
+    line = energy_line(state)
+    assert line is not None and line.plain == "throttled: power, thermal"
+    sink.handle(_sample(100, None))
+    assert energy_line(state) is None  # no counter, no slowdown: the panel stays as it was
