@@ -46,7 +46,7 @@ def test_numeric_looking_labels_with_every_candidate(
 
     labels = sorted(as_numbers.values())
     assert {r.candidate: r.error for r in by_numbers.results} == dict.fromkeys(
-        [*cand.real_names(), cand.BASELINE]
+        [*cand.real_names(), cand.BASELINE, cand.GUESS]
     )
     for w, n in zip(by_words.results, by_numbers.results, strict=True):
         assert n.candidate == w.candidate and n.classes == labels

@@ -85,22 +85,81 @@ def test_ties_fall_to_accuracy_then_training_time_then_name() -> None:
     assert [r.rank for r in rows] == [1, 2, 3, 4, 5, 6]
 
 
-def test_baseline_never_ranked_nor_medalled_and_medals_need_to_beat_it() -> None:
-    rows = rk.rank_cells(
-        [
-            res("good", "c", 0.9),
-            res("meh", "c", 0.5),
-            res("useless", "c", 0.4),  # rank 3 but below the baseline
-            res("worse", "c", 0.1),
-            res("majority", "c", 0.45),
-        ]
+def _test(
+    vs_base: dict[str, tuple[float, float]],
+    vs_top: dict[str, tuple[float, float]] | None = None,
+    *,
+    top: str,
+    baseline: str = "majority",
+) -> rk.CellTest:
+    return rk.CellTest("bootstrap", baseline, top, dict(vs_base), dict(vs_top or {}))
+
+
+def test_baseline_never_ranked_nor_medalled_and_medals_need_an_interval_above_zero() -> None:
+    results = [
+        res("good", "c", 0.9),
+        res("meh", "c", 0.5),  # above the baseline, but its interval reaches zero
+        res("useless", "c", 0.4),  # rank 3 but below the baseline
+        res("worse", "c", 0.1),
+        res("majority", "c", 0.45),
+    ]
+    test = _test(
+        {
+            "good": (0.30, 0.60),
+            "meh": (-0.02, 0.12),
+            "useless": (-0.20, 0.05),
+            "worse": (-0.50, -0.20),
+        },
+        {"meh": (-0.55, -0.25), "useless": (-0.7, -0.3), "worse": (-0.9, -0.6)},
+        top="good",
     )
+    rows = rk.rank_cells(results, {("c", None): test})
     by = {r.model: r for r in rows}
-    assert (by["good"].medal, by["meh"].medal, by["useless"].medal) == ("🥇", "🥈", "")
+    assert [by[m].medal for m in ("good", "meh", "useless", "worse")] == ["🥇", "", "", ""]
+    assert [by[m].verdict for m in ("good", "meh", "useless", "worse")] == [
+        rk.BETTER,
+        rk.NOT_BETTER,
+        rk.NOT_BETTER,
+        rk.NOT_BETTER,
+    ]
+    assert (by["meh"].ci_low, by["meh"].ci_high) == (-0.02, 0.12)
     assert by["worse"].rank == 4 and by["worse"].medal == ""
     assert by["majority"].rank is None and by["majority"].medal == ""
+    assert by["majority"].best_baseline and by["majority"].verdict == ""
     assert by["useless"].f1_vs_baseline == pytest.approx(-0.05)
     assert [r.model for r in rows][-1] == "majority"
+    # without a test (a result built by hand) there is no interval, so no medal at all
+    untested = {r.model: r for r in rk.rank_cells(results)}
+    assert all(r.medal == "" and r.verdict == "" for r in untested.values())
+    assert untested["good"].rank == 1 and untested["good"].beats_chance is None
+
+
+def test_the_better_baseline_is_the_one_candidates_are_held_to() -> None:
+    results = [
+        res("svm", "c", 0.40, k=3),
+        res("majority", "c", 0.22, k=3),
+        res("stratified", "c", 0.33, k=3),
+    ]
+    results[-1].baseline = True
+    rows = rk.rank_cells(results)
+    by = {r.model: r for r in rows}
+    assert by["stratified"].best_baseline and not by["majority"].best_baseline
+    assert by["svm"].f1_vs_baseline == pytest.approx(0.07)
+    assert [r.model for r in rows] == ["svm", "majority", "stratified"]
+
+
+def test_a_candidate_whose_difference_to_the_top_may_be_zero_is_tied() -> None:
+    results = [res("a", "c", 0.82), res("b", "c", 0.80), res("z", "c", 0.60)]
+    results.append(res("majority", "c", 0.3))
+    test = _test(
+        {"a": (0.4, 0.6), "b": (0.4, 0.6), "z": (0.2, 0.4)},
+        {"b": (-0.05, 0.01), "z": (-0.30, -0.15)},
+        top="a",
+    )
+    by = {r.model: r for r in rk.rank_cells(results, {("c", None): test})}
+    assert (by["a"].tied_with, by["b"].tied_with, by["z"].tied_with) == (None, "a", None)
+    assert (by["b"].top_low, by["b"].top_high) == (-0.05, 0.01)
+    assert (by["a"].medal, by["b"].medal, by["z"].medal) == ("🥇", "🥈", "🥉")
 
 
 def test_failed_candidates_are_listed_last_unranked() -> None:
@@ -130,7 +189,23 @@ def test_cells_by_language_are_ranked_apart() -> None:
         ("fr", "b", 1),
         ("fr", "a", 2),
     ]
-    assert rk.winners(rows) == {("c", "en"): "a", ("c", "fr"): "b"}
+    # a winner is a top candidate better than chance: none is without a test
+    assert rk.winners(rows) == {}
+    tests = {
+        ("c", "en"): _test({"a": (0.1, 0.3), "b": (0.0, 0.2)}, top="a"),
+        ("c", "fr"): _test({"b": (-0.1, 0.2), "a": (-0.1, 0.1)}, top="b"),
+    }
+    rows = rk.rank_cells(
+        [res("majority", "c", 0.5, lang=lg) for lg in ("en", "fr")]
+        + [
+            res("a", "c", 0.9, lang="en"),
+            res("b", "c", 0.8, lang="en"),
+            res("a", "c", 0.6, lang="fr"),
+            res("b", "c", 0.7, lang="fr"),
+        ],
+        tests,
+    )
+    assert rk.winners(rows) == {("c", "en"): "a"}  # fr's top is not better than chance
 
 
 def test_aggregate_keeps_binary_and_multiclass_groups_apart() -> None:
@@ -145,10 +220,11 @@ def test_aggregate_keeps_binary_and_multiclass_groups_apart() -> None:
         res("y", "m1", 0.50, k=6),
         res("majority", "m1", 0.05, k=6),
     ]
+    results[0].train_time_s = 2.0  # x trains slower: the tie on mean rank and wins goes to y
     agg = rk.aggregate(rk.rank_cells(results))
     binary = [(a.model, a.rank, a.n_cells) for a in agg if a.group == "binary"]
     multi = [(a.model, a.rank, a.n_cells) for a in agg if a.group == "multiclass"]
-    # binary means: x (0.90 + 0.70) / 2 = 0.80; y (0.80 + 0.90) / 2 = 0.85
+    # binary: mean rank 1.5 and one win each; y trains faster
     assert binary == [("y", 1, 2), ("x", 2, 2)]
     assert multi == [("y", 1, 1), ("x", 2, 1)]
     y_bin = next(a for a in agg if a.group == "binary" and a.model == "y")
@@ -156,7 +232,11 @@ def test_aggregate_keeps_binary_and_multiclass_groups_apart() -> None:
     # mean above baseline: (0.80 - 0.40 + 0.90 - 0.40) / 2 = 0.45
     assert y_bin.mean_f1_vs_baseline == pytest.approx(0.45)
     assert y_bin.mean_rank == pytest.approx(1.5) and y_bin.wins == 1
-    assert [a.group for a in agg] == ["binary", "binary", "multiclass", "multiclass"]
+    # both kinds in the run: a table over every cell too, the one the top choice reads
+    assert [a.group for a in agg] == ["binary"] * 2 + ["multiclass"] * 2 + ["all"] * 2
+    every = [(a.model, a.rank, a.n_cells) for a in agg if a.group == "all"]
+    assert every == [("y", 1, 3), ("x", 2, 3)]
+    assert all(a.medal == "" for a in agg)  # untested: no medal anywhere
 
 
 def test_aggregate_leaves_models_with_a_missing_cell_unranked() -> None:
@@ -248,3 +328,35 @@ def test_language_balance_scores_binary_and_multiclass_languages_apart() -> None
         ("multiclass", ("fr",)),
     }
     assert rk.best_balanced(balance)[0] == "a"  # mean rank (1 + 2) / 2 each: the name decides
+
+
+def test_one_rule_gives_the_across_category_gold_and_the_top_choice() -> None:
+    # p has the higher mean macro-F1 (0.77 against 0.75), q the lower mean rank (1.5 against
+    # 2.0): the medal used to follow the first and the choice the second.
+    results = [
+        res("p", "c1", 0.99),
+        res("q", "c1", 0.70),
+        res("r", "c1", 0.60),
+        res("p", "c2", 0.55),
+        res("q", "c2", 0.80),
+        res("r", "c2", 0.60),
+    ]
+    results += [res("majority", c, 0.3) for c in ("c1", "c2")]
+    above = {m: (0.05, 0.3) for m in ("p", "q", "r")}
+    tests = {
+        ("c1", None): _test(above, top="p"),
+        ("c2", None): _test(above, top="q"),
+    }
+    rows = rk.rank_cells(results, tests)
+    agg = rk.aggregate(rows)
+    gold = next(a for a in agg if a.medal == "🥇")
+    model, why = rk.best_overall(rows)
+    assert gold.model == model == "q"
+    assert next(a for a in agg if a.model == "p").mean_f1_macro == pytest.approx(0.77)
+    assert why == "best mean rank (1.50 over 2 cells); better than chance in all 2 cells"
+    assert [a.verdict for a in agg] == ["better than chance in all 2 cells"] * 3
+    # a model not better than chance in one of its cells keeps its rank, not its medal
+    tests[("c2", None)] = _test({**above, "q": (-0.01, 0.2)}, top="q")
+    agg = rk.aggregate(rk.rank_cells(results, tests))
+    q = next(a for a in agg if a.model == "q")
+    assert (q.rank, q.medal, q.verdict) == (1, "", "better than chance in 1 of 2 cells")

@@ -48,17 +48,23 @@ def test_suggested_categories_ranked_and_reported(profiled_csv: Path, tmp_path: 
     assert result.categories == ["sentiment", "topic", "spam"]
     assert result.status == "completed"
 
-    # three candidates (two + baseline) per category, each category ranked on its own
+    # two candidates and two baselines per category, each category ranked on its own
     for category in result.categories:
         rows = [r for r in result.rows if r.category == category]
-        assert [r.rank for r in rows] == [1, 2, None]
-        assert rows[-1].model == "majority" and rows[-1].medal == ""
-        assert rows[0].medal == "🥇"
+        assert [r.rank for r in rows] == [1, 2, None, None]
+        assert [r.model for r in rows[-2:]] == ["majority", "stratified"]
+        assert all(r.medal == "" and r.baseline for r in rows[-2:])
         assert rows[0].f1_vs_baseline is not None and rows[0].f1_vs_baseline > 0.3
+        assert rows[0].ci_low is not None and rows[0].ci_high is not None
+        # a medal exactly where the interval lies above zero
+        assert rows[0].medal == ("🥇" if rows[0].ci_low > 0 else "")
+        if category != "spam":  # 4 spam rows among 24 test rows: too few to be sure
+            assert rows[0].medal == "🥇" and rows[0].verdict == "better than chance"
     groups = {r.category: r.group for r in result.rows}
     assert groups == {"sentiment": "binary", "topic": "multiclass", "spam": "binary"}
-    assert {a.group for a in result.aggregates} == {"binary", "multiclass"}
-    assert all(a.n_cells == (2 if a.group == "binary" else 1) for a in result.aggregates)
+    assert {a.group for a in result.aggregates} == {"binary", "multiclass", "all"}
+    n_cells = {"binary": 2, "multiclass": 1, "all": 3}
+    assert all(a.n_cells == n_cells[a.group] for a in result.aggregates)
 
     # events in order
     kinds = [type(e) for e in events]
@@ -81,7 +87,7 @@ def test_suggested_categories_ranked_and_reported(profiled_csv: Path, tmp_path: 
     assert json.loads(json.dumps(result.to_dict())) == data
     imbalance = {d["category"]: d for d in data["imbalance"]}
     assert imbalance["spam"]["imbalance_ratio"] == 5.0
-    assert imbalance["spam"]["minority_share"] == round(20 / 120, 4)
+    assert imbalance["spam"]["minority_share"] == 20 / 120  # full precision
     assert {
         "category",
         "n_classes",
@@ -111,8 +117,13 @@ def test_suggested_categories_ranked_and_reported(profiled_csv: Path, tmp_path: 
     # results.csv: one row per candidate and category
     with open(out / "results.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 9
+    assert len(rows) == 12
     assert rows[0]["rank"] == "1" and rows[2]["model"] == "majority" and rows[2]["rank"] == ""
+    assert rows[3]["model"] == "stratified" and rows[3]["best_baseline"] == "True"
+    assert (
+        json.loads(rows[0]["confusion"])
+        == result.result_for(rows[0]["model"], rows[0]["category"], None).confusion
+    )  # type: ignore[union-attr]
 
     # report.md states the thresholds, medals, the baseline and how to read it
     md = (out / "report.md").read_text(encoding="utf-8")

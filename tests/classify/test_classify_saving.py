@@ -142,7 +142,7 @@ def test_a_model_that_cannot_be_saved_keeps_the_results_and_the_other_models(
     stored = json.loads((out / "data.json").read_text(encoding="utf-8"))
     assert [f["category"] for f in stored["final"]] == ["sentiment"]
     assert stored["choice"]["errors"] == [result.save_error]
-    assert len(stored["results"]) == 6  # two candidates and the baseline, per category
+    assert len(stored["results"]) == 8  # two candidates and the two baselines, per category
 
 
 def test_save_later_after_recording(tmp_path: Path) -> None:

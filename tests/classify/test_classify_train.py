@@ -14,14 +14,12 @@ from classify_helpers import labels_from_counts, signal_text
 from tui_bench.core.classify import candidates as cand
 from tui_bench.core.classify.events import CandidateFinished, CandidateStarted, EpochProgress
 from tui_bench.core.classify.parallel import train_all
+from tui_bench.core.classify.splits import holdout_split, kfold_splits, make_folds
 from tui_bench.core.classify.train import (
     CandidateResult,
     TrainJob,
     balanced_class_weight,
     fit_by_epochs,
-    holdout_split,
-    kfold_splits,
-    make_folds,
     minority_of,
     run_job,
 )

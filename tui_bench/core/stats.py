@@ -5,6 +5,9 @@
 - ci95: Student-t interval of the mean
 - comparisons: relative difference of medians with a bootstrap 95% interval, a
   Mann-Whitney U p-value and a verdict; never a verdict from a single sample.
+- corrected resampled t: the mean of paired differences measured on overlapping
+  train/test splits (cross-validation), its interval widened as Nadeau & Bengio (2003)
+  correct it.
 """
 
 from __future__ import annotations
@@ -174,3 +177,53 @@ def compare(
     return Comparison(
         metric, higher_is_better, int(a.size), int(b.size), med_a, med_b, rel, ci, p, verdict
     )
+
+
+@dataclass
+class CorrectedT:
+    """The corrected resampled t-test of J paired differences (Nadeau & Bengio 2003)."""
+
+    n: int  # J, the number of train/test splits
+    mean: float
+    low: float
+    high: float
+    t: float | None  # None when every difference is the same (no spread to test)
+    p_value: float  # two-sided
+    df: int
+
+
+def corrected_resampled_t(
+    diffs: Sequence[float], *, n_train: float, n_test: float, confidence: float = 0.95
+) -> CorrectedT | None:
+    """Interval of the mean of ``diffs``, J paired differences (e.g. macro-F1 of A minus
+    macro-F1 of B), one per train/test split of a single data set (k folds, r repeats).
+
+    The splits share training rows, so the differences are correlated and the plain
+    variance of their mean (s²/J) is too small: Nadeau & Bengio (2003) replace 1/J by
+    1/J + n_test/n_train. With s² the sample variance (ddof 1) of the differences:
+
+        se = sqrt((1/J + n_test/n_train) · s²),  t = mean / se,  df = J − 1,
+        interval = mean ± t_{df, (1+confidence)/2} · se.
+
+    ``n_train`` / ``n_test``: the rows of one split's training and test parts. None with
+    fewer than two differences.
+    """
+    xs = [float(d) for d in diffs]
+    j = len(xs)
+    if j < 2 or n_train <= 0:
+        return None
+    if max(xs) == min(xs):  # no spread at all (not float noise around a mean)
+        mean, var = xs[0], 0.0
+    else:
+        mean = math.fsum(xs) / j
+        var = math.fsum((x - mean) ** 2 for x in xs) / (j - 1)
+    se = math.sqrt((1.0 / j + n_test / n_train) * var)
+    df = j - 1
+    if se == 0.0:
+        return CorrectedT(j, mean, mean, mean, None, 1.0 if mean == 0.0 else 0.0, df)
+    from scipy.stats import t as student
+
+    half = t_critical(df, confidence) * se
+    t_stat = mean / se
+    p = float(2.0 * student.sf(abs(t_stat), df))
+    return CorrectedT(j, mean, mean - half, mean + half, t_stat, p, df)

@@ -5,17 +5,22 @@ This module stays light (no scikit-learn, numpy or pyarrow at import): front end
 it freely, and the heavy modules load on first use of a name below.
 
 Modules:
-    data        CSV / JSONL / Parquet in, per-category texts and labels out
-    imbalance   class counts, ratio, normalised entropy, profiles, suggestions
-    candidates  the catalog of named scikit-learn pipelines
-    train       quick training and evaluation of one candidate
-    parallel    many candidates at once (worker processes, events brought back live)
-    rank        rankings per category (binary and multi-class never mixed), medals
-    final       training the chosen model on all the data, joblib + JSON card
-    runner      ``ClassifyConfig`` and ``run_classify``: the whole flow; ``save_result``
-    report      report.md, data.json, results.csv
-    corpora     real labelled corpora shipped offline by packages
-    events      the events the flow publishes
+    data          CSV / JSONL / Parquet in, per-category texts and labels out
+    imbalance     class counts, ratio, normalised entropy, profiles, suggestions
+    candidates    the catalog of named scikit-learn pipelines (and the two baselines)
+    splits        hold-out and (repeated) k-fold splits, one per cell
+    train         quick training and evaluation of one candidate (per-class, confusion)
+    parallel      many candidates at once (worker processes, events brought back live)
+    chance        what guessing by the class priors is expected to score (computed)
+    significance  95% intervals vs the better baseline and vs the top candidate
+    rank          rankings per category (binary and multi-class never mixed), medals
+    estimate      the duration said before training, from a probe fit
+    final         training the chosen model on all the data, joblib + JSON card
+    runner        ``ClassifyConfig`` and ``run_classify``: the whole flow; ``save_result``
+    report        report.md, data.json, results.csv (``report_detail``: per class, legend)
+    summary       the ranking as plain lines for the headless log
+    corpora       real labelled corpora shipped offline by packages
+    events        the events the flow publishes
 """
 
 from __future__ import annotations

@@ -16,7 +16,10 @@ multi-class training a row weight counts in every sub-problem, where a dict woul
 only each sub-problem's positive rows.)
 
 ``majority`` is the baseline that always answers the commonest class: it is always
-trained, shown, and never ranked.
+trained, shown, and never ranked. ``stratified`` is the other baseline, guessing each
+answer at random by the training class priors: never trained, its expected figures are
+computed (``chance``); its pipeline is here for what it is (and for checking the
+computation against a simulation).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from sklearn.svm import LinearSVC
 from tui_bench.core.errors import UserError
 
 BASELINE = "majority"
+GUESS = "stratified"
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,10 @@ def _majority(seed: int, class_weight: dict[str, float]) -> DummyClassifier:
     return DummyClassifier(strategy="most_frequent")
 
 
+def _stratified(seed: int, class_weight: dict[str, float]) -> DummyClassifier:
+    return DummyClassifier(strategy="stratified", random_state=seed)
+
+
 CATALOG: dict[str, CandidateSpec] = {
     spec.name: spec
     for spec in (
@@ -198,6 +206,19 @@ CATALOG: dict[str, CandidateSpec] = {
             good_for="reference only",
             make_vectorizer=None,
             make_classifier=_majority,
+            baseline=True,
+        ),
+        CandidateSpec(
+            name=GUESS,
+            description=(
+                "stratified guessing: answers at random by the training class priors; "
+                "its expected scores are computed, not sampled"
+            ),
+            by_epochs=False,
+            multilingual=True,
+            good_for="reference only",
+            make_vectorizer=None,
+            make_classifier=_stratified,
             baseline=True,
         ),
     )

@@ -23,6 +23,9 @@ MAX_EPOCHS = 50
 MAX_FOLDS = 10
 
 
+MAX_REPEATS = 10
+
+
 @dataclass
 class ClassifyConfig:
     data: str | Path
@@ -41,6 +44,7 @@ class ClassifyConfig:
     seed: int = 0
     test_size: float = 0.2
     cv: int | None = None  # k-fold cross-validation instead of one hold-out split
+    cv_repeats: int = 1  # the k-fold repeated, each time shuffled anew (cv only)
     patience: int = 2
     language_penalty: float | None = None  # λ in mean − λ·sd over languages
     output_dir: str | Path | None = None
@@ -70,10 +74,19 @@ class ClassifyConfig:
             raise UserError(
                 f"cv: {self.cv!r} folds; use 2 to {MAX_FOLDS}, or none for a hold-out split"
             )
+        if not isinstance(self.cv_repeats, int) or not 1 <= self.cv_repeats <= MAX_REPEATS:
+            raise UserError(
+                f"cv repeats: {self.cv_repeats!r} is not a whole number from 1 to {MAX_REPEATS}"
+            )
+        if self.cv_repeats > 1 and self.cv is None:
+            raise UserError(f"cv repeats: {self.cv_repeats} repeats need cross-validation (--cv K)")
         names = self.model_names()
         per_lang = self.models_by_language or {}
         if per_lang and not self.by_language:
-            raise UserError("models by language need training by language")
+            raise UserError(
+                "models by language need training by language (--by-language): "
+                f"lists given for {', '.join(sorted(per_lang))}"
+            )
         all_names = set(names)
         for lang, lang_models in per_lang.items():
             all_names.update(cand.resolve(lang_models, where=f"models for {lang}"))

@@ -1,6 +1,7 @@
 """Events the classifier benchmark publishes, in the order a run emits them.
 
-``ClassifyStarted`` → ``ImbalanceAnalysed`` → per candidate × category (× language):
+``ClassifyStarted`` → ``ImbalanceAnalysed`` → ``DurationEstimated`` → per candidate ×
+category (× language):
 ``CandidateStarted``, ``EpochProgress`` (learners that train by epochs only, one per
 epoch), ``CandidateFinished`` → ``FinalModelSaved`` (per saved model) → ``ClassifyFinished``.
 
@@ -36,6 +37,15 @@ class ImbalanceAnalysed(Event):
     excluded: list[dict[str, Any]]
     suggested: dict[str, str | None]
     thresholds: dict[str, Any]
+
+
+@dataclass
+class DurationEstimated(Event):
+    """Before the first training: how long the trainings should take (an estimate)."""
+
+    seconds: float
+    text: str  # one line, saying it is an estimate and what it rests on
+    estimate: dict[str, Any]  # estimate.DurationEstimate.to_dict()
 
 
 @dataclass

@@ -145,9 +145,7 @@ class FinalModel:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["train_time_s"] = round(self.train_time_s, 4)
-        return out
+        return asdict(self)  # full precision: reports are rebuilt from it
 
 
 def train_final(

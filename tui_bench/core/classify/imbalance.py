@@ -110,8 +110,11 @@ class CategoryImbalance:
     def binary(self) -> bool:
         return self.n_classes == 2
 
-    def to_dict(self, digits: int = 4) -> dict[str, Any]:
+    def to_dict(self, digits: int | None = None) -> dict[str, Any]:
+        """Full precision unless ``digits`` is given (reports are rebuilt from it)."""
         out = asdict(self)
+        if digits is None:
+            return out
         for key in ("imbalance_ratio", "normalized_entropy", "minority_share", "minority_vs_fair"):
             if out[key] is not None:
                 out[key] = round(out[key], digits)

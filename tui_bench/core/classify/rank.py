@@ -3,15 +3,25 @@
 - Per cell (category, and language when training by language): candidates by macro-F1,
   ties by accuracy, then by shorter training time, then by name. F1 and accuracy are
   compared at 6 decimals, so that float noise never passes for a difference. The
-  majority baseline is listed with every cell, never ranked, never awarded a medal; each
-  candidate shows how far its macro-F1 is above the baseline's. Medals (🥇 🥈 🥉) go to
-  ranks 1-3 that beat the baseline; a failed candidate is listed last, unranked.
-- Across categories: a model's mean macro-F1 is taken over binary (2-class) cells and
-  over multi-class cells separately, giving two aggregate rankings. A model missing a
-  cell of a group (failed) is listed in that group unranked.
-- Overall (what ``choose="top"`` takes): the lowest mean rank over all cells. Ranks are
-  ordinal within each cell, so averaging them never adds a binary F1 to a 10-class F1.
-  Ties: more first places, then shorter total training time, then name.
+  baselines (``majority``, always answering the commonest class, and ``stratified``,
+  guessing by the class priors, its expected scores computed in ``chance``) are listed
+  with every cell, never ranked, never awarded a medal; the better of the two on
+  macro-F1 is the cell's baseline, and each candidate shows how far its macro-F1 is above
+  it. Whether that difference is real comes from ``significance`` (a :class:`CellTest`
+  per cell): a 95% interval of (candidate − baseline) macro-F1. Medals (🥇 🥈 🥉) go to
+  ranks 1-3 whose interval lies above zero; every other candidate says "not better than
+  chance". A candidate whose interval of the difference to the top candidate holds zero
+  is marked tied with it. Without a test (a result built by hand), no medal: a medal
+  needs an interval. A failed candidate is listed last, unranked.
+- One rule orders the across-category tables and makes the top choice: the lowest mean
+  rank over the cells, ties by more first places, then shorter total training time,
+  then name (:func:`choice_key`). Ranks are ordinal within each cell, so averaging them
+  never adds a binary F1 to a 10-class F1. Tables: binary (2-class) cells, multi-class
+  cells, and, when a run has both, every cell (the table the top choice is read from).
+  A model missing a cell of a table (failed) is listed unranked. A medal there needs the
+  model to be better than chance in every cell of the table.
+- Overall (what ``choose="top"`` takes): that rule over every cell (of each language,
+  training by language). Its reason says in how many cells the model beat chance.
 - Language balance (optional, by-language runs): for each category and model, with the
   macro-F1 of each language, score = mean − λ · sd (population sd over the languages),
   binary and multi-class languages of a category scored apart. Models are ranked per
@@ -23,15 +33,35 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from tui_bench.core.classify.train import CandidateResult
 
 Group = Literal["binary", "multiclass"]
+AggregateGroup = Literal["binary", "multiclass", "all"]
 MEDALS = ("🥇", "🥈", "🥉")
 TIE_DIGITS = 6
+BETTER = "better than chance"
+NOT_BETTER = "not better than chance"
+CellKey = tuple[str, str | None]
+
+
+@dataclass
+class CellTest:
+    """What the significance tests found in one cell (computed in ``significance``).
+
+    ``vs_baseline``: per candidate, the 95% interval of its macro-F1 minus the baseline's;
+    ``vs_top``: per candidate other than the top one, the interval of its macro-F1 minus
+    the top one's. ``method``: "bootstrap" (paired, over the test rows) or "corrected t"
+    (Nadeau & Bengio, over the folds)."""
+
+    method: str
+    baseline: str | None
+    top: str | None
+    vs_baseline: dict[str, tuple[float, float]] = field(default_factory=dict)
+    vs_top: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def group_of(n_classes: int) -> Group:
@@ -68,49 +98,86 @@ class RankedRow:
     f1_vs_baseline: float | None
     f1_macro_sd: float | None = None
     error: str | None = None
+    mcc: float | None = None
+    # the 95% interval of (macro-F1 − the best baseline's); None: untested
+    ci_low: float | None = None
+    ci_high: float | None = None
+    beats_chance: bool | None = None  # None: a baseline, a failure, or untested
+    verdict: str = ""  # BETTER | NOT_BETTER | "" (baseline, failed, untested)
+    tied_with: str | None = None  # the top candidate, when the difference may be zero
+    # the 95% interval of (macro-F1 − the top candidate's); None for the top itself
+    top_low: float | None = None
+    top_high: float | None = None
+    best_baseline: bool = False  # the baseline the candidates of this cell are held to
 
     @property
     def cell(self) -> tuple[str, str | None]:
         return (self.category, self.language)
 
-    def to_dict(self, digits: int = 4) -> dict[str, Any]:
-        out = asdict(self)
+    def to_dict(self, digits: int | None = None) -> dict[str, Any]:
+        """Full precision unless ``digits`` is given (reports are rebuilt from it)."""
+        return _rounded(asdict(self), digits)
+
+
+def _rounded(out: dict[str, Any], digits: int | None) -> dict[str, Any]:
+    if digits is not None:
         for key, value in out.items():
             if isinstance(value, float):
                 out[key] = round(value, digits)
-        return out
+    return out
 
 
 def rank_key(r: CandidateResult) -> tuple[float, float, float, str]:
     return (-_r(r.f1_macro), -_r(r.accuracy), r.train_time_s or 0.0, r.candidate)
 
 
-def rank_cells(results: Iterable[CandidateResult]) -> list[RankedRow]:
-    """Rows per cell in order: ranked candidates, then the baseline, then failures."""
-    cells: dict[tuple[str, str | None], list[CandidateResult]] = defaultdict(list)
+def best_baseline(members: Iterable[CandidateResult]) -> CandidateResult | None:
+    """The baseline with the highest macro-F1 (ties: the first listed)."""
+    bases = [r for r in members if r.baseline and r.ok and r.f1_macro is not None]
+    return max(bases, key=lambda r: _r(r.f1_macro)) if bases else None
+
+
+def rank_cells(
+    results: Iterable[CandidateResult], tests: Mapping[CellKey, CellTest] | None = None
+) -> list[RankedRow]:
+    """Rows per cell in order: ranked candidates, then the baselines, then failures.
+    ``tests``: the cells' significance tests; a cell without one awards no medal."""
+    cells: dict[CellKey, list[CandidateResult]] = defaultdict(list)
     for res in results:
         cells[(res.category, res.language)].append(res)
     rows: list[RankedRow] = []
     for cell in sorted(cells, key=lambda c: (c[0], c[1] or "")):
         members = cells[cell]
-        base = next((r for r in members if r.baseline and r.ok), None)
+        test = (tests or {}).get(cell)
+        base = best_baseline(members)
+        if test is not None and test.baseline is not None:
+            base = next((r for r in members if r.candidate == test.baseline), base)
         base_f1 = base.f1_macro if base is not None else None
         real = sorted((r for r in members if not r.baseline and r.ok), key=rank_key)
         for i, res in enumerate(real, start=1):
-            rows.append(_row(res, i, base_f1))
-        rows.extend(_row(r, None, base_f1) for r in members if r.baseline)
-        rows.extend(_row(r, None, base_f1) for r in members if not r.baseline and not r.ok)
+            rows.append(_row(res, i, base_f1, test))
+        for r in members:
+            if r.baseline:
+                rows.append(_row(r, None, base_f1, None))
+                rows[-1].best_baseline = r is base
+        rows.extend(_row(r, None, base_f1, test) for r in members if not r.baseline and not r.ok)
     return rows
 
 
-def _row(res: CandidateResult, rank: int | None, base_f1: float | None) -> RankedRow:
+def _row(
+    res: CandidateResult, rank: int | None, base_f1: float | None, test: CellTest | None
+) -> RankedRow:
     delta = None
     if res.ok and base_f1 is not None and res.f1_macro is not None:
         delta = res.f1_macro - base_f1
-    beats = delta is None or _r(delta) > 0
+    ci = test.vs_baseline.get(res.candidate) if test is not None and res.ok else None
+    beats = None if ci is None else ci[0] > 0
+    verdict = "" if beats is None or res.baseline else (BETTER if beats else NOT_BETTER)
+    vs_top = test.vs_top.get(res.candidate) if test is not None and res.ok else None
+    tied = test.top if vs_top is not None and vs_top[0] <= 0 <= vs_top[1] else None
     return RankedRow(
         rank=rank,
-        medal=medal_for(rank, beats) if not res.baseline else "",
+        medal=medal_for(rank, bool(beats)) if not res.baseline else "",
         model=res.candidate,
         category=res.category,
         language=res.language,
@@ -127,11 +194,20 @@ def _row(res: CandidateResult, rank: int | None, base_f1: float | None) -> Ranke
         f1_vs_baseline=delta if not res.baseline else None,
         f1_macro_sd=res.f1_macro_sd,
         error=res.error,
+        mcc=res.mcc,
+        ci_low=ci[0] if ci is not None else None,
+        ci_high=ci[1] if ci is not None else None,
+        beats_chance=None if res.baseline else beats,
+        verdict=verdict,
+        tied_with=tied,
+        top_low=vs_top[0] if vs_top is not None else None,
+        top_high=vs_top[1] if vs_top is not None else None,
     )
 
 
 def winners(rows: Iterable[RankedRow]) -> dict[tuple[str, str | None], str]:
-    return {row.cell: row.model for row in rows if row.rank == 1}
+    """Per cell, the top candidate, where it is better than chance."""
+    return {row.cell: row.model for row in rows if row.rank == 1 and row.beats_chance}
 
 
 # --------------------------------------------------------------------------- aggregates
@@ -139,7 +215,7 @@ def winners(rows: Iterable[RankedRow]) -> dict[tuple[str, str | None], str]:
 
 @dataclass
 class AggregateRow:
-    group: Group
+    group: AggregateGroup
     rank: int | None
     medal: str
     model: str
@@ -151,59 +227,81 @@ class AggregateRow:
     mean_rank: float | None
     wins: int
     total_train_time_s: float
+    n_better: int = 0  # cells where the model is better than chance
 
-    def to_dict(self, digits: int = 4) -> dict[str, Any]:
-        out = asdict(self)
-        for key, value in out.items():
-            if isinstance(value, float):
-                out[key] = round(value, digits)
-        return out
+    def to_dict(self, digits: int | None = None) -> dict[str, Any]:
+        return _rounded(asdict(self), digits)
+
+    @property
+    def verdict(self) -> str:
+        """In how many of its cells the model beat chance, in words."""
+        return chance_count(self.n_better, self.n_cells)
+
+
+def chance_count(n_better: int, n_cells: int) -> str:
+    if n_cells and n_better == n_cells:
+        return BETTER if n_cells == 1 else f"{BETTER} in all {n_cells} cells"
+    if n_better == 0:
+        return NOT_BETTER if n_cells <= 1 else f"{NOT_BETTER} in any cell"
+    return f"{BETTER} in {n_better} of {n_cells} cells"
+
+
+def choice_key(rows: Sequence[RankedRow], model: str) -> tuple[float, int, float, str]:
+    """The one rule: lowest mean rank, then more first places, then shorter total
+    training time, then name. ``rows``: the model's ranked rows over the cells compared."""
+    return (
+        statistics.fmean(r.rank or 0 for r in rows),
+        -sum(1 for r in rows if r.rank == 1),
+        sum(r.train_time_s or 0.0 for r in rows),
+        model,
+    )
 
 
 def aggregate(rows: Sequence[RankedRow]) -> list[AggregateRow]:
-    """Per group (binary first, then multi-class): models by mean macro-F1 over the cells."""
+    """Per group (binary, multi-class, then every cell when a run has both): models by
+    :func:`choice_key` over the group's cells."""
     out: list[AggregateRow] = []
-    for group in ("binary", "multiclass"):
-        cells = sorted({r.cell for r in rows if r.group == group and not r.baseline}, key=str)
-        if not cells:
-            continue
-        models = sorted({r.model for r in rows if r.group == group and not r.baseline})
+    groups: list[tuple[AggregateGroup, list[RankedRow]]] = [
+        (g, [r for r in rows if r.group == g and not r.baseline]) for g in ("binary", "multiclass")
+    ]
+    groups = [(g, rs) for g, rs in groups if rs]
+    if len(groups) == 2:
+        groups.append(("all", [r for r in rows if not r.baseline]))
+    for group, pool in groups:
+        cells = sorted({r.cell for r in pool}, key=str)
+        models = sorted({r.model for r in pool})
         entries = []
+        ranked: dict[str, list[RankedRow]] = {}
         for model in models:
-            mine = [r for r in rows if r.group == group and r.model == model and r.rank]
-            missing = len(cells) - len(mine)
+            mine = [r for r in pool if r.model == model and r.rank]
+            ranked[model] = mine
             f1s = [r.f1_macro for r in mine if r.f1_macro is not None]
             accs = [r.accuracy for r in mine if r.accuracy is not None]
             deltas = [r.f1_vs_baseline for r in mine if r.f1_vs_baseline is not None]
             entries.append(
                 AggregateRow(
-                    group=group,  # type: ignore[arg-type]
+                    group=group,
                     rank=None,
                     medal="",
                     model=model,
                     n_cells=len(mine),
-                    n_missing=missing,
+                    n_missing=len(cells) - len(mine),
                     mean_f1_macro=statistics.fmean(f1s) if f1s else None,
                     mean_accuracy=statistics.fmean(accs) if accs else None,
                     mean_f1_vs_baseline=statistics.fmean(deltas) if deltas else None,
                     mean_rank=statistics.fmean(r.rank for r in mine if r.rank) if mine else None,
                     wins=sum(1 for r in mine if r.rank == 1),
                     total_train_time_s=sum(r.train_time_s or 0.0 for r in mine),
+                    n_better=sum(1 for r in mine if r.beats_chance),
                 )
             )
         complete = sorted(
             (e for e in entries if e.n_missing == 0),
-            key=lambda e: (
-                -_r(e.mean_f1_macro),
-                -_r(e.mean_accuracy),
-                e.total_train_time_s,
-                e.model,
-            ),
+            key=lambda e: choice_key(ranked[e.model], e.model),
         )
         for i, e in enumerate(complete, start=1):
             e.rank = i
-            beats = e.mean_f1_vs_baseline is None or _r(e.mean_f1_vs_baseline) > 0
-            e.medal = medal_for(i, beats)
+            e.medal = medal_for(i, e.n_cells > 0 and e.n_better == e.n_cells)
         out.extend(complete)
         out.extend(e for e in entries if e.n_missing)
     return out
@@ -212,7 +310,7 @@ def aggregate(rows: Sequence[RankedRow]) -> list[AggregateRow]:
 def best_overall(
     rows: Sequence[RankedRow], *, language: str | None = None, by_language: bool = False
 ) -> tuple[str | None, str]:
-    """(model, why): the lowest mean rank over every cell (of one language when asked)."""
+    """(model, why): :func:`choice_key` over every cell (of one language when asked)."""
     pool = [r for r in rows if not r.baseline and (not by_language or r.language == language)]
     cells = {r.cell for r in pool}
     if not cells:
@@ -224,20 +322,15 @@ def best_overall(
     complete = {m: rs for m, rs in stats.items() if len(rs) == len(cells)}
     if not complete:
         return None, "no candidate finished every benchmarked category"
-
-    def key(model: str) -> tuple[float, int, float, str]:
-        rs = complete[model]
-        return (
-            statistics.fmean(r.rank or 0 for r in rs),
-            -sum(1 for r in rs if r.rank == 1),
-            sum(r.train_time_s or 0.0 for r in rs),
-            model,
-        )
-
-    model = min(complete, key=key)
-    mean_rank = key(model)[0]
+    model = min(complete, key=lambda m: choice_key(complete[m], m))
+    mine = complete[model]
+    mean_rank = choice_key(mine, model)[0]
     where = f" in {language}" if by_language and language else ""
-    return model, f"best mean rank{where} ({mean_rank:.2f} over {len(cells)} cells)"
+    n_better = sum(1 for r in mine if r.beats_chance)
+    return model, (
+        f"best mean rank{where} ({mean_rank:.2f} over {len(cells)} cells); "
+        f"{chance_count(n_better, len(cells))}"
+    )
 
 
 # --------------------------------------------------------------------------- languages
@@ -257,12 +350,10 @@ class LanguageBalanceRow:
     penalty: float
     score: float
 
-    def to_dict(self, digits: int = 4) -> dict[str, Any]:
-        out = asdict(self)
-        for key, value in out.items():
-            if isinstance(value, float):
-                out[key] = round(value, digits)
-        out["f1_by_language"] = {k: round(v, digits) for k, v in self.f1_by_language.items()}
+    def to_dict(self, digits: int | None = None) -> dict[str, Any]:
+        out = _rounded(asdict(self), digits)
+        if digits is not None:
+            out["f1_by_language"] = {k: round(v, digits) for k, v in self.f1_by_language.items()}
         return out
 
 

@@ -5,7 +5,9 @@ category, n_classes, n_samples, imbalance_ratio, normalized_entropy, minority_sh
 profile ...), ``suggested`` {balanced, moderate, imbalanced}, ``results`` (one row per
 candidate and cell: rank, medal, model, category, language, f1_macro, accuracy,
 balanced_accuracy, train_time_s ...), ``aggregates``, ``final`` and the rest.
-``results.csv`` holds the ``results`` rows, per-class F1 as a JSON string.
+``results.csv`` holds the ``results`` rows, per-class figures and the confusion matrix
+as JSON strings. Every figure is kept at full precision in data.json and the history:
+a report rebuilt from either is the original byte for byte.
 Paths under the home folder are written ``~/...`` in all three (reports are shared).
 """
 
@@ -17,9 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from tui_bench.core.classify import imbalance as imb
+from tui_bench.core.classify import report_detail as detail
+from tui_bench.core.classify.estimate import human_seconds
 from tui_bench.core.classify.result import ClassifyResult
 from tui_bench.core.fmt import MISSING, cell_name, num, or_missing, score, signed
 from tui_bench.core.redact import home_relative, redact
+
+AGGREGATE_GROUPS = ("binary", "multiclass", "all")
+AGGREGATE_TITLES = {
+    "binary": "Binary categories",
+    "multiclass": "Multi-class categories",
+    "all": "Every category (the top choice is read from this table)",
+}
 
 CSV_COLUMNS = [
     "rank",
@@ -32,9 +43,17 @@ CSV_COLUMNS = [
     "baseline",
     "f1_macro",
     "f1_vs_baseline",
+    "ci_low",
+    "ci_high",
+    "verdict",
+    "tied_with",
+    "top_low",
+    "top_high",
+    "best_baseline",
     "f1_macro_sd",
     "accuracy",
     "balanced_accuracy",
+    "mcc",
     "minority_class",
     "minority_f1",
     "train_time_s",
@@ -46,6 +65,8 @@ CSV_COLUMNS = [
     "best_epoch",
     "error",
     "per_class_f1",
+    "per_class",
+    "confusion",
 ]
 
 
@@ -72,7 +93,8 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
         writer.writeheader()
         for row in rows:
             flat = dict(row)
-            flat["per_class_f1"] = json.dumps(row.get("per_class_f1", {}), ensure_ascii=False)
+            for key, empty in (("per_class_f1", {}), ("per_class", {}), ("confusion", [])):
+                flat[key] = json.dumps(row.get(key) or empty, ensure_ascii=False)
             writer.writerow({k: "" if flat.get(k) is None else flat.get(k) for k in CSV_COLUMNS})
 
 
@@ -92,7 +114,8 @@ def render_markdown(result: ClassifyResult) -> str:
         f"- data: `{ds['path']}` ({ds['n_rows']} rows, {ds['format']}); text column "
         f"`{ds['text_column']}`, labels from `{source}`"
         + (f", language column `{ds['language_column']}`" if ds.get("language_column") else ""),
-        f"- status: {result.status}; started {result.started_at}; {result.duration_s:.1f} s",
+        f"- status: {result.status}; started {result.started_at}; {result.duration_s:.1f} s"
+        + _estimate_text(result),
         "- split: "
         + (
             f"stratified {cfg['cv']}-fold cross-validation"
@@ -113,12 +136,20 @@ def render_markdown(result: ClassifyResult) -> str:
     if result.language_balance:
         lines += _balance_section(result)
     lines += _final_section(result)
+    lines += detail.per_class_section(result)
     for note in result.notes:
         lines.append(f"- note: {note}")
     if result.notes:
         lines.append("")
     lines += _how_to_read()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _estimate_text(result: ClassifyResult) -> str:
+    est = result.estimate
+    if not est or est.get("seconds") is None:
+        return ""
+    return f" (estimated beforehand: about {human_seconds(float(est['seconds']))})"
 
 
 def _imbalance_section(result: ClassifyResult) -> list[str]:
@@ -202,9 +233,14 @@ def _ranking_section(result: ClassifyResult) -> list[str]:
     lines = ["## Ranking per category", ""]
     lines.append(
         "Ranked by macro-F1 (ties: accuracy, then training time). Binary and multi-class "
-        "categories are ranked separately, never against each other. The majority baseline "
-        "is shown in every table, never ranked; 'vs baseline' is macro-F1 minus the "
-        "baseline's. Medals go to the top three that beat the baseline."
+        "categories are ranked separately, never against each other. Two baselines are "
+        "shown in every table, never ranked: majority (always the commonest training class) "
+        "and stratified (guessing by the class priors; its expected scores are computed, "
+        "not sampled). 'vs baseline' is macro-F1 minus the better baseline's, with its 95% "
+        f"interval ({detail.method_text(result.significance)}). A medal goes to a top-three "
+        "candidate whose interval lies above zero; any other candidate is 'not better than "
+        "chance'. 'vs top' is the difference to the top candidate: when its interval holds "
+        "zero, the two are tied."
     )
     lines.append("")
     cells: dict[tuple[str, str | None], list[Any]] = {}
@@ -219,38 +255,47 @@ def _ranking_section(result: ClassifyResult) -> list[str]:
         lines += [f"### {_esc(cell_name(category, language))} ({kind}{sizes})", ""]
         head = "| Rank | Model | Macro-F1 |" + (" ± sd |" if cv else "")
         head += (
-            " vs baseline | Accuracy | Balanced acc. | Minority F1 | Train s | Predict ms / 1k |"
+            " vs baseline | 95% interval | Verdict | vs top, 95% interval | Balanced acc. "
+            "| MCC | Accuracy | Minority F1 | Train s | Predict ms / 1k |"
         )
         lines.append(head)
-        lines.append("|---|---|---:|" + ("---:|" if cv else "") + "---:|---:|---:|---:|---:|---:|")
+        lines.append(
+            "|---|---|---:|"
+            + ("---:|" if cv else "")
+            + "---:|---|---|---|---:|---:|---:|---:|---:|---:|"
+        )
         for row in rows:
-            if row.baseline:
-                rank = "baseline"
-            elif row.rank is None:
-                rank = "failed"
-            else:
-                rank = f"{row.medal} {row.rank}".strip()
-            minority = (
-                f"{score(row.minority_f1)} ({_esc(row.minority_class)})"
-                if row.minority_class
-                else MISSING
-            )
-            line = f"| {rank} | {row.model} | {score(row.f1_macro)} |"
-            if cv:
-                line += f" {score(row.f1_macro_sd)} |"
-            line += (
-                f" {signed(row.f1_vs_baseline)} | {score(row.accuracy)} "
-                f"| {score(row.balanced_accuracy)} "
-                f"| {minority} | {num(row.train_time_s, 2)} | {num(row.predict_ms_per_1k, 1)} |"
-            )
-            lines.append(line)
-        errors = [r for r in rows if r.error]
+            lines.append(_ranking_line(row, cv))
         lines.append("")
+        lines += detail.baseline_note(rows)
+        errors = [r for r in rows if r.error]
         for r in errors:
             lines.append(f"- {r.model} failed: {_esc(r.error or '')}")
         if errors:
             lines.append("")
     return lines
+
+
+def _ranking_line(row: Any, cv: bool) -> str:
+    if row.baseline:
+        rank = "baseline"
+    elif row.rank is None:
+        rank = "failed"
+    else:
+        rank = f"{row.medal} {row.rank}".strip()
+    minority = (
+        f"{score(row.minority_f1)} ({_esc(row.minority_class)})" if row.minority_class else MISSING
+    )
+    line = f"| {rank} | {row.model} | {score(row.f1_macro)} |"
+    if cv:
+        line += f" {score(row.f1_macro_sd)} |"
+    return line + (
+        f" {signed(row.f1_vs_baseline)} | {detail.interval(row.ci_low, row.ci_high)} "
+        f"| {detail.verdict_text(row)} | {detail.vs_top_text(row)} "
+        f"| {score(row.balanced_accuracy)} | {signed(row.mcc) if row.mcc is not None else MISSING} "
+        f"| {score(row.accuracy)} | {minority} | {num(row.train_time_s, 2)} "
+        f"| {num(row.predict_ms_per_1k, 1)} |"
+    )
 
 
 def _aggregate_section(result: ClassifyResult) -> list[str]:
@@ -259,28 +304,32 @@ def _aggregate_section(result: ClassifyResult) -> list[str]:
     lines = [
         "## Across categories",
         "",
-        "Mean over the benchmarked cells of each kind; binary and multi-class categories are "
-        "aggregated apart because their F1 scales differ.",
+        "One rule orders these tables and makes the top choice: the lowest mean rank over "
+        "the cells, ties by more first places, then shorter total training time. Ranks are "
+        "ordinal within each category, so binary and multi-class categories can share a "
+        "mean rank; their macro-F1 scales differ, so mean macro-F1 is shown per kind only "
+        "as a figure. A medal needs the model to be better than chance in every cell of "
+        "the table.",
         "",
     ]
-    for group, title in (("binary", "Binary categories"), ("multiclass", "Multi-class categories")):
+    for group in AGGREGATE_GROUPS:
         rows = [a for a in result.aggregates if a.group == group]
         if not rows:
             continue
         lines += [
-            f"### {title}",
+            f"### {AGGREGATE_TITLES[group]}",
             "",
-            "| Rank | Model | Cells | Mean macro-F1 | Mean vs baseline | Mean accuracy | Mean rank "
-            "| Wins | Train s (total) |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| Rank | Model | Cells | Mean rank | Wins | Better than chance | Mean macro-F1 "
+            "| Mean vs baseline | Mean accuracy | Train s (total) |",
+            "|---|---|---:|---:|---:|---|---:|---:|---:|---:|",
         ]
         for a in rows:
             rank = f"{a.medal} {a.rank}".strip() if a.rank else f"{MISSING} ({a.n_missing} missing)"
             lines.append(
-                f"| {rank} | {a.model} | {a.n_cells} | {score(a.mean_f1_macro)} "
+                f"| {rank} | {a.model} | {a.n_cells} | {num(a.mean_rank, 2)} | {a.wins} "
+                f"| {a.n_better} of {a.n_cells} | {score(a.mean_f1_macro)} "
                 f"| {signed(a.mean_f1_vs_baseline)} | {score(a.mean_accuracy)} "
-                f"| {num(a.mean_rank, 2)} "
-                f"| {a.wins} | {num(a.total_train_time_s, 2)} |"
+                f"| {num(a.total_train_time_s, 2)} |"
             )
         lines.append("")
     return lines
@@ -355,14 +404,15 @@ def _how_to_read() -> list[str]:
         "- Balanced accuracy is the mean recall over classes (the baseline gets 1/k).",
         "- Minority F1 is the F1 of the class with the fewest training rows: the first thing "
         "to suffer from imbalance.",
-        "- 'vs baseline' is how far macro-F1 sits above always answering the commonest class; "
-        "near zero means the model learned little.",
+        "- 'vs baseline' is how far macro-F1 sits above the better baseline; read it with "
+        "its interval and verdict below.",
+        *detail.legend(),
         "- Train s is wall time for vectorising and training (every epoch and its validation "
         "included); Predict ms / 1k is the time to vectorise and classify 1,000 texts.",
         "- Scores of binary and multi-class categories are not comparable: a 0.80 macro-F1 "
         "over 10 classes is harder to reach than over 2.",
         "- A single hold-out split on a few hundred rows moves by a few points from one seed "
-        "to another; differences under ~0.02 are within that noise (use cross-validation to "
-        "see the spread).",
+        "to another: the intervals say how much; cross-validation (--cv, --cv-repeats) "
+        "narrows them.",
         "",
     ]

@@ -1,5 +1,10 @@
 """What a classifier benchmark found (:class:`ClassifyResult`, one :class:`Cell` per
 category and language), and its stored form.
+
+The stored form (``to_dict``: data.json and the history database) keeps every number at
+full precision: the reports are rendered from the same values whether they come from the
+run in memory or back from history, so a rebuilt report is the original byte for byte
+(a value rounded when stored and again when shown could differ in its last digit).
 """
 
 from __future__ import annotations
@@ -53,6 +58,10 @@ class ClassifyResult:
     duration_s: float
     output_dir: str | None = None
     notes: list[str] = field(default_factory=list)
+    # the duration estimated before training (estimate.DurationEstimate.to_dict())
+    estimate: dict[str, Any] | None = None
+    # how the intervals were computed (significance.describe)
+    significance: dict[str, Any] = field(default_factory=dict)
     # Why the chosen model or a report file could not be saved (one line), in memory;
     # the stored form keeps each failed cell in ``choice["errors"]``.
     save_error: str | None = field(default=None, compare=False)
@@ -81,7 +90,7 @@ class ClassifyResult:
         return {
             "status": self.status,
             "started_at": self.started_at,
-            "duration_s": round(self.duration_s, 3),
+            "duration_s": self.duration_s,
             "config": self.config,
             "dataset": self.dataset,
             "thresholds": self.thresholds,
@@ -101,6 +110,8 @@ class ClassifyResult:
             "final": [f.to_dict() for f in self.final],
             "output_dir": self.output_dir,
             "notes": self.notes,
+            "estimate": self.estimate,
+            "significance": self.significance,
         }
 
     @classmethod
@@ -143,6 +154,8 @@ class ClassifyResult:
             duration_s=float(data.get("duration_s") or 0.0),
             output_dir=data.get("output_dir"),
             notes=data.get("notes") or [],
+            estimate=data.get("estimate"),
+            significance=data.get("significance") or {},
         )
 
 
@@ -150,4 +163,4 @@ def all_models(models: dict[str, list[str]]) -> list[str]:
     seen: list[str] = []
     for names in models.values():
         seen.extend(n for n in names if n not in seen)
-    return [*seen, cand.BASELINE]
+    return [*seen, cand.BASELINE, cand.GUESS]

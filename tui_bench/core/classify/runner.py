@@ -4,10 +4,13 @@
 2. load the data (``data.load_dataset``);
 3. analyse every category's imbalance, exclude the unusable ones, suggest one per
    profile; benchmark the given categories, or else the suggested ones;
-4. split each cell (category, × language when training by language) once, train every
-   candidate and the majority baseline on it (``train.train_all``, ``jobs`` workers);
-5. rank per cell, aggregate binary and multi-class cells apart, and optionally score
-   the balance across languages (``rank``);
+4. split each cell (category, × language when training by language) once, estimate the
+   duration from a probe fit (``estimate``, published before any training), train every
+   candidate and the majority baseline on it (``train.train_all``, ``jobs`` workers), and
+   add what guessing by the class priors is expected to score (``chance``);
+5. test each candidate against the better baseline and against the top candidate
+   (``significance``), rank per cell, aggregate binary and multi-class cells apart, and
+   optionally score the balance across languages (``rank``);
 6. write report.md, data.json and results.csv when an output directory is given;
 7. train the chosen model on all the data of each cell and save it (``final``), then
    write the reports again with it.
@@ -37,6 +40,8 @@ from typing import Any
 from tui_bench.core.classify import candidates as cand
 from tui_bench.core.classify import imbalance as imb
 from tui_bench.core.classify import rank as rk
+from tui_bench.core.classify import significance as sig
+from tui_bench.core.classify.chance import stratified_result
 from tui_bench.core.classify.choice import (
     ClassifyReportSink,
     SaveOutcome,
@@ -52,17 +57,17 @@ from tui_bench.core.classify.config import (
     ClassifyConfig,
 )
 from tui_bench.core.classify.data import Dataset, load_dataset
+from tui_bench.core.classify.estimate import DurationEstimate, estimate_duration
 from tui_bench.core.classify.events import (
     ClassifyFinished,
     ClassifyStarted,
+    DurationEstimated,
     ImbalanceAnalysed,
 )
 from tui_bench.core.classify.parallel import train_all
 from tui_bench.core.classify.result import Cell, ClassifyResult, all_models
-from tui_bench.core.classify.train import (
-    TrainJob,
-    make_folds,
-)
+from tui_bench.core.classify.splits import make_folds
+from tui_bench.core.classify.train import CANCELLED, TrainJob
 from tui_bench.core.errors import UserError
 from tui_bench.core.events import Event, Log
 from tui_bench.core.output_dir import check_output_dir
@@ -183,11 +188,30 @@ def _check_folds(config: ClassifyConfig, cells: list[Cell], path: str) -> None:
             )
 
 
-def _make_jobs(config: ClassifyConfig, cells: list[Cell]) -> list[TrainJob]:
-    """Every candidate and the baseline on every cell; one split per cell, shared by all."""
+Folds = list[tuple[list[int], list[int]]]
+
+
+def _split_cells(config: ClassifyConfig, cells: list[Cell]) -> dict[str, Folds]:
+    """Each cell's split (by ``Cell.key``), made once and shared by every candidate."""
+    return {
+        cell.key: make_folds(
+            cell.labels,
+            test_size=config.test_size,
+            cv=config.cv,
+            seed=config.seed,
+            repeats=config.cv_repeats,
+        )
+        for cell in cells
+    }
+
+
+def _make_jobs(
+    config: ClassifyConfig, cells: list[Cell], splits: dict[str, Folds]
+) -> list[TrainJob]:
+    """Every candidate and the majority baseline on every cell, on the cell's split."""
     jobs: list[TrainJob] = []
     for cell in cells:
-        folds = make_folds(cell.labels, test_size=config.test_size, cv=config.cv, seed=config.seed)
+        folds = splits[cell.key]
         for model in [*cell.models, cand.BASELINE]:
             jobs.append(
                 TrainJob(
@@ -207,6 +231,42 @@ def _make_jobs(config: ClassifyConfig, cells: list[Cell]) -> list[TrainJob]:
     for job in jobs:
         job.total = len(jobs)
     return jobs
+
+
+def estimate_for(config: ClassifyConfig, dataset: Dataset) -> DurationEstimate:
+    """The duration estimate of ``config`` on a loaded ``dataset``, without training
+    (the setup screen's review). UserError for a configuration the run would refuse."""
+    config.validate()
+    analysis = imb.analyse_dataset(dataset)
+    categories = _select_categories(config, dataset, analysis, imb.suggest(analysis))
+    cells = _build_cells(config, dataset, categories)[0]
+    _check_folds(config, cells, dataset.path)
+    return estimate_duration(
+        cells, _split_cells(config, cells), epochs=config.epochs, seed=config.seed, jobs=config.jobs
+    )
+
+
+def _finish_cells(
+    config: ClassifyConfig,
+    cells: list[Cell],
+    splits: dict[str, Folds],
+    results: list[Any],
+) -> tuple[list[Any], list[rk.RankedRow]]:
+    """Guessing's expected figures added to each cell that trained something (not to a
+    cell a cancellation emptied), every candidate tested, ranked."""
+    trained = {(r.category, r.language) for r in results if r.error != CANCELLED}
+    for cell in cells:
+        if (cell.category, cell.language) not in trained:
+            continue
+        results.append(
+            stratified_result(
+                cell.labels, splits[cell.key], category=cell.category, language=cell.language
+            )
+        )
+    done = [r for r in results if r.error != CANCELLED]
+    truth = {(c.category, c.language): (c.labels, splits[c.key]) for c in cells}
+    tests = sig.cell_tests(done, truth, seed=config.seed)
+    return results, rk.rank_cells(done, tests)
 
 
 def run_classify(
@@ -255,7 +315,8 @@ def run_classify(
         if not a.eligible
     ] + excluded_cells
 
-    jobs = _make_jobs(config, cells)
+    splits = _split_cells(config, cells)
+    jobs = _make_jobs(config, cells, splits)
 
     models_by_lang: dict[str, list[str]] = {}
     for cell in cells:
@@ -283,9 +344,14 @@ def run_classify(
         )
     )
 
+    estimate = estimate_duration(
+        cells, splits, epochs=config.epochs, seed=config.seed, jobs=config.jobs
+    )
+    publish(DurationEstimated(estimate.seconds, estimate.text(), estimate.to_dict()))
+
     results = train_all(jobs, n_jobs=config.jobs, publish=publish, cancel=cancel)
     cancelled = cancel is not None and cancel.is_set()
-    rows = rk.rank_cells(r for r in results if r.error != "cancelled")
+    results, rows = _finish_cells(config, cells, splits, results)
     aggregates = rk.aggregate(rows)
     balance = (
         rk.language_balance(rows, config.language_penalty)
@@ -317,6 +383,8 @@ def run_classify(
         duration_s=0.0,
         output_dir=str(config.output_dir) if config.output_dir is not None else None,
         notes=notes,
+        estimate=estimate.to_dict(),
+        significance=sig.describe(cv=config.cv, repeats=config.cv_repeats, seed=config.seed),
         _cells=cells,
     )
     result.duration_s = time.perf_counter() - t_start
@@ -325,9 +393,9 @@ def run_classify(
     publish(
         ClassifyFinished(
             status=result.status,
-            n_results=sum(1 for r in results if r.ok),
+            n_results=sum(1 for r in results if r.ok and r.candidate != cand.GUESS),
             n_failed=sum(1 for r in results if not r.ok and r.error != "cancelled"),
-            duration_s=round(result.duration_s, 3),
+            duration_s=result.duration_s,
             output_dir=result.output_dir,
             winners={
                 (f"{c}/{lang}" if lang else c): m for (c, lang), m in rk.winners(rows).items()

@@ -1,13 +1,15 @@
 """Quick training and evaluation of candidates (many at once: :mod:`.parallel`).
 
 One ``TrainJob`` is one candidate on one category (and one language when training by
-language). Its data is split once in the parent, with the run's seed, so every candidate
-of a cell sees the same train and test rows:
+language). Its data is split once in the parent (``splits``), with the run's seed, so
+every candidate of a cell sees the same train and test rows:
 
 - hold-out (default): a stratified train / test split (``test_size``, at least one test
   row per class);
-- cross-validation (``cv`` ≥ 2): stratified k-fold; metrics are the mean over folds and
-  ``f1_macro_sd`` their sample standard deviation.
+- cross-validation (``cv`` ≥ 2): stratified k-fold, ``repeats`` times over (each repeat
+  shuffled with its own seed: seed, seed + 1 ...); metrics are the mean over the J = k ×
+  repeats folds, ``f1_macro_sd`` their sample standard deviation, and ``fold_f1`` keeps
+  each fold's macro-F1 for the corrected resampled t-test (``significance``).
 
 Learners that train by epochs get a validation split carved from the training part
 (stratified, ``VALIDATION_FRACTION``, at least one row per class). Each epoch is one
@@ -16,10 +18,15 @@ validation rows decides: the best epoch's model is kept, and training stops afte
 ``patience`` epochs without improvement (early stopping). Other learners fit once on the
 whole training part.
 
-Figures per job: macro-F1, accuracy, balanced accuracy, per-class F1, minority-class F1
-(the class with the fewest training rows; ties: label order), training time (wall seconds:
-vectoriser fit and transform, every epoch and its validation included) and prediction time
-per 1,000 texts (vectorising included), on the test rows.
+Figures per job: macro-F1, accuracy, balanced accuracy, Matthews correlation, per-class F1,
+minority-class F1 (the class with the fewest training rows; ties: label order), training
+time (wall seconds: vectoriser fit and transform, every epoch and its validation included)
+and prediction time per 1,000 texts (vectorising included), on the test rows. The
+confusion matrix (rows: true class, columns: predicted, classes in label order) is summed
+over folds, and per-class precision, recall, F1 and support are read from it: on a
+hold-out split they are scikit-learn's ``precision_recall_fscore_support``
+(``zero_division=0``). A hold-out job also keeps its test predictions, in memory only, for
+the paired bootstrap (``significance``).
 
 ``jobs == 1`` trains in this process and every event is live. More jobs run in loky
 worker processes (joblib); their events come back through a manager queue and are
@@ -31,7 +38,6 @@ recorded as failed.
 from __future__ import annotations
 
 import copy
-import math
 import statistics
 import time
 from collections import Counter
@@ -40,8 +46,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    matthews_corrcoef,
+)
+from sklearn.model_selection import train_test_split
 
 from tui_bench.core.classify import candidates as cand
 from tui_bench.core.classify.events import CandidateStarted, EpochProgress
@@ -99,6 +111,14 @@ class CandidateResult:
     best_epoch: int | None = None  # cross-validation: the most frequent best epoch
     val_f1_by_epoch: list[float] = field(default_factory=list)  # hold-out only
     error: str | None = None
+    mcc: float | None = None  # Matthews correlation, mean over folds
+    fold_f1: list[float] = field(default_factory=list)  # macro-F1 of each fold, in order
+    # per class: precision, recall, f1, support, from ``confusion``
+    per_class: dict[str, dict[str, float]] = field(default_factory=dict)
+    confusion: list[list[int]] = field(default_factory=list)  # [true][predicted], summed
+    # The hold-out test predictions (test rows in order), for the paired bootstrap. In
+    # memory only: never serialised, never compared.
+    test_pred: list[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -108,45 +128,24 @@ class CandidateResult:
     def binary(self) -> bool:
         return self.n_classes == 2
 
-    def to_dict(self, digits: int = 4) -> dict[str, Any]:
+    def to_dict(self, digits: int | None = None) -> dict[str, Any]:
+        """The stored form. Full precision unless ``digits`` is given: reports are
+        rebuilt from it, and a value rounded here and again when shown would differ."""
         out = asdict(self)
+        out.pop("test_pred", None)
+        if digits is None:
+            return out
         for key, value in out.items():
             if isinstance(value, float):
                 out[key] = round(value, digits)
         out["per_class_f1"] = {k: round(v, digits) for k, v in self.per_class_f1.items()}
         out["val_f1_by_epoch"] = [round(v, digits) for v in self.val_f1_by_epoch]
+        out["fold_f1"] = [round(v, digits) for v in self.fold_f1]
+        out["per_class"] = {
+            label: {k: round(v, digits) if isinstance(v, float) else v for k, v in m.items()}
+            for label, m in self.per_class.items()
+        }
         return out
-
-
-# --------------------------------------------------------------------------- splits
-
-
-def holdout_split(
-    labels: Sequence[str], *, test_size: float, seed: int
-) -> list[tuple[list[int], list[int]]]:
-    """One stratified train / test split, at least one test row per class."""
-    n = len(labels)
-    k = len(set(labels))
-    n_test = min(n - k, max(k, math.ceil(test_size * n)))
-    idx = np.arange(n)
-    train, test = train_test_split(
-        idx, test_size=n_test, stratify=np.asarray(labels), random_state=seed
-    )
-    return [(sorted(train.tolist()), sorted(test.tolist()))]
-
-
-def kfold_splits(labels: Sequence[str], *, cv: int, seed: int) -> list[tuple[list[int], list[int]]]:
-    skf = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
-    y = np.asarray(labels)
-    return [(train.tolist(), test.tolist()) for train, test in skf.split(np.zeros(len(y)), y)]
-
-
-def make_folds(
-    labels: Sequence[str], *, test_size: float, cv: int | None, seed: int
-) -> list[tuple[list[int], list[int]]]:
-    if cv is not None and cv >= 2:
-        return kfold_splits(labels, cv=cv, seed=seed)
-    return holdout_split(labels, test_size=test_size, seed=seed)
 
 
 def balanced_class_weight(labels: Sequence[str]) -> dict[str, float]:
@@ -183,6 +182,9 @@ class _FoldOutcome:
     epochs_run: int | None
     best_epoch: int | None
     val_f1_by_epoch: list[float]
+    mcc: float
+    confusion: np.ndarray
+    pred: list[str]
 
 
 class _Cancelled(Exception):
@@ -354,6 +356,9 @@ def _evaluate_fold(
         f1_macro=float(f1_score(test_y, pred, average="macro", labels=classes, zero_division=0)),
         accuracy=float(accuracy_score(test_y, pred)),
         balanced_accuracy=float(balanced_accuracy_score(test_y, pred)),
+        mcc=float(matthews_corrcoef(test_y, pred)),
+        confusion=confusion_matrix(test_y, pred, labels=classes),
+        pred=[str(p) for p in pred],
         per_class_f1=per_class_f1,
         minority_class=minority,
         minority_f1=per_class_f1[minority],
@@ -450,9 +455,37 @@ def _merge(result: CandidateResult, outcomes: list[_FoldOutcome]) -> None:
     result.minority_f1 = result.per_class_f1[result.minority_class]
     result.train_time_s = mean([o.train_time_s for o in outcomes])
     result.predict_ms_per_1k = mean([o.predict_ms_per_1k for o in outcomes])
+    result.mcc = mean([o.mcc for o in outcomes])
+    result.fold_f1 = f1s
+    confusion = np.sum([o.confusion for o in outcomes], axis=0)
+    result.confusion = confusion.astype(int).tolist()
+    result.per_class = per_class_from_confusion(result.classes, result.confusion)
+    if len(outcomes) == 1:
+        result.test_pred = outcomes[0].pred
     if result.by_epochs:
         result.epochs_run = max(o.epochs_run or 0 for o in outcomes)
         best = Counter(o.best_epoch for o in outcomes if o.best_epoch is not None)
         result.best_epoch = min(best, key=lambda e: (-best[e], e)) if best else None
         if len(outcomes) == 1:
             result.val_f1_by_epoch = outcomes[0].val_f1_by_epoch
+
+
+def per_class_from_confusion(
+    classes: Sequence[str], confusion: Sequence[Sequence[int]]
+) -> dict[str, dict[str, float]]:
+    """Precision, recall, F1 and support of each class from a confusion matrix
+    ([true][predicted]); an undefined ratio (nothing predicted, or no row of the class)
+    is 0, as scikit-learn's ``zero_division=0``."""
+    m = np.asarray(confusion, dtype=np.int64).reshape(len(classes), len(classes))
+    out: dict[str, dict[str, float]] = {}
+    for i, label in enumerate(classes):
+        tp = int(m[i, i])
+        support = int(m[i, :].sum())
+        predicted = int(m[:, i].sum())
+        out[label] = {
+            "precision": tp / predicted if predicted else 0.0,
+            "recall": tp / support if support else 0.0,
+            "f1": 2 * tp / (support + predicted) if support + predicted else 0.0,
+            "support": support,
+        }
+    return out

@@ -1,0 +1,158 @@
+"""How long a benchmark will take, said before it starts: an estimate from the data size
+and a quick probe fit of each candidate.
+
+For each cell and candidate: one fit on a sample of at most ``PROBE_ROWS`` of the cell's
+training rows (one epoch, without a validation split, for learners that train by epochs)
+and a prediction on the same rows, timed; then scaled by the characters of the cell's
+training part over the sample's (vectorising and the linear learners grow about linearly
+with the text), by the epochs planned for learners that train by epochs (early stopping
+may end sooner) and by the number of folds. The sum over cells and candidates is divided
+by the number of worker processes that train at once. The majority baseline and guessing
+cost nothing worth counting.
+
+It is an estimate, and every text that shows it says so: learners that grow faster than
+linearly with the rows, the load of the machine and early stopping all move the real
+duration. The probe's own time is measured and reported beside it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tui_bench.core.classify import candidates as cand
+from tui_bench.core.classify.parallel import effective_jobs
+from tui_bench.core.classify.result import Cell
+from tui_bench.core.classify.train import fit_by_epochs, fit_once, predict
+
+PROBE_ROWS = 200
+
+Folds = Sequence[tuple[Sequence[int], Sequence[int]]]
+
+
+@dataclass
+class DurationEstimate:
+    seconds: float  # the estimated wall time of the trainings
+    probe_s: float  # what the probe fits took
+    probe_rows: int  # the largest probe sample
+    train_rows: int  # the largest training part a probe was scaled to
+    folds: int
+    n_trainings: int  # candidate fits planned (baseline excluded), folds counted
+    workers: int
+    skipped: list[str]  # candidates whose probe failed (not counted)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def text(self) -> str:
+        """One line: the estimate, said to be one, and what it rests on."""
+        folds = f" × {self.folds} folds" if self.folds > 1 else ""
+        workers = f"; {self.workers} jobs at once" if self.workers > 1 else ""
+        skipped = f"; not counted: {', '.join(self.skipped)}" if self.skipped else ""
+        return (
+            f"about {human_seconds(self.seconds)} (an estimate: a probe fit of each candidate "
+            f"on {self.probe_rows:,} rows, scaled to {self.train_rows:,} training rows"
+            f"{folds}{workers}{skipped})"
+        )
+
+
+def human_seconds(seconds: float) -> str:
+    """A rough duration: ``8 s``, ``3 min``, ``1.5 h``."""
+    if seconds < 1:
+        return "1 s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def probe_rows(train_rows: Sequence[int], labels: Sequence[str], seed: int) -> list[int]:
+    """At most ``PROBE_ROWS`` training rows, seeded, with at least one row of each class
+    (a learner refuses a sample with a single class)."""
+    order = list(train_rows)
+    random.Random(seed).shuffle(order)
+    if len(order) <= PROBE_ROWS:
+        return order
+    first: dict[str, int] = {}
+    for i in order:
+        first.setdefault(labels[i], i)
+    picked = list(first.values())[:PROBE_ROWS]
+    chosen = set(picked)
+    for i in order:
+        if len(picked) >= PROBE_ROWS:
+            break
+        if i not in chosen:
+            picked.append(i)
+            chosen.add(i)
+    return picked
+
+
+def _probe(spec: cand.CandidateSpec, texts: list[str], labels: list[str], seed: int) -> float:
+    t0 = time.perf_counter()
+    if spec.by_epochs:
+        vec, clf, _info = fit_by_epochs(
+            spec,
+            texts,
+            labels,
+            classes=sorted(set(labels)),
+            epochs=1,
+            seed=seed,
+            early_stopping=False,
+        )
+    else:
+        vec, clf = fit_once(spec, texts, labels, seed=seed)
+    predict(vec, clf, texts)
+    return time.perf_counter() - t0
+
+
+def estimate_duration(
+    cells: Sequence[Cell],
+    folds: Mapping[str, Folds],
+    *,
+    epochs: int,
+    seed: int,
+    jobs: int,
+) -> DurationEstimate:
+    """The estimate for ``cells`` (``folds``: each cell's, by ``Cell.key``)."""
+    t_start = time.perf_counter()
+    total = 0.0
+    largest_probe = largest_train = n_trainings = n_folds = 0
+    skipped: list[str] = []
+    for cell in cells:
+        cell_folds = folds[cell.key]
+        n_folds = max(n_folds, len(cell_folds))
+        train_rows = cell_folds[0][0]
+        rows = probe_rows(train_rows, cell.labels, seed)
+        texts = [cell.texts[i] for i in rows]
+        labels = [cell.labels[i] for i in rows]
+        sample_chars = max(1, sum(len(t) for t in texts))
+        train_chars = sum(len(cell.texts[i]) for i in train_rows)
+        scale = max(1.0, train_chars / sample_chars)
+        largest_probe = max(largest_probe, len(rows))
+        largest_train = max(largest_train, len(train_rows))
+        for name in cell.models:
+            spec = cand.CATALOG[name]
+            try:
+                probe_s = _probe(spec, texts, labels, seed)
+            except Exception:  # a probe that fails leaves the estimate, not the run
+                if name not in skipped:
+                    skipped.append(name)
+                continue
+            rounds = epochs if spec.by_epochs else 1
+            total += probe_s * scale * rounds * len(cell_folds)
+            n_trainings += len(cell_folds)
+    workers = effective_jobs(jobs, max(1, n_trainings))
+    return DurationEstimate(
+        seconds=total / workers,
+        probe_s=time.perf_counter() - t_start,
+        probe_rows=largest_probe,
+        train_rows=largest_train,
+        folds=n_folds,
+        n_trainings=n_trainings,
+        workers=workers,
+        skipped=skipped,
+    )
