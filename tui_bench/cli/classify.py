@@ -25,6 +25,14 @@ from tui_bench.cli.common import csv_list, default_output, host_label_option, ou
     help="Comma-separated candidates (default: " + "tfidf-logreg,char-svm,complement-nb,sgd" + ").",
 )
 @click.option(
+    "--models-for",
+    "models_for",
+    multiple=True,
+    metavar="LANG=A,B",
+    help="Candidates for the rows of one language (repeatable; needs --by-language); "
+    "other languages use --models.",
+)
+@click.option(
     "--epochs",
     type=int,
     default=3,
@@ -51,6 +59,13 @@ from tui_bench.cli.common import csv_list, default_output, host_label_option, ou
 @click.option(
     "--cv", type=int, help="Stratified k-fold cross-validation instead of one hold-out split."
 )
+@click.option(
+    "--cv-repeats",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Repeat the k-fold split, shuffled anew each time (with --cv).",
+)
 @click.option("--test-size", type=float, default=0.2, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @output_options("report.md, data.json, results.csv and saved models", "classifier screen")
@@ -64,12 +79,14 @@ def classify(
     language_column: str | None,
     categories: str | None,
     models: str | None,
+    models_for: tuple[str, ...],
     epochs: int,
     jobs: int,
     choose: str,
     by_language: bool,
     language_penalty: float | None,
     cv: int | None,
+    cv_repeats: int,
     test_size: float,
     seed: int,
     output: Path | None,
@@ -81,8 +98,11 @@ def classify(
     """Benchmark text classifiers on DATA (CSV, JSONL or Parquet).
 
     Analyses class imbalance per category, suggests representative categories,
-    quick-trains several scikit-learn candidates, ranks them by macro-F1, and with
-    --choose trains the chosen one on all the data and saves it.
+    says how long the benchmark should take (an estimate from a probe fit),
+    quick-trains several scikit-learn candidates, ranks them by macro-F1 against two
+    baselines (the majority class, guessing by the class priors) with 95% intervals
+    (a medal only above chance), and with --choose trains the chosen one on all the
+    data and saves it.
     """
     from tui_bench.core.hostinfo import set_host_label
 
@@ -98,12 +118,14 @@ def classify(
         language_column=language_column,
         categories=csv_list(categories),
         models=csv_list(models),
+        models_by_language=models_by_language(models_for),
         epochs=epochs,
         jobs=jobs,
         choose=choose,
         by_language=by_language,
         language_penalty=language_penalty,
         cv=cv,
+        cv_repeats=cv_repeats,
         test_size=test_size,
         seed=seed,
         output_dir=output or default_output(f"classify-{data.stem}"),
@@ -120,6 +142,26 @@ def classify(
     from tui_bench.headless import run_classify
 
     return run_classify(config, as_json=as_json, verbose=verbose)
+
+
+def models_by_language(values: tuple[str, ...]) -> dict[str, list[str]] | None:
+    """``--models-for fr=a,b`` (repeatable) as {language: [candidates]}; UserError, one
+    line, for a value that is not LANG=A,B or a language given twice."""
+    from tui_bench.core.errors import UserError
+
+    out: dict[str, list[str]] = {}
+    for value in values:
+        lang, sep, names = value.partition("=")
+        lang = lang.strip()
+        models = csv_list(names)
+        if not sep or not lang or not models:
+            raise UserError(
+                f"--models-for {value!r}: expected LANG=A,B (e.g. fr=tfidf-logreg,char-svm)"
+            )
+        if lang in out:
+            raise UserError(f"--models-for: language {lang!r} given twice")
+        out[lang] = models
+    return out or None
 
 
 @click.command()

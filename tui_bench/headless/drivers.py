@@ -75,12 +75,15 @@ def run_classify(config: Any, *, as_json: bool, verbose: bool) -> int:
     cannot be written never loses the benchmark."""
     from tui_bench.core.classify import runner
     from tui_bench.core.classify.history import update_classify_run
+    from tui_bench.core.classify.summary import ranking_lines
 
     log = ClassifyLogSink(verbose=verbose)
-    publish = _publisher(_outputs(log, as_json))
+    publish = _publisher([*_outputs(log, as_json), _EstimateLine(log)])
     cancel = threading.Event()
     with cancel_on_signals(cancel.set, log.line, step="epoch"):
         result = runner.run_classify(config, publish, cancel=cancel, save=False)
+    for line in ranking_lines(result):  # the verdicts, intervals and ties, before the files
+        log.line(line)
     stored = _record_classify(result, log)
     report = runner.ClassifyReportSink()
     saved = runner.save_result(result, publish, report=report)  # its error: a Log line
@@ -97,6 +100,19 @@ def run_classify(config: Any, *, as_json: bool, verbose: bool) -> int:
         output=config.output_dir,
         kept="finished results",
     )
+
+
+class _EstimateLine:
+    """Says the classifier's duration estimate before the first training starts."""
+
+    def __init__(self, log: LineSink) -> None:
+        from tui_bench.core.classify.events import DurationEstimated
+
+        self.log, self.kind = log, DurationEstimated
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, self.kind):
+            self.log.line(f"[estimate] {event.text}")  # type: ignore[attr-defined]
 
 
 class _Labeller:
