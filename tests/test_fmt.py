@@ -14,6 +14,7 @@ from tui_bench.core.classify.runner import ClassifyConfig
 from tui_bench.core.classify.train import CandidateResult
 from tui_bench.core.report import render_markdown
 from tui_bench.tui import format as tui_format
+from tui_bench.tui.screens.classify_results.detail import detail_text
 from tui_bench.tui.screens.classify_results.ranking import cell_caption, cell_rows
 from tui_bench.tui.state.classify import cell_name as live_cell_name
 
@@ -103,11 +104,14 @@ def test_a_cell_name_reads_the_same_in_the_report_and_the_tui() -> None:
 
 def test_numbers_share_one_shape_in_the_report_and_the_tui() -> None:
     result = classify_result()
-    report_cells = _md_cells(classify_markdown(result), "| 🥇 1 | tfidf-logreg |")
+    # no significance test in this hand-made result: ranked, but no medal
+    report_cells = _md_cells(classify_markdown(result), "| 1 | tfidf-logreg |")
     tui_cells = dict(cell_rows(result, "topic", "en"))["tfidf-logreg"]
     assert report_cells[2] == str(tui_cells[2]) == "0.800"  # macro-F1
     assert report_cells[3] == str(tui_cells[3]) == "+0.400"  # vs baseline
-    assert report_cells[7] == str(tui_cells[7]) == "1,234.50"  # train s
+    row = next(r for r in result.rows if r.model == "tfidf-logreg")
+    assert report_cells[11] == "1,234.50"  # train s, in the TUI in the candidate's panel
+    assert "train 1,234.50 s" in detail_text(result, row).plain
     assert fmt.num(1234.5) == tui_format.num(1234.5) == "1,234.5"
     assert fmt.signed(-0.0341) == "-0.034" and fmt.pct(0.857) == "86%"
     assert fmt.or_missing(None) == fmt.or_missing("") == fmt.MISSING

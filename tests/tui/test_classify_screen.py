@@ -142,23 +142,36 @@ async def test_from_the_wizard_to_the_ranking_and_a_saved_model(two_categories: 
             pilot, lambda: screen_name(app) in ("ClassifyRunScreen", "ClassifyResultsScreen")
         )
 
-        # 5 ranking: one table per category, in the core's order, medals and baseline
+        # 5 ranking: one table per category, in the core's order, medals and baselines
         ranking = await wait_ranking(pilot, app)
         result = ranking.result
         assert result.status == "completed"
         assert ranking.cells == [("sentiment", None), ("topic", None)]
         for i, cell in enumerate(ranking.cells):
             rows = [r for r in result.rows if r.cell == cell]
-            shown = table_rows(ranking.query_one(f"#clres-rank-{i}", DataTable))
+            table = ranking.query_one(f"#clres-rank-{i}", DataTable)
+            shown = table_rows(table)
             assert [key for key, _rank in shown] == [r.model for r in rows]
-            assert shown[-1] == ("majority", "base")  # the baseline, last, no medal
+            # the baselines, last, no medal
+            assert shown[-2:] == [("majority", "–"), ("stratified", "–")]
             expected = [r.medal or f"{r.rank}." for r in rows if not r.baseline]
-            assert [rank for _key, rank in shown[:-1]] == expected
-            assert [r.rank for r in rows] == [1, 2, 3, None]
+            assert [rank for _key, rank in shown[:-2]] == expected
+            assert [r.rank for r in rows] == [1, 2, 3, None, None]
             assert rows[0].medal == "🥇" and rows[0].f1_vs_baseline > 0.3
-        # binary and multi-class never mixed: one aggregate table each
-        assert ranking.groups == ["binary", "multiclass"]
-        for group in ("binary", "multiclass"):
+            # the interval beside the difference, the verdict in words
+            top = str(table.get_cell(rows[0].model, "delta"))
+            assert (
+                top
+                == f"{rows[0].f1_vs_baseline:+.3f} [{rows[0].ci_low:+.3f},{rows[0].ci_high:+.3f}]"
+            )
+            assert str(table.get_cell(rows[0].model, "verdict")) == "better than chance"
+            # the highlighted candidate's panel: its classes and their confusion
+            panel = text_of(app, f"#clres-detail-{i}")
+            assert panel.startswith(f"{rows[0].model} · macro-F1 ") and "MCC" in panel
+            assert "prec." in panel and " │" in panel
+        # binary and multi-class never mixed: one aggregate table each, and one over both
+        assert ranking.groups == ["binary", "multiclass", "all"]
+        for group in ("binary", "multiclass", "all"):
             agg = ranking.query_one(f"#clres-agg-{group}", DataTable)
             assert agg.row_count == 3
         # reports and the history entry
@@ -269,9 +282,11 @@ async def test_cancel_keeps_the_finished_candidates(
             ranking = await wait_ranking(pilot, app)
             result = ranking.result
             assert result.status == "cancelled"
-            done = [r for r in result.results if r.error != "cancelled"]
+            done = [r for r in result.results if r.error != "cancelled" and not r.baseline]
             assert len(done) == 1 and done[0].ok
-            assert [(r.model, r.rank) for r in result.rows] == [(done[0].candidate, 1)]
+            # the finished one, and guessing's expected score in its category only
+            ranked = [(r.model, r.rank) for r in result.rows]
+            assert ranked == [(done[0].candidate, 1), ("stratified", None)]
             assert "cancelled: partial results, 1 of 6 trainings" in text_of(app, "#clres-head")
             store = Store()
             try:

@@ -24,6 +24,7 @@ from tui_bench.core.classify.events import (
     CandidateStarted,
     ClassifyFinished,
     ClassifyStarted,
+    DurationEstimated,
     EpochProgress,
     FinalModelSaved,
     FinalModelStarted,
@@ -163,6 +164,10 @@ class ClassifySink(EventSink[ClassifyLiveState]):
         for ex in e.excluded:
             where = cell_name(ex["category"], ex.get("language"))
             self.state.add_log("warning", f"excluded {where}: {ex['reason']}")
+
+    @folds(DurationEstimated)
+    def _estimated(self, e: DurationEstimated) -> None:
+        self.state.add_log("info", f"estimated duration: {e.text}")
 
     @folds(CandidateStarted)
     def _candidate_started(self, e: CandidateStarted) -> None:

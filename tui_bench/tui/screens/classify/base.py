@@ -1,7 +1,8 @@
 """What every step of the classifier setup shares: the file read and the data loaded
-(with the core's imbalance analysis), the categories, candidates and settings chosen, and
-the ``ClassifyConfig`` they make, rebuilt and validated by the core on every change (its
-one-line error is shown, never raised), with the status line. Each step's class
+(with the core's imbalance analysis), the categories, candidates (one list for every
+language, and a list of its own for a language that asks) and settings chosen, and the
+``ClassifyConfig`` they make, rebuilt and validated by the core on every change (its
+one-line error is shown, never raised), with the status line and the duration estimate. Each step's class
 (data.py, categories.py ...) adds its pane, handlers and rendering.
 """
 
@@ -83,11 +84,17 @@ class SetupBase(StepScreen):
         self.selected_categories: list[str] = []
         names = config.model_names() if config is not None else list(cand.DEFAULT_MODELS)
         self.selected_models: list[str] = names
+        # a language's own candidates (used when training by language); others: the above
+        self.models_by_language: dict[str, list[str]] = {
+            lang: list(models)
+            for lang, models in ((config and config.models_by_language) or {}).items()
+        }
         self.settings: dict[str, str] = {
             "epochs": str(config.epochs) if config else "3",
             "jobs": str(config.jobs) if config else "1",
             "test_size": f"{config.test_size:g}" if config else "0.2",
             "cv": str(config.cv) if config and config.cv else "",
+            "cv_repeats": str(config.cv_repeats) if config else "1",
             "seed": str(config.seed) if config else "0",
             "output": str(config.output_dir) if config and config.output_dir else "",
         }
@@ -100,6 +107,8 @@ class SetupBase(StepScreen):
         def _render_categories(self) -> None: ...  # categories.py
         def _suggested_names(self) -> list[str]: ...  # categories.py
         def _render_review(self) -> None: ...  # options.py
+        def _schedule_estimate(self) -> None: ...  # options.py
+        def _refresh_scopes(self) -> None: ...  # candidates.py
 
     @staticmethod
     def _highlighted(sl: SelectionList[str]) -> str | None:
@@ -146,13 +155,14 @@ class SetupBase(StepScreen):
             language_column=lang or None,
             categories=list(self.selected_categories),
             models=models,
-            models_by_language=base.models_by_language if base and self.by_language else None,
+            models_by_language=self._language_lists() if self.by_language else None,
             epochs=self._int_setting("epochs", "epochs", blank=3) or 0,
             jobs=self._int_setting("jobs", "jobs", blank=1) or 0,
             by_language=self.by_language,
             seed=self._int_setting("seed", "seed", blank=0) or 0,
             test_size=test_size,
             cv=self._int_setting("cv", "folds", blank=None),
+            cv_repeats=self._int_setting("cv_repeats", "repeats", blank=1) or 0,
             patience=base.patience if base else 2,
             language_penalty=base.language_penalty if base and self.by_language else None,
             output_dir=Path(output).expanduser() if output else None,
@@ -163,6 +173,12 @@ class SetupBase(StepScreen):
             cand.check_multilingual(models, languages)
         return config
 
+    def _language_lists(self) -> dict[str, list[str]] | None:
+        """The languages of the data with a candidate list of their own."""
+        langs = self.loaded.dataset.languages if self.loaded else []
+        lists = {lang: m for lang, m in self.models_by_language.items() if lang in langs}
+        return lists or None
+
     def _rebuild(self) -> None:
         try:
             self.config = self.build_config()
@@ -170,6 +186,8 @@ class SetupBase(StepScreen):
             self.config, self.error = None, str(exc)
         else:
             self.error = None
+        self._refresh_scopes()
+        self._schedule_estimate()
         self._render_status()
         self._render_review()
 
@@ -177,8 +195,17 @@ class SetupBase(StepScreen):
         n_cat = len(config.categories or [])
         n_models = len(config.model_names())
         langs = self.loaded.dataset.languages if self.loaded else []
+        own = config.models_by_language or {}
         cells = n_cat * (len(langs) if config.by_language and langs else 1)
         per_lang = f" × {len(langs)} languages" if config.by_language and langs else ""
+        if config.by_language and own:
+            counts = {lang: len(own.get(lang, config.model_names())) for lang in langs}
+            total = n_cat * sum(n + 1 for n in counts.values())
+            each = ", ".join(f"{lang}: {n}" for lang, n in counts.items())
+            return (
+                f"{n_cat} categor{'y' if n_cat == 1 else 'ies'}{per_lang} × "
+                f"(candidates + baseline; {each}) = {total} trainings"
+            )
         return (
             f"{n_cat} categor{'y' if n_cat == 1 else 'ies'}{per_lang} × "
             f"({n_models} candidates + baseline) = {cells * (n_models + 1)} trainings"

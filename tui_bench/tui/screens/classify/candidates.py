@@ -1,6 +1,11 @@
 """Step 3 of the classifier setup: the candidates. The catalog, what each one is (trained
 by epochs or in one fit, safe for any script or word-based); the default set
-preselected; at least two, besides the majority baseline that always runs.
+preselected; at least two, besides the baselines that always run.
+
+When the data has languages, "for" picks whose list the toggles edit: every language's
+(the default), or one language's own (a French model for French rows, an English one for
+English rows, as ``--models-for LANG=A,B`` does). A language's own list is used when
+training by language (step 4); the other languages use the default list.
 """
 
 from __future__ import annotations
@@ -11,13 +16,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import SelectionList, Static
+from textual.widgets import Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from tui_bench.core.classify import candidates as cand
 from tui_bench.tui.screens.classify.base import SetupBase, header_line, table_row
 from tui_bench.tui.screens.steps import Step
 from tui_bench.tui.widgets.toggle_list import ToggleList
+
+EVERY = "*"  # the scope of the default list
 
 MODEL_HEADER = (
     ("candidate", 15, "<"),
@@ -28,15 +35,57 @@ MODEL_HEADER = (
 
 
 class CandidatesStep(SetupBase):
+    model_scope: str = EVERY
+    _scope_options: list[tuple[str, str]] | None = None
+
     def compose_candidates(self) -> ComposeResult:
         with Vertical():
+            yield Select[str](
+                [("for every language", EVERY)],
+                value=EVERY,
+                allow_blank=False,
+                id="cl-model-scope",
+                compact=True,
+            )
             yield Static(Content.styled(header_line(MODEL_HEADER), "bold"), id="cl-model-head")
             yield ToggleList(id="cl-models")
             yield Static(id="cl-model-detail")
 
+    def _scope_models(self) -> list[str]:
+        """The list the toggles edit: the default one, or the scope language's own."""
+        if self.model_scope == EVERY:
+            return self.selected_models
+        return self.models_by_language.get(self.model_scope, self.selected_models)
+
+    def _refresh_scopes(self) -> None:
+        """The "for" choices: every language, then each language of the data."""
+        langs = self.loaded.dataset.languages if self.loaded else []
+        sel = self.query_one("#cl-model-scope", Select)
+        options = [("for every language", EVERY)]
+        for lang in langs:
+            own = " (own list)" if lang in self.models_by_language else ""
+            options.append((f"for {lang} rows{own}", lang))
+        sel.display = bool(langs)
+        if self._scope_options == options:
+            return
+        self._scope_options = options
+        with self.prevent(Select.Changed):
+            sel.set_options(options)
+            sel.value = self.model_scope if self.model_scope in (EVERY, *langs) else EVERY
+        if self.model_scope not in (EVERY, *langs):
+            self.model_scope = EVERY
+            self._fill_models()
+
+    @on(Select.Changed, "#cl-model-scope")
+    def _scope_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self.model_scope = str(event.value)
+        self._fill_models()
+
     def _fill_models(self) -> None:
         sl = self.query_one("#cl-models", SelectionList)
         sl.clear_options()
+        chosen = self._scope_models()
         for name in cand.real_names():
             spec = cand.CATALOG[name]
             texts = [
@@ -45,9 +94,7 @@ class CandidatesStep(SetupBase):
                 "any script" if spec.multilingual else "word-based",
                 spec.good_for,
             ]
-            sl.add_option(
-                Selection(table_row(MODEL_HEADER, texts), name, name in self.selected_models)
-            )
+            sl.add_option(Selection(table_row(MODEL_HEADER, texts), name, name in chosen))
         self._model_detail(self._highlighted(sl))
 
     @on(SelectionList.SelectionHighlighted, "#cl-models")
@@ -62,7 +109,10 @@ class CandidatesStep(SetupBase):
             parts += [(f"{name}: ", "bold $accent"), f"{spec.description}.\n"]
         parts += [
             (f"{cand.BASELINE}: ", "bold"),
-            f"{base.description}; always trained, shown with every category, never ranked.\n",
+            f"{base.description}; always trained, shown with every category, never ranked. ",
+            (f"{cand.GUESS}: ", "bold"),
+            "guessing by the class priors, its expected scores computed. A medal needs a "
+            "95% interval above the better of the two.\n",
             (
                 "by epochs: partial_fit one epoch at a time, early stopping on a validation "
                 "split, live macro-F1 per epoch. any script: character n-grams, safe when one "
@@ -75,7 +125,18 @@ class CandidatesStep(SetupBase):
     @on(SelectionList.SelectedChanged, "#cl-models")
     def _models_changed(self, event: SelectionList.SelectedChanged) -> None:
         chosen = set(event.selection_list.selected)
-        self.selected_models = [n for n in cand.real_names() if n in chosen]
+        picked = [n for n in cand.real_names() if n in chosen]
+        if self.model_scope == EVERY:
+            self.selected_models = picked
+        elif picked == self.selected_models:
+            self.models_by_language.pop(self.model_scope, None)  # back to the default list
+        else:
+            self.models_by_language[self.model_scope] = picked
+        if self.model_scope != EVERY and not self.by_language:
+            self.notify(
+                f"the list for {self.model_scope} is used when training by language (step 4)",
+                timeout=4,
+            )
         self._rebuild()
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from textual.content import Content
 
+from tui_bench.core.classify.candidates import GUESS
 from tui_bench.core.redact import home_relative
 from tui_bench.tui.classify_bridge import ClassifyOutcome
 from tui_bench.tui.format import duration
@@ -35,16 +36,17 @@ def head_text(result: Any) -> Content:
     n_models = len({m for ms in r.models.values() for m in ms})
     parts.append(
         f"{len(r.categories)} categor{'y' if len(r.categories) == 1 else 'ies'} × "
-        f"{n_models} candidates + majority baseline · stratified {split} · seed "
+        f"{n_models} candidates + 2 baselines · stratified {split} · seed "
         f"{cfg.get('seed', 0)} · {cfg.get('epochs')} epochs"
     )
     if cfg.get("by_language"):
         parts.append(" · one model per language")
     if r.status == "cancelled":
-        trained = sum(1 for x in r.results if x.error != "cancelled")
+        jobs = [x for x in r.results if x.candidate != GUESS]  # guessing is computed
+        trained = sum(1 for x in jobs if x.error != "cancelled")
         parts.append(
             (
-                f"\ncancelled: partial results, {trained} of {len(r.results)} trainings "
+                f"\ncancelled: partial results, {trained} of {len(jobs)} trainings "
                 "finished; the ranking covers those only",
                 "$text-warning",
             )

@@ -1,6 +1,12 @@
 """The ranking tables of a classifier result, as the core ranked them: one per category
 (and language), then one per kind of category across them (binary and multi-class are
-never averaged together). Their captions, columns and rows; the screen fills the tables.
+never averaged together; a run with both has a table over every cell, the one the top
+choice is read from). Their captions, columns and rows; the screen fills the tables.
+
+A category's table fits 80 columns: rank (medal), model, macro-F1, the difference to the
+better baseline with its 95% interval, and the verdict in words (better or not better
+than chance, tied with the top). The rest of a candidate's figures are in its panel
+(``detail``).
 """
 
 from __future__ import annotations
@@ -11,26 +17,28 @@ from textual.content import Content
 
 from tui_bench.core.fmt import MISSING, cell_name, num, score, signed
 
-GROUP_TITLE = {"binary": "binary categories (2 classes)", "multiclass": "multi-class categories"}
+GROUP_TITLE = {
+    "binary": "binary categories (2 classes)",
+    "multiclass": "multi-class categories",
+    "all": "every category (the top choice)",
+}
+GROUPS = ("binary", "multiclass", "all")
 
 CELL_COLUMNS = [
     ("rank", "#"),
     ("model", "model"),
-    ("f1", "macro-F1"),
-    ("delta", "vs base"),
-    ("acc", "acc."),
-    ("bacc", "bal.acc"),
-    ("minf1", "min. F1"),
-    ("time", "train s"),
+    ("f1", "F1"),
+    ("delta", "vs base [95%]"),
+    ("verdict", "verdict"),
 ]
 AGGREGATE_COLUMNS = [
     ("rank", "#"),
     ("model", "model"),
     ("cells", "cells"),
-    ("f1", "mean F1"),
-    ("delta", "vs base"),
     ("mrank", "mean rank"),
     ("wins", "wins"),
+    ("better", "> chance"),
+    ("f1", "mean F1"),
     ("time", "train s"),
 ]
 
@@ -38,15 +46,16 @@ RANKING_CAPTION = Content.assemble(
     ("Ranking per category ", "bold"),
     ("by macro-F1", "$accent"),
     (
-        " · ties: accuracy, then training time · vs base: macro-F1 above the "
-        "majority baseline · medals only above it",
+        " · vs base: above the better baseline, 95% interval · medals only above "
+        "zero · ↑↓ picks a row: its classes below",
         "$text-muted",
     ),
 )
 AGGREGATE_CAPTION = Content.assemble(
     ("Across categories ", "bold"),
     (
-        "· mean over the categories of each kind; binary and multi-class never averaged together",
+        "· one rule for the medals and the top choice: the lowest mean rank (ties: wins, "
+        "then training time); a medal needs better than chance in every cell",
         "$text-muted",
     ),
 )
@@ -65,12 +74,12 @@ def cells_of(result: Any) -> list[tuple[str, str | None]]:
 
 def groups_of(result: Any) -> list[str]:
     """The kinds of category the result holds aggregates for, binary first."""
-    return [g for g in ("binary", "multiclass") if any(a.group == g for a in result.aggregates)]
+    return [g for g in GROUPS if any(a.group == g for a in result.aggregates)]
 
 
 def rank_cell(row: Any) -> Content:
     if row.baseline:
-        return Content.styled("base", "dim")
+        return Content.styled(MISSING, "dim")
     if row.medal:
         return Content(row.medal)
     if row.rank is not None:
@@ -111,22 +120,27 @@ def cell_rows(result: Any, category: str, language: str | None) -> list[Row]:
         name = Content.styled(row.model, "dim" if row.baseline else "bold")
         if row.error:
             name = Content.assemble(name, (f" {row.error}", "$text-error"))
-        out.append(
-            (
-                row.model,
-                [
-                    rank_cell(row),
-                    name,
-                    score(row.f1_macro),
-                    signed(row.f1_vs_baseline) if not row.baseline else MISSING,
-                    score(row.accuracy),
-                    score(row.balanced_accuracy),
-                    score(row.minority_f1),
-                    num(row.train_time_s, 2),
-                ],
-            )
-        )
+        out.append((row.model, [rank_cell(row), name, score(row.f1_macro), *_verdict(row)]))
     return out
+
+
+def _verdict(row: Any) -> list[Any]:
+    """The difference to the baseline with its interval, and the verdict, in words."""
+    if row.baseline:
+        word = "best baseline" if row.best_baseline else "baseline"
+        return [MISSING, Content.styled(word, "dim")]
+    if row.rank is None:
+        return [MISSING, MISSING]
+    delta = signed(row.f1_vs_baseline)
+    if row.ci_low is not None and row.ci_high is not None:
+        delta += f" [{signed(row.ci_low)},{signed(row.ci_high)}]"
+    if not row.verdict:
+        return [delta, Content.styled("untested", "dim")]
+    if not row.beats_chance:
+        return [delta, Content.styled(row.verdict, "$text-warning")]
+    if row.tied_with:
+        return [delta, Content.styled("tied with the top", "$text-success")]
+    return [delta, Content.styled(row.verdict, "$text-success")]
 
 
 def aggregate_caption(result: Any, group: str) -> Content:
@@ -156,10 +170,10 @@ def aggregate_rows(result: Any, group: str) -> list[Row]:
                     rank,
                     Content.styled(a.model, "bold"),
                     f"{a.n_cells}{missing}",
-                    score(a.mean_f1_macro),
-                    signed(a.mean_f1_vs_baseline),
                     num(a.mean_rank, 2),
                     str(a.wins),
+                    f"{a.n_better} of {a.n_cells}",
+                    score(a.mean_f1_macro),
                     num(a.total_train_time_s, 2),
                 ],
             )

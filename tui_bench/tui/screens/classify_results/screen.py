@@ -9,7 +9,8 @@ use the top model, pick one, or stop here. The chosen model is trained on all th
 of each benchmarked category by the core (``train_chosen``) and saved (joblib + JSON card):
 the app runs that training (a :class:`~tui_bench.tui.runs.FinalTraining`) and tells this
 screen when it has ended. The tables' rows are built in ``ranking``, the texts around them
-in ``panels``, the pick dialog in ``pick``.
+in ``panels``, the highlighted candidate's panel (its classes, its intervals) in
+``detail``, the pick dialog in ``pick``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tui_bench.core.classify.runner import CHOOSE_NONE, CHOOSE_TOP, preview_choi
 from tui_bench.tui.classify_bridge import ClassifyOutcome
 from tui_bench.tui.format import error_text
 from tui_bench.tui.runs import FinalTraining
+from tui_bench.tui.screens.classify_results.detail import detail_text
 from tui_bench.tui.screens.classify_results.panels import (
     archived_final_text,
     final_text,
@@ -64,11 +66,16 @@ def _ranking_table(table_id: str) -> DataTable[Any]:
 class ClassifyResultsScreen(Screen[None]):
     HELP = (
         "The ranking per category (and language): macro-F1 first, ties by accuracy then "
-        "training time; binary and multi-class categories are ranked apart and averaged "
-        "apart. Medals go to the top three that beat the majority baseline; 'vs base' is "
-        "the macro-F1 above the baseline's. Then choose: t trains the top model on all the "
-        "rows of each category and saves it (joblib + JSON card), p lets you pick the "
-        "model, s stops here with the benchmark only."
+        "training time; binary and multi-class categories are ranked apart. Two baselines: "
+        "the majority class and guessing by the class priors (its expected score). 'vs "
+        "base' is the macro-F1 above the better one, with its 95% interval; a medal goes "
+        "to a top-three candidate whose interval lies above zero, any other is 'not better "
+        "than chance'; 'tied' means it may equal the top one. Up and down pick a row: its "
+        "panel shows the classes (precision, recall, F1, support, confusion). Across "
+        "categories one rule gives the medals and the top choice: the lowest mean rank. "
+        "Then choose: t trains the top model on all the rows of each category and saves it "
+        "(joblib + JSON card), p lets you pick the model, s stops here with the benchmark "
+        "only."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "use_top", "Use top model", id="classify-results.top"),
@@ -122,6 +129,7 @@ class ClassifyResultsScreen(Screen[None]):
             for i, _cell in enumerate(self.cells):
                 yield Static(id=f"clres-cap-{i}", classes="clres-cell")
                 yield _ranking_table(f"clres-rank-{i}")
+                yield Static(id=f"clres-detail-{i}", classes="clres-cell")
             if self.groups:
                 yield Static(id="clres-agg-caption", classes="clres-caption")
             for group in self.groups:
@@ -160,11 +168,9 @@ class ClassifyResultsScreen(Screen[None]):
         r = self.result
         for i, (category, language) in enumerate(self.cells):
             self.query_one(f"#clres-cap-{i}", Static).update(cell_caption(r, category, language))
-            fill_table(
-                self.query_one(f"#clres-rank-{i}", DataTable),
-                CELL_COLUMNS,
-                cell_rows(r, category, language),
-            )
+            rows = cell_rows(r, category, language)
+            fill_table(self.query_one(f"#clres-rank-{i}", DataTable), CELL_COLUMNS, rows)
+            self._detail(i, rows[0][0] if rows else None)
         if not self.groups:
             return
         self.query_one("#clres-agg-caption", Static).update(AGGREGATE_CAPTION)
@@ -175,6 +181,18 @@ class ClassifyResultsScreen(Screen[None]):
                 AGGREGATE_COLUMNS,
                 aggregate_rows(r, group),
             )
+
+    def _detail(self, index: int, model: str | None) -> None:
+        """The panel of cell ``index`` for its candidate ``model``."""
+        cell = self.cells[index]
+        row = next((r for r in self.result.rows if r.cell == cell and r.model == model), None)
+        text = detail_text(self.result, row) if row is not None else Content("")
+        self.query_one(f"#clres-detail-{index}", Static).update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table_id = event.data_table.id or ""
+        if table_id.startswith("clres-rank-") and event.row_key.value is not None:
+            self._detail(int(table_id.removeprefix("clres-rank-")), str(event.row_key.value))
 
     def _paths(self) -> None:
         self.query_one("#clres-paths", Static).update(paths_text(self.outcome))
