@@ -62,7 +62,9 @@ def test_english_topics_end_to_end_beat_the_baseline_widely(tmp_path: Path) -> N
     assert 0.2 < best.ci_low < best.f1_vs_baseline < best.ci_high  # type: ignore[operator]
     md = (out / "report.md").read_text(encoding="utf-8")
     shown = f"[{best.ci_low:+.3f}, {best.ci_high:+.3f}] | better than chance"
-    assert f"| 🥇 1 | {best.model} | {best.f1_macro:.3f} | {best.f1_vs_baseline:+.3f} | {shown}" in md
+    assert (
+        f"| 🥇 1 | {best.model} | {best.f1_macro:.3f} | {best.f1_vs_baseline:+.3f} | {shown}" in md
+    )
     assert (out / "model-topic.joblib").exists() and (out / "report.md").exists()
     card = json.loads((out / "model-topic.json").read_text(encoding="utf-8"))
     assert card["dropped_classes"] == {"health": 1} and card["n_samples"] == 2025
