@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from tui_bench.cli.common import table
+from tui_bench.core.fmt import num, pct
 
 
 @click.command()
@@ -86,10 +87,10 @@ def _history_table(rows: list[Any], db: Path) -> None:
             r.plan,
             r.status,
             (r.started_at or "")[:19].replace("T", " "),
-            "–" if r.success_rate is None else f"{100 * r.success_rate:.0f}%",
+            pct(r.success_rate),
             f"{r.n_ok or 0}/{r.n_measured or 0}",
-            "–" if r.mean_ttft_ms is None else f"{r.mean_ttft_ms:.1f}",
-            "–" if r.mean_e2e_ms is None else f"{r.mean_e2e_ms:.0f}",
+            num(r.mean_ttft_ms, 1),
+            num(r.mean_e2e_ms, 0),
             r.label or "",
         ]
         for r in rows

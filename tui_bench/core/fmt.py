@@ -115,3 +115,8 @@ def cell_name(category: str, language: str | None) -> str:
     """A classifier cell: ``topic / en``, or the category alone when not split by language
     (spaced, so a category holding a slash still reads apart from its language)."""
     return f"{category} / {language}" if language else category
+
+
+def signed_pct(value: float | None, digits: int = 1) -> str:
+    """A relative difference (a share, 0.12 for 12 %) as a signed percentage: ``+12.0%``."""
+    return MISSING if value is None else f"{signed(100 * value, digits)}%"

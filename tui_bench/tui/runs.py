@@ -25,7 +25,7 @@ from tui_bench.core.errors import EXIT_INTERNAL, TuiBenchError, exit_code_for
 from tui_bench.core.events import Event, RunFinished
 from tui_bench.core.report import ReportSink
 from tui_bench.tui.classify_bridge import REPORT_FILES, ClassifyOutcome, run_at_start_priority
-from tui_bench.tui.format import error_text
+from tui_bench.tui.format import error_text, num, pct
 from tui_bench.tui.state.classify import ClassifyLiveState, ClassifySink
 
 if TYPE_CHECKING:
@@ -245,7 +245,6 @@ class LlmRun(RunController):
         if outcome is None:
             app.push_screen(ErrorScreen("The run stopped with an error", self.error or ""))
             return
-        rate = "–" if outcome.success_rate is None else f"{100 * outcome.success_rate:.0f}%"
         reports = f"\nreports: {self.output_dir}" if self.report.written else ""
         severity = "information" if outcome.status == "completed" else "warning"
         if self.report.error:
@@ -253,7 +252,8 @@ class LlmRun(RunController):
             reports, severity = f"\nreports NOT written: {self.report.error}", "error"
             self.state.add_log("error", f"reports not written: {self.report.error}")
         app.notify(
-            f"run {outcome.run_id} {outcome.status} in {outcome.duration_s:.1f} s · success {rate}{reports}",
+            f"run {outcome.run_id} {outcome.status} in {num(outcome.duration_s)} s"
+            f" · success {pct(outcome.success_rate)}{reports}",
             title="Run finished",
             severity=severity,
             timeout=6,

@@ -22,7 +22,7 @@ from tui_bench.core.compare import compare_runs
 from tui_bench.core.history_query import RunFilter
 from tui_bench.core.store import RunRow
 from tui_bench.core.summary import METRIC
-from tui_bench.tui.format import num, verdict_content, when
+from tui_bench.tui.format import MISSING, num, signed_pct, verdict_content, when
 from tui_bench.tui.widgets.header import AppHeader
 from tui_bench.tui.widgets.run_list import RUN_COLUMNS, append_rows, run_cells
 from tui_bench.tui.widgets.table import fill_table
@@ -463,11 +463,11 @@ class CompareScreen(Screen[None]):
                             Content.styled(name, "bold") if i == 0 else "",
                             metric,
                             verdict_content(c.verdict),
-                            "–" if c.rel_diff is None else f"{100 * c.rel_diff:+.1f}%",
-                            "–"
+                            signed_pct(c.rel_diff),
+                            MISSING
                             if c.ci95 is None
-                            else f"[{100 * c.ci95[0]:+.1f}%, {100 * c.ci95[1]:+.1f}%]",
-                            "–" if c.p_value is None else f"{c.p_value:.3g}",
+                            else f"[{signed_pct(c.ci95[0])}, {signed_pct(c.ci95[1])}]",
+                            MISSING if c.p_value is None else f"{c.p_value:.3g}",
                             f"{c.n_baseline}/{c.n_candidate}",
                             num(c.median_baseline, 2),
                             num(c.median_candidate, 2),

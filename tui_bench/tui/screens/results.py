@@ -19,7 +19,7 @@ from tui_bench.core.metrics import FLAG_TEXT
 from tui_bench.core.report import RunData, run_data_from_store, write_reports
 from tui_bench.core.store import RunRow
 from tui_bench.core.summary import METRIC
-from tui_bench.tui.format import duration, pct, status_content, when
+from tui_bench.tui.format import MISSING, duration, num, pct, status_content, when
 from tui_bench.tui.paths import default_output_dir
 from tui_bench.tui.screens.dialogs import PathPrompt
 from tui_bench.tui.widgets.charts import MetricChart, legend
@@ -166,7 +166,7 @@ class ResultsScreen(Screen[None]):
             (f"Per task type, by {spec.label} ({spec.unit}, median):", "bold"),
         ]
         for w in s.task_winners(metric):
-            order = " > ".join(f"{m} ({v:,.1f})" for m, v in w["order"])
+            order = " > ".join(f"{m} ({num(v)})" for m, v in w["order"])
             lines.append("\n  ")
             lines.append((f"{w['task']}: ", "$accent"))
             lines.append(order)
@@ -182,13 +182,13 @@ class ResultsScreen(Screen[None]):
             )
             for g in s.per_model:
                 cells = [
-                    f"{k} {g.quality[k].mean:.2f}"
+                    f"{k} {num(g.quality[k].mean, 2)}"
                     for k in qkeys
                     if k in g.quality and g.quality[k].n
                 ]
                 lines.append("\n  ")
                 lines.append((f"{g.key['model']}: ", "$accent"))
-                lines.append(" · ".join(cells) or "–")
+                lines.append(" · ".join(cells) or MISSING)
         spent = cost_lines(self.loaded.data.records, self.loaded.data.plan)
         if spent:  # only with a price table in the plan
             lines.append(("\n\nCost", "bold"))

@@ -34,7 +34,7 @@ from tui_bench.core.events import (
     TelemetrySample,
     TokensGenerated,
 )
-from tui_bench.core.fmt import model_setup
+from tui_bench.core.fmt import MISSING, model_setup, num, pct
 from tui_bench.tui.state.base import EventSink, LiveStateBase, folds
 
 BUCKET_NS = 250_000_000  # token-rate sparkline: tokens per 250 ms bucket
@@ -221,7 +221,7 @@ class BridgeSink(EventSink[LiveState]):
         m.load_ms = e.load_ms
         m.desc = str(e.info.get("desc") or "")
         s.telemetry_model = e.model
-        bits = [f"loaded in {e.load_ms:.0f} ms", *model_setup(e.info)]
+        bits = [f"loaded in {num(e.load_ms, 0)} ms", *model_setup(e.info)]
         s.add_log("info", f"{e.model}: " + "; ".join(bits))
         if e.info.get("fallback"):
             m.fallback = str(e.info["fallback"])
@@ -246,12 +246,11 @@ class BridgeSink(EventSink[LiveState]):
         s = self.state
         s.finished = e
         s.finish(e.status)
-        rate = "–" if e.success_rate is None else f"{100 * e.success_rate:.0f}%"
         s.add_log(
             "ok" if e.passed else ("warning" if e.status == "cancelled" else "error"),
-            f"run {e.run_id} {e.status} in {e.duration_s:.1f} s: "
-            f"{e.n_ok}/{e.n_measured} ok (success {rate}, threshold "
-            f"{100 * e.threshold:.0f}%)",
+            f"run {e.run_id} {e.status} in {num(e.duration_s)} s: "
+            f"{e.n_ok}/{e.n_measured} ok (success {pct(e.success_rate)}, threshold "
+            f"{pct(e.threshold)})",
         )
 
     @folds(TokensGenerated)
@@ -320,8 +319,8 @@ class BridgeSink(EventSink[LiveState]):
                 m.n_ok += 1
                 if r.decode_tps is not None:
                     m.decode_tps.append(r.decode_tps)
-            ttft = "–" if r.ttft_ms is None else f"{r.ttft_ms:.1f} ms"
-            tps = "–" if r.decode_tps is None else f"{r.decode_tps:.1f} tok/s"
+            ttft = MISSING if r.ttft_ms is None else f"{num(r.ttft_ms)} ms"
+            tps = MISSING if r.decode_tps is None else f"{num(r.decode_tps)} tok/s"
             line = f"✓ {head}: TTFT {ttft}, {tps}, {r.n_out} tok ({r.finish_reason})"
             if r.energy_j_per_token is not None:
                 s.last_j_per_token, s.last_w = r.energy_j_per_token, r.energy_w

@@ -12,7 +12,7 @@ from textual.app import RenderResult
 from textual.content import Content
 from textual.widget import Widget
 
-from tui_bench.tui.format import duration
+from tui_bench.tui.format import MISSING, duration, score
 from tui_bench.tui.state.classify import ClassifyView, Training, cell_name
 
 
@@ -44,7 +44,7 @@ def epoch_line(t: Training) -> Content:
     for i, (_epoch, f1, improved) in enumerate(t.epochs[-6:]):
         if i:
             parts.append((" ▸ ", "$text-muted"))
-        text = "–" if f1 is None else f"{f1:.3f}"
+        text = score(f1)
         parts.append(
             (
                 text + ("↑" if improved and f1 is not None else ""),
@@ -123,17 +123,17 @@ class DoneView(ClassifyPanel):
                 lines.append(
                     Content.assemble(
                         ("✗ ", "$text-error"),
-                        _row([where, r.candidate, "–", "–", "–", "–"]),
+                        _row([where, r.candidate, MISSING, MISSING, MISSING, MISSING]),
                         (f"  {r.error}", "$text-error"),
                     )
                 )
                 continue
-            epochs = f"{r.epochs_run}/{r.n_epochs}" if r.by_epochs and r.epochs_run else "–"
+            epochs = f"{r.epochs_run}/{r.n_epochs}" if r.by_epochs and r.epochs_run else MISSING
             texts = [
                 where,
                 r.candidate,
-                f"{r.f1_macro:.3f}",
-                f"{r.accuracy:.3f}",
+                score(r.f1_macro),
+                score(r.accuracy),
                 duration(r.train_time_s),
                 epochs,
             ]

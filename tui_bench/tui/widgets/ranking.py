@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.widgets import DataTable
 
 from tui_bench.core.summary import METRIC, GroupSummary
-from tui_bench.tui.format import mem_kb
+from tui_bench.tui.format import MISSING, mem_kb, num, pct
 from tui_bench.tui.widgets.table import fill_table
 
 MEDALS = ("🥇", "🥈", "🥉")
@@ -79,8 +79,8 @@ def flagged_metrics(g: GroupSummary) -> set[str]:
 def _metric_cell(g: GroupSummary, key: str, digits: int, flagged: set[str]) -> Content:
     s = g.metrics[key]
     if s.median is None:
-        return Content.styled("–", "dim")
-    text = mem_kb(s.median) if key == "peak_rss_kb" else f"{s.median:,.{digits}f}"
+        return Content.styled(MISSING, "dim")
+    text = mem_kb(s.median) if key == "peak_rss_kb" else num(s.median, digits)
     if key in flagged:
         return Content.assemble(text, (" ⚑", "$warning bold"))
     return Content(text)
@@ -139,11 +139,11 @@ class RankingTable(DataTable):
             elif row.rank is not None:
                 rank = Content(f"{row.rank}.")
             else:
-                rank = Content.styled("–", "dim")
+                rank = Content.styled(MISSING, "dim")
             ok = g.success_rate is not None and (
                 self.threshold is None or g.success_rate >= self.threshold
             )
-            rate = "–" if g.success_rate is None else f"{100 * g.success_rate:.0f}%"
+            rate = pct(g.success_rate)
             timed = "" if g.n_timed == g.n_ok else f" ({g.n_timed} timed)"
             success = Content.styled(
                 f"{g.n_ok}/{g.n} {rate}{timed}", "$success" if ok else "$error bold"
@@ -153,7 +153,7 @@ class RankingTable(DataTable):
             flags = (
                 Content.styled(" ".join(f"{f}×{n}" for f, n in sorted(g.flags.items())), "$warning")
                 if g.flags
-                else Content.styled("–", "dim")
+                else Content.styled(MISSING, "dim")
             )
             rows.append(
                 (row.model, [rank, Content.styled(row.model, "bold"), success, *cells, flags])
