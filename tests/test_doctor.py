@@ -388,4 +388,4 @@ def test_doctor_text_shows_each_gpu_and_the_worker_s_share(
         "(5000001): it reports host PIDs, and this program runs in its own PID namespace "
         "(a container)",
     ]
-    assert doctor.gpu_label(report) == "H100 80GB HBM3 80 GB +1"
+    assert doctor.gpu_label(report) == "H100 80GB HBM3 80 GiB +1"

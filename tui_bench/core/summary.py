@@ -40,8 +40,9 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("tpot_ms", "TPOT", "ms/tok", False, 2),
     MetricSpec("prefill_tps", "prefill", "tok/s", True, 0),
     MetricSpec("n_out", "output", "tokens", True, 0),
-    MetricSpec("peak_rss_kb", "peak RSS", "KB", False, 0),
-    MetricSpec("vram_peak_mb", "peak VRAM", "MB", False, 0),
+    # binary units, as counted: KiB (/proc's VmHWM, psutil's RSS // 1024), MiB (NVML / 1024²)
+    MetricSpec("peak_rss_kb", "peak RSS", "KiB", False, 0),
+    MetricSpec("vram_peak_mb", "peak VRAM", "MiB", False, 0),
     # energy of the model's GPUs (core/energy.py); None where not measured
     MetricSpec("energy_j_per_token", "energy", "J/tok", False, 4, 6),
     MetricSpec("energy_w", "power", "W", False, 1),

@@ -10,9 +10,11 @@ from tui_bench.core.errors import TuiBenchError
 from tui_bench.core.fmt import MISSING as MISSING
 from tui_bench.core.fmt import cell_name as cell_name
 from tui_bench.core.fmt import num as num
+from tui_bench.core.fmt import or_missing as or_missing
 from tui_bench.core.fmt import pct as pct
 from tui_bench.core.fmt import score as score
 from tui_bench.core.fmt import signed as signed
+from tui_bench.core.fmt import signed_pct as signed_pct
 
 
 def error_text(exc: BaseException | None) -> str:
@@ -26,16 +28,17 @@ def error_text(exc: BaseException | None) -> str:
 
 
 def mem_kb(kb: float | None) -> str:
-    if kb is None:
-        return MISSING
-    mb = kb / 1024
-    return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB"
+    """Memory counted in KiB (psutil's RSS // 1024), in MiB or GiB like :func:`mem_mb`."""
+    return mem_mb(None if kb is None else kb / 1024)
 
 
 def mem_mb(mb: float | None) -> str:
+    """Memory counted in MiB (NVML's bytes / 1024²): ``531 MiB``, ``2.7 GiB``. Binary
+    units, named as such, as in the reports; a figure that would round to 1,024 MiB is
+    already shown in GiB."""
     if mb is None:
         return MISSING
-    return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB"
+    return f"{num(mb / 1024, 1)} GiB" if round(mb) >= 1024 else f"{num(mb, 0)} MiB"
 
 
 def duration(seconds: float | None) -> str:

@@ -197,9 +197,9 @@ def gpu_label(report: DoctorReport) -> str:
     first = gpu.devices[0] if gpu.devices else {}
     name = str(first.get("name", "GPU")).removeprefix("NVIDIA ")
     more = f" +{len(gpu.devices) - 1}" if len(gpu.devices) > 1 else ""
-    gb = f" {first['total_mb'] / 1024:.0f} GB" if first.get("total_mb") else ""
+    gib = f" {first['total_mb'] / 1024:.0f} GiB" if first.get("total_mb") else ""  # MiB / 1024
     tail = "" if gpu.can_offload else f" ({_offload(report).label})"
-    return f"{name}{gb}{more}{tail}"
+    return f"{name}{gib}{more}{tail}"
 
 
 def summary_line(report: DoctorReport) -> str:

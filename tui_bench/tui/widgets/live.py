@@ -18,7 +18,7 @@ from textual.app import RenderResult
 from textual.content import Content
 from textual.widget import Widget
 
-from tui_bench.tui.format import mem_kb, mem_mb, num
+from tui_bench.tui.format import mem_kb, mem_mb, num, or_missing
 from tui_bench.tui.state.base import LogLine
 from tui_bench.tui.state.llm import LiveState, ModelLive
 from tui_bench.tui.widgets.spark import spark_rows
@@ -74,7 +74,7 @@ class ModelsView(LiveView):
         parts.append((f"  {m.status}", style))
         rate_now = s.current.decode_tps if s.current.model == m.id else None
         if m.status == "generating" and rate_now is not None:
-            parts.append((f"  {rate_now:,.0f} tok/s now", "$success"))
+            parts.append((f"  {num(rate_now, 0)} tok/s now", "$success"))
         parts.append(f"  p50 {num(median(m.decode_tps), 0)} tok/s")
         parts.append(f"  TTFT {num(m.ttft_ms[-1] if m.ttft_ms else None, 1)} ms")
         parts.append(f"  {m.n_ok}✓")
@@ -116,9 +116,9 @@ class MemoryView(LiveView):
         spark_h = 2 if height >= 14 else 1
         gap = height >= 10
         lines: list[Content] = []
-        worker: list[Any] = [("worker ", "bold"), s.telemetry_model or "–"]
+        worker: list[Any] = [("worker ", "bold"), or_missing(s.telemetry_model)]
         if s.cpu_percent is not None:
-            worker.append(f" · CPU {s.cpu_percent:.0f}%")
+            worker.append(f" · CPU {num(s.cpu_percent, 0)}%")  # psutil: 100 per core
         lines.append(Content.assemble(*worker))
         rss = s.rss_kb[-1] if s.rss_kb else None
         total_kb = s.ram_total_kb
@@ -130,7 +130,7 @@ class MemoryView(LiveView):
                 )
             )
         else:
-            share = f" ({100 * rss / total_kb:.1f}%)" if total_kb else ""
+            share = f" ({num(100 * rss / total_kb, 1)}%)" if total_kb else ""
             lines.append(
                 Content.assemble(
                     ("RAM ", "bold"), f"RSS {mem_kb(rss)} of {mem_kb(total_kb)}{share}"
