@@ -1,4 +1,5 @@
-"""The llama.cpp worker process: loads one GGUF model and generates on request.
+"""The llama.cpp worker process: loads one GGUF model and generates on request (or, for
+the quality scorers, reads answers: the ``score`` op in :mod:`.llama_score`).
 
 Started by :mod:`tui_bench.core.backends.llama_cpp` as ``python -m
 tui_bench.core.backends.llama_worker``. It speaks JSON lines: commands on stdin,
@@ -53,6 +54,7 @@ from tui_bench.core.backends.llama_devices import (
 )
 from tui_bench.core.backends.llama_log import LogCapture, native_abort, parse_load_log
 from tui_bench.core.backends.llama_params import context_params, model_params
+from tui_bench.core.backends.llama_score import score_answer
 from tui_bench.core.backends.templates import chat_template, template_name
 from tui_bench.core.backends.threadpool import ThreadPool
 from tui_bench.core.backends.worker_io import Channel, die_with_parent, peak_rss_kb, peak_rss_reset
@@ -456,6 +458,10 @@ def main() -> int:
                 if model is None:
                     raise RuntimeError("no model loaded")
                 chan.send(model.generate(cmd, chan))
+            elif op == "score":  # the fluency scorer's log-probabilities (.llama_score)
+                if model is None:
+                    raise RuntimeError("no model loaded")
+                chan.send(score_answer(model, cmd))
             elif op == "exit":
                 break
             else:
