@@ -30,16 +30,21 @@ from tui_bench.core.quality import (
 # --- which scorers apply ------------------------------------------------------------------
 
 
-def test_only_heuristic_without_expect() -> None:
-    assert set(score(None, "Some answer here.", prompt="Say something.", task="chat")) == {
-        "heuristic"
-    }
+TASK_CHECKS = ["repetition", "no_refusal", "not_truncated"]
+
+
+def test_only_task_checks_and_heuristic_without_expect() -> None:
+    # the prompt's language cannot be told (one English function word): no lang check
+    scores = score(None, "Some answer here.", prompt="Say something.", task="chat")
+    assert list(scores) == [*TASK_CHECKS, "heuristic"]
 
 
 def test_scorers_follow_expect_fields() -> None:
     expect = Expect(reference="the cat", contains=["cat"], regex="c.t", exact="the cat")
     scores = score(expect, "The cat", prompt="What animal?", task="qa")
-    assert list(scores) == ["heuristic", "exact", "contains", "regex", "rouge_l", "chrf"]
+    assert list(scores) == [
+        *TASK_CHECKS, "heuristic", "exact", "contains", "regex", "rouge_l", "chrf"
+    ]  # fmt: skip
     assert all(0.0 <= v <= 1.0 for v in scores.values())
     assert set(SCORERS) >= set(scores) | {"code_pass"}
     assert "heuristic" in SCORERS["heuristic"]
