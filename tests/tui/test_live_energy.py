@@ -49,3 +49,35 @@ def test_active_slowdowns_are_named_and_cleared_when_they_end() -> None:
     assert line is not None and line.plain == "throttled: power, thermal"
     sink.handle(_sample(100, None))
     assert energy_line(state) is None  # no counter, no slowdown: the panel stays as it was
+
+
+def _memory_text(state: LiveState) -> str:
+    """The memory panel's text at 60x20, rendered outside an app."""
+    from textual.geometry import Size
+
+    from tui_bench.tui.widgets.live import MemoryView
+
+    class Sized(MemoryView):
+        @property
+        def content_size(self) -> Size:  # type: ignore[override]
+            return Size(60, 20)
+
+    return str(Sized(state).render())
+
+
+def test_the_models_vram_is_never_a_zero_the_driver_did_not_give() -> None:
+    state, sink = _state()
+    sink.handle(_sample(0, None))  # device memory read, the model's own not reported
+    assert not state.vram_proc_seen and state.vram_proc_note == ""
+    assert "VRAM model not reported by the driver" in _memory_text(state)
+    gpu = GPU | {"proc_memory": {"readable": False, "state": "n/a (container PIDs)"}}
+    state = LiveState(ram_total_kb=1024 * 1024)
+    sink = BridgeSink(state)
+    sink.handle(RunStarted(1, "p", None, "now", 1, 0, ["m"], ["p"], 1, {"gpu": gpu}))
+    sink.handle(_sample(0, None))
+    assert state.vram_proc_note == "n/a (container PIDs)" and not state.vram_proc_seen
+    text = _memory_text(state)
+    assert "VRAM model n/a (container PIDs)" in text and "model 0" not in text
+    sink.handle(TelemetrySample("m", 1, 1000, 50.0, 900.0, 81559.0, 700.0))
+    assert state.vram_proc_seen and state.vram_proc_mb[-1] == 700.0
+    assert "VRAM model 700 MiB of 79.6 GiB" in _memory_text(state)

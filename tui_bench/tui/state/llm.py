@@ -141,6 +141,10 @@ class LiveState(LiveStateBase):
         self.rss_kb: deque[float] = deque(maxlen=TELEMETRY_POINTS)
         self.vram_used_mb: deque[float] = deque(maxlen=TELEMETRY_POINTS)
         self.vram_proc_mb: deque[float] = deque(maxlen=TELEMETRY_POINTS)
+        # what NVML says of per-process memory (host facts: "n/a (container PIDs)" ...),
+        # and whether any sample gave the model's own VRAM: until one does, no zero is shown
+        self.vram_proc_note = ""
+        self.vram_proc_seen = False
         # the GPUs' power (from their energy counter), the slowdown reasons active now,
         # and the last request's energy figures (None where not measured)
         self.power = PowerMeter()
@@ -194,6 +198,9 @@ class BridgeSink(EventSink[LiveState]):
         if s.gpu_available:
             s.gpu_name = ", ".join(d.get("name", "") for d in gpu.get("devices", []))
             s.vram_total_mb = float(sum(d.get("total_mb", 0) for d in gpu.get("devices", [])))
+            proc = gpu.get("proc_memory") or {}
+            if proc.get("readable") is False:
+                s.vram_proc_note = str(proc.get("state") or "n/a")
         else:
             s.gpu_reason = str(gpu.get("reason") or "no NVIDIA GPU")
         if s.ram_total_kb is None and e.host.get("ram_gb"):
@@ -296,6 +303,7 @@ class BridgeSink(EventSink[LiveState]):
             s.rss_kb.append(float(e.rss_kb))
         if e.vram_used_mb is not None:
             s.vram_used_mb.append(e.vram_used_mb)
+            s.vram_proc_seen = s.vram_proc_seen or e.vram_proc_mb is not None
             s.vram_proc_mb.append(e.vram_proc_mb or 0.0)
             if e.vram_total_mb:
                 s.vram_total_mb = e.vram_total_mb

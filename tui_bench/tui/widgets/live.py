@@ -156,10 +156,14 @@ class MemoryView(LiveView):
             lines.append(energy)
         if gap:
             lines.append(Content(""))
-        lines.append(
-            Content.assemble(("VRAM ", "bold"), f"model process {mem_mb(proc)} of {mem_mb(total)}")
-        )
-        lines += _spark(s.vram_proc_mb, width, spark_h, total, SPARK_ALT)
+        if s.vram_proc_seen:
+            lines.append(
+                Content.assemble(("VRAM ", "bold"), f"model {mem_mb(proc)} of {mem_mb(total)}")
+            )
+            lines += _spark(s.vram_proc_mb, width, spark_h, total, SPARK_ALT)
+        else:  # never a zero the driver did not give
+            note = s.vram_proc_note or "not reported by the driver"
+            lines.append(Content.assemble(("VRAM ", "bold"), "model ", (note, "$text-muted")))
         if s.gpu_name and len(lines) < height:
             lines.append(Content.styled(s.gpu_name, "$text-muted"))
         return Content("\n").join(lines[:height])
