@@ -76,6 +76,26 @@ class RequestRecord:
     t_first_response_us: int | None = None
     token_us: list[int] = field(default_factory=list)
     token_n: list[int] = field(default_factory=list)
+    # load tests (core/load): the level; when the request was due (us after the level's
+    # first scheduled send); t_send - t_scheduled, and the part of it spent queued for a
+    # backend that serves fewer requests at once than were sent
+    level: str | None = None
+    t_sched_us: int | None = None
+    dispatch_lag_us: int | None = None
+    queue_us: int | None = None
+
+    @property
+    def dispatch_lag_ms(self) -> float | None:
+        return None if self.dispatch_lag_us is None else self.dispatch_lag_us / 1000
+
+    @property
+    def ttft_sched_ms(self) -> float | None:
+        """TTFT from the scheduled send: queueing anywhere is not hidden (coordinated omission)."""
+        return _plus(self.ttft_ms, self.dispatch_lag_ms)
+
+    @property
+    def e2e_sched_ms(self) -> float | None:
+        return _plus(self.e2e_ms, self.dispatch_lag_ms)
 
     @property
     def itl_ms(self) -> list[float]:
@@ -167,6 +187,15 @@ class RequestRecord:
             "quality": {k: _r(v) for k, v in self.quality.items()},
             "text": self.text,
         }
+        if self.level is not None:
+            out |= {
+                "level": self.level,
+                "t_scheduled_ms": None if self.t_sched_us is None else self.t_sched_us / 1000,
+                "dispatch_lag_ms": self.dispatch_lag_ms,
+                "queue_ms": None if self.queue_us is None else self.queue_us / 1000,
+                "ttft_from_scheduled_ms": _r(self.ttft_sched_ms),
+                "e2e_from_scheduled_ms": _r(self.e2e_sched_ms),
+            }
         if raw:
             out["raw"] = {
                 "t_send_ns": self.t_send_ns,
@@ -197,6 +226,10 @@ ENERGY_FIELDS = (
 
 def _r(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def _plus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a + b
 
 
 def _per(value: float | None, amount: float | None) -> float | None:
