@@ -1,10 +1,11 @@
 """The backend interface every model runner implements (in-process, mock, HTTP later).
 
-A backend loads one model, then serves requests one at a time. It reports tokens as
-they are generated through a callback (timestamps taken where the tokens are made) and
-returns a :class:`~tui_bench.core.results.GenOutcome` with the raw series. A backend
-never raises for a failed request: the failure is part of the outcome. ``load`` may
-raise :class:`~tui_bench.core.errors.BackendError`.
+A backend loads one model, then serves requests one at a time (or as many at once as its
+``max_concurrency`` says). It reports tokens as they are generated through a callback
+(timestamps taken where the tokens are made) and returns a
+:class:`~tui_bench.core.results.GenOutcome` with the raw series. A backend never raises
+for a failed request: the failure is part of the outcome. ``load`` may raise
+:class:`~tui_bench.core.errors.BackendError`.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ class Backend(ABC):
     token_source = "engine"
     #: the flag every request served after a :meth:`fallback` carries
     fallback_flag: str | None = None
+    #: how many requests it serves at once (None: no limit of its own, as a server that
+    #: queues or batches them itself). A load test never sends it more than this: the
+    #: rest wait in the load runner, and that wait counts in their latency (core/load)
+    max_concurrency: int | None = 1
 
     def __init__(self, spec: ModelSpec, path: Path | None = None) -> None:
         self.spec = spec

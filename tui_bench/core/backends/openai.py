@@ -98,6 +98,7 @@ def _listening_pid(port: int) -> int | None:
 
 class OpenAIBackend(Backend):
     token_source = "usage"
+    max_concurrency = None  # the server queues or batches concurrent requests itself
 
     def __init__(self, spec: ModelSpec, path: Path | None = None) -> None:
         super().__init__(spec, path)
