@@ -15,7 +15,9 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
 from tui_bench.core.cost import screen_lines as cost_lines
+from tui_bench.core.medals import task_winners
 from tui_bench.core.metrics import FLAG_TEXT
+from tui_bench.core.recommend import recommendations
 from tui_bench.core.report import RunData, run_data_from_store, write_reports
 from tui_bench.core.store import RunRow
 from tui_bench.core.summary import METRIC
@@ -36,10 +38,12 @@ class Loaded:
 class ResultsScreen(Screen[None]):
     HELP = (
         "The ranking of one run: one row per model, medians of its measured, valid "
-        "requests (warm-ups never count). Medals follow the sort metric. A ⚑ beside a number "
+        "requests (warm-ups never count). Medals follow the sort metric, and only where the "
+        "difference to the model above beats chance (its 95% interval excludes zero): = marks "
+        "a shared place (tied). A ⚑ beside a number "
         "means a validity flag concerns it (see the flags column and the legend). Success is "
-        "green when it meets the plan's threshold. Export writes report.md, data.json and "
-        "results.csv to a folder of your choice."
+        "green when it meets the plan's threshold. Export writes report.md, data.json, "
+        "results.csv and the SVG charts to a folder of your choice."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "next_sort", "Sort", id="results.sort"),
@@ -146,12 +150,16 @@ class ResultsScreen(Screen[None]):
     def _table(self) -> None:
         if self.loaded is None:
             return
-        s = self.loaded.data.summary
+        s, records = self.loaded.data.summary, self.loaded.data.records
         table = self.query_one(RankingTable)
-        table.show(s.per_model, threshold=self.loaded.row.threshold)
+        table.show(s.per_model, records, threshold=self.loaded.row.threshold)
         metric = table.sort_metric
         spec = METRIC[metric]
         order = "best last" if table.reverse else "best first"
+        ties = [("\n= tied: ", "$warning bold")] if table.tied() else []
+        if ties:
+            shared = "; ".join(", ".join(group) for group in table.tied())
+            ties.append((f"{shared} (their difference is within chance)", "$text-muted"))
         self.query_one("#ranking-caption", Static).update(
             Content.assemble(
                 ("Ranking ", "bold"),
@@ -160,18 +168,23 @@ class ResultsScreen(Screen[None]):
                     " · medians (p50) of measured, valid requests · s: next metric, r: reverse",
                     "$text-muted",
                 ),
+                *ties,
             )
         )
         lines: list[Any] = [
-            (f"Per task type, by {spec.label} ({spec.unit}, median):", "bold"),
+            (f"Per task type, by {spec.label} ({spec.unit}, median; = tied):", "bold"),
         ]
-        for w in s.task_winners(metric):
-            order = " > ".join(f"{m} ({num(v)})" for m, v in w["order"])
-            lines.append("\n  ")
-            lines.append((f"{w['task']}: ", "$accent"))
-            lines.append(order)
+        for w in task_winners(records, s.models, s.tasks, metric):
+            lines += ["\n  ", (f"{w['task']}: ", "$accent"), w["text"]]
         if len(lines) == 1:
             lines.append(("\n  no valid timings yet", "$text-muted"))
+        advice = recommendations(s)
+        if advice:
+            lines.append(("\n\nQuality against speed", "bold"))
+            lines.append((" (per task type, the models no other beats on both):", "$text-muted"))
+            for a in advice:
+                task, _, text = a.text.partition(": ")
+                lines += ["\n  ", (f"{task}: ", "$accent"), text]
         qkeys = sorted(
             {k for g in s.per_model for k in g.quality}, key=lambda k: (k == "heuristic", k)
         )
@@ -272,7 +285,7 @@ class ResultsScreen(Screen[None]):
         self.app.push_screen(
             PathPrompt(
                 f"Export run {row.id}",
-                "Folder for report.md, data.json and results.csv (created if missing):",
+                "Folder for report.md, data.json, results.csv and charts (created if missing):",
                 default,
                 action="Export",
                 validate=_writable_dir,

@@ -1,23 +1,29 @@
 """The ranking table: one row per model, ordered by the median of a chosen metric.
 
-Order and medals are presentation of the core's summaries (``GroupSummary``): models
-with no valid timing of the metric go last, without a medal. A ⚑ beside a number says a
-validity flag concerns it; the flags column names them with their counts.
+Order and places are presentation of the core's summaries (``GroupSummary``) and places
+(:func:`tui_bench.core.medals.placings`): a model has a place, and a medal among the first
+three, of its own only where its difference to the model above beats chance; otherwise
+it shares the place, marked ``=`` (tied). Models with no valid timing of the metric go
+last, without a place. A ⚑ beside a number says a validity flag concerns it; the flags
+column names them with their counts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from textual.content import Content
 from textual.widgets import DataTable
 
+from tui_bench.core.medals import MEDALS, Placing, placings
+from tui_bench.core.results import RequestRecord
 from tui_bench.core.summary import METRIC, GroupSummary
 from tui_bench.tui.format import MISSING, mem_kb, num, pct
 from tui_bench.tui.widgets.table import fill_table
 
-MEDALS = ("🥇", "🥈", "🥉")
+__all__ = ["COLUMNS", "MEDALS", "SORTABLE", "RankingTable", "rank_groups"]
 
 # (column key, metric key, header, digits)
 COLUMNS: tuple[tuple[str, str, str, int], ...] = (
@@ -42,7 +48,7 @@ FLAG_METRICS: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class RankedRow:
-    rank: int | None  # 1-based among models with a value; None: no value
+    placing: Placing
     group: GroupSummary
 
     @property
@@ -51,22 +57,28 @@ class RankedRow:
 
 
 def rank_groups(
-    groups: list[GroupSummary], metric: str, *, reverse: bool = False
+    groups: list[GroupSummary],
+    records: Sequence[RequestRecord],
+    metric: str,
+    *,
+    reverse: bool = False,
 ) -> list[RankedRow]:
-    """Best first by the median of ``metric`` (its direction from core METRIC)."""
-    spec = METRIC[metric]
-    with_value = [g for g in groups if g.metrics[metric].median is not None]
-    without = [g for g in groups if g.metrics[metric].median is None]
-    best_first = sorted(
-        with_value, key=lambda g: g.metrics[metric].median or 0.0, reverse=spec.higher_is_better
-    )
-    if reverse:
-        best_first.reverse()
-    rows = [RankedRow(i + 1, g) for i, g in enumerate(best_first)]
-    if reverse:  # ranks still say who is best, whatever the display order
-        n = len(rows)
-        rows = [RankedRow(n - i, r.group) for i, r in enumerate(rows)]
-    return rows + [RankedRow(None, g) for g in without]
+    """Best first by ``metric`` in the core's places (worst first with ``reverse``);
+    models without a value last either way."""
+    by_model = {g.key["model"]: g for g in groups}
+    placed = placings(records, list(by_model), metric)
+    rows = [RankedRow(p, by_model[p.model]) for p in placed if p.place is not None]
+    if reverse:  # places still say who is best, whatever the display order
+        rows.reverse()
+    return rows + [RankedRow(p, by_model[p.model]) for p in placed if p.place is None]
+
+
+def place_cell(p: Placing) -> Content:
+    """🥇, ``4.``; ``=`` after a shared place (tied); the missing mark without a place."""
+    if p.place is None:
+        return Content.styled(MISSING, "dim")
+    text = p.medal or f"{p.place}."
+    return Content.assemble(text, ("=", "$warning bold")) if p.tied else Content(text)
 
 
 def flagged_metrics(g: GroupSummary) -> set[str]:
@@ -87,7 +99,8 @@ def _metric_cell(g: GroupSummary, key: str, digits: int, flagged: set[str]) -> C
 
 
 class RankingTable(DataTable):
-    """Models ranked by one metric; medals for the top three. Cells are medians (p50)."""
+    """Models ranked by one metric; medals for the first three places, shared when tied.
+    Cells are medians (p50)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True, header_height=2)
@@ -97,6 +110,7 @@ class RankingTable(DataTable):
         self.groups: list[GroupSummary] = []
         self.order: list[str] = []  # model ids in displayed order
         self.medals: dict[str, str] = {}
+        self.placings: dict[str, Placing] = {}  # model -> its place on the sort metric
 
     def _column_labels(self) -> list[tuple[str, str | Content]]:
         cols: list[tuple[str, str | Content]] = [
@@ -116,6 +130,7 @@ class RankingTable(DataTable):
     def show(
         self,
         groups: list[GroupSummary],
+        records: Sequence[RequestRecord],
         *,
         threshold: float | None,
         metric: str | None = None,
@@ -129,17 +144,15 @@ class RankingTable(DataTable):
             self.reverse = reverse
         self.order = []
         self.medals = {}
+        self.placings = {}
         rows: list[tuple[str | None, list[Any]]] = []
-        for row in rank_groups(groups, self.sort_metric, reverse=self.reverse):
+        for row in rank_groups(groups, records, self.sort_metric, reverse=self.reverse):
             g = row.group
             self.order.append(row.model)
-            if row.rank is not None and row.rank <= 3:
-                rank = Content(MEDALS[row.rank - 1])
-                self.medals[row.model] = MEDALS[row.rank - 1]
-            elif row.rank is not None:
-                rank = Content(f"{row.rank}.")
-            else:
-                rank = Content.styled(MISSING, "dim")
+            self.placings[row.model] = row.placing
+            if row.placing.medal is not None:
+                self.medals[row.model] = row.placing.medal
+            rank = place_cell(row.placing)
             ok = g.success_rate is not None and (
                 self.threshold is None or g.success_rate >= self.threshold
             )
@@ -161,5 +174,13 @@ class RankingTable(DataTable):
         fill_table(self, self._column_labels(), rows)
 
     def medal_order(self) -> list[str]:
-        """Models holding 🥇, 🥈, 🥉 in that order."""
+        """Models holding 🥇, 🥈, 🥉 in that order (tied ones side by side)."""
         return sorted(self.medals, key=lambda m: MEDALS.index(self.medals[m]))
+
+    def tied(self) -> list[list[str]]:
+        """The models sharing a place on the sort metric, place by place."""
+        shared: dict[int, list[str]] = {}
+        for model, p in self.placings.items():
+            if p.tied and p.place is not None:
+                shared.setdefault(p.place, []).append(model)
+        return [shared[k] for k in sorted(shared)]
