@@ -24,7 +24,7 @@ def test_the_front_of_a_hand_made_set() -> None:
     assert not dominates(points[0], points[1]) and not dominates(points[1], points[0])
     assert a.text == (
         "analysis: A, quality 0.82 at 95.0 tok/s; B is 2.1x faster at quality 0.41; "
-        "E is 4.2x faster at quality 0.10; behind on both: C (quality 0.30 at 150.0 tok/s), "
+        "E is 4.2x faster at quality 0.10; dominated: C (quality 0.30 at 150.0 tok/s), "
         "D (quality 0.82 at 60.0 tok/s)"
     )
 
@@ -32,12 +32,16 @@ def test_the_front_of_a_hand_made_set() -> None:
 def test_equal_points_are_both_on_the_front_and_one_best_on_both_stands_alone() -> None:
     a = advise("qa", [Point("x", 0.5, 10.0), Point("y", 0.5, 10.0)])
     assert [p.model for p in a.front] == ["x", "y"] and a.dominated == []
+    # qualities are compared as reported (two decimals): 0.004 is not better than 0.001
+    c = advise("qa", [Point("slow", 0.004, 100.0), Point("fast", 0.001, 300.0)])
+    assert [p.model for p in c.front] == ["fast"] and [p.model for p in c.dominated] == ["slow"]
+    assert (
+        c.text
+        == "qa: fast, quality 0.00 at 300.0 tok/s; dominated: slow (quality 0.00 at 100.0 tok/s)"
+    )
     b = advise("qa", [Point("x", 0.9, 100.0), Point("y", 0.5, 50.0)])
     assert [p.model for p in b.front] == ["x"]
-    assert (
-        b.text
-        == "qa: x, quality 0.90 at 100.0 tok/s; behind on both: y (quality 0.50 at 50.0 tok/s)"
-    )
+    assert b.text == "qa: x, quality 0.90 at 100.0 tok/s; dominated: y (quality 0.50 at 50.0 tok/s)"
 
 
 def test_no_quality_score_is_speed_only() -> None:

@@ -218,7 +218,7 @@ def front_chart(advice: Sequence[TaskAdvice]) -> str:
     scored = [a for a in advice if a.scored and (a.front or a.dominated)]
     body = [
         '<text x="10" y="36" fill="#555">filled: on the front (no model is both better and '
-        "faster) · hollow: behind on both</text>"
+        "faster) · hollow: dominated</text>"
     ]
     y = TOP + 10
     for a in scored:
@@ -236,9 +236,7 @@ def front_chart(advice: Sequence[TaskAdvice]) -> str:
                 f'<text x="{LEFT - 6}" y="{_f(yy + 4)}" text-anchor="end" fill="#555">{q:.2f}</text>'
             )
         body += _axis(y0, y1, top, "decode tok/s (median)")
-        body.append(
-            f'<text x="{LEFT - 6}" y="{_f(y0 - 8)}" text-anchor="end" fill="#555">quality</text>'
-        )
+        body.append(f'<text x="{LEFT + 4}" y="{_f(y0 - 6)}" fill="#555">quality</text>')
 
         def xy(
             speed: float, quality: float, top: float = top, y1: float = y1
@@ -257,7 +255,7 @@ def front_chart(advice: Sequence[TaskAdvice]) -> str:
             on = p in a.front
             x, yy = xy(p.speed or 0.0, p.quality or 0.0)
             label = f"{a.task} / {p.model}: quality {num(p.quality, 3)} at {num(p.speed)} tok/s" + (
-                "" if on else " (behind on both)"
+                "" if on else " (dominated)"
             )
             fill = COLOURS[0] if on else "white"
             body += [

@@ -4,7 +4,8 @@ Per task type, each model is a point: its quality, the mean of the ``composite``
 (:mod:`tui_bench.core.quality.composite`) over its successful answers, and its speed, the
 median decode rate (tok/s) of its valid requests. A model is on the front unless another
 one is at least as good on both and better on one (it is then dominated: never
-recommended). The front reads from the best quality down, each further model with how
+recommended). Qualities are compared as reported, to two decimals: a difference under
+0.005 in a mean score is not one a reader can see, nor one to trade speed for. The front reads from the best quality down, each further model with how
 much faster it is than the first: ``analysis: A, quality 0.82 at 95 tok/s; B is 2.1x
 faster at quality 0.41``. Where no answer of the task was scored there is no trade-off
 to weigh: the line says "speed only" and gives the speed order. Models with a timing but
@@ -20,6 +21,7 @@ from tui_bench.core.fmt import num
 from tui_bench.core.summary import RunSummary
 
 QUALITY_KEY = "composite"
+QUALITY_DIGITS = 2  # the resolution qualities are compared and reported at
 
 
 @dataclass(frozen=True)
@@ -54,17 +56,19 @@ class TaskAdvice:
         if not self.front:
             return f"{self.task}: no model with both a quality score and a valid timing"
         best = self.front[0]
-        parts = [f"{best.model}, quality {num(best.quality, 2)} at {num(best.speed)} tok/s"]
+        parts = [
+            f"{best.model}, quality {num(best.quality, QUALITY_DIGITS)} at {num(best.speed)} tok/s"
+        ]
         for p in self.front[1:]:
             ratio = (p.speed or 0.0) / best.speed if best.speed else None
-            parts.append(f"{p.model} is {num(ratio)}x faster at quality {num(p.quality, 2)}")
+            parts.append(
+                f"{p.model} is {num(ratio)}x faster at quality {num(p.quality, QUALITY_DIGITS)}"
+            )
         behind = ", ".join(
-            f"{p.model} (quality {num(p.quality, 2)} at {num(p.speed)} tok/s)"
+            f"{p.model} (quality {num(p.quality, QUALITY_DIGITS)} at {num(p.speed)} tok/s)"
             for p in self.dominated
         )
-        return (
-            f"{self.task}: " + "; ".join(parts) + (f"; behind on both: {behind}" if behind else "")
-        )
+        return f"{self.task}: " + "; ".join(parts) + (f"; dominated: {behind}" if behind else "")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -78,12 +82,16 @@ class TaskAdvice:
         }
 
 
+def _q(p: Point) -> float:
+    return round(p.quality or 0.0, QUALITY_DIGITS)
+
+
 def dominates(a: Point, b: Point) -> bool:
-    """``a`` is at least as good as ``b`` on quality and speed, and better on one."""
-    assert a.quality is not None and a.speed is not None
-    assert b.quality is not None and b.speed is not None
-    at_least = a.quality >= b.quality and a.speed >= b.speed
-    return at_least and (a.quality > b.quality or a.speed > b.speed)
+    """``a`` is at least as good as ``b`` on quality (as reported) and speed, and better
+    on one."""
+    assert a.speed is not None and b.speed is not None
+    at_least = _q(a) >= _q(b) and a.speed >= b.speed
+    return at_least and (_q(a) > _q(b) or a.speed > b.speed)
 
 
 def advise(task: str, points: list[Point]) -> TaskAdvice:
@@ -95,7 +103,7 @@ def advise(task: str, points: list[Point]) -> TaskAdvice:
         return TaskAdvice(task, False, speed_order=speed_order)
     both = [p for p in points if p.quality is not None and p.speed is not None]
     front = [p for p in both if not any(dominates(o, p) for o in both if o is not p)]
-    front.sort(key=lambda p: (-(p.quality or 0.0), -(p.speed or 0.0)))
+    front.sort(key=lambda p: (-_q(p), -(p.speed or 0.0)))
     return TaskAdvice(
         task,
         True,

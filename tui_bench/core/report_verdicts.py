@@ -85,8 +85,9 @@ def per_task_markdown(summary: RunSummary, records: Sequence[RequestRecord]) -> 
             "## Quality against speed per task type",
             "",
             "Per task type, the models no other model beats on both quality (mean composite "
-            "score) and speed (median decode tok/s): the Pareto front, best quality first. "
-            "Without quality scores there is nothing to weigh: speed only.",
+            "score, compared to two decimals) and speed (median decode tok/s): the Pareto "
+            "front, best quality first; a dominated model is no better on either and worse on "
+            "one. Without quality scores there is nothing to weigh: speed only.",
             "",
         ]
         lines += [f"- {a.text}" for a in advice]
