@@ -24,6 +24,7 @@ from textual.widgets import Footer
 from tui_bench.tui.state.llm import LiveState
 from tui_bench.tui.widgets.header import AppHeader
 from tui_bench.tui.widgets.live import LogTail, MemoryView, ModelsView, TailView
+from tui_bench.tui.widgets.load import LoadView
 from tui_bench.tui.widgets.run_status import RunStatus
 
 DEFAULT_REFRESH_HZ = 4.0  # one repaint per 250 ms token-rate bucket
@@ -35,7 +36,11 @@ class LiveScreen(Screen[None]):
         "The run as it goes. Per model: the token rate in 250 ms buckets (sparkline), the "
         "decode rate of the request in flight, the median of finished requests and the TTFT "
         "of each request. Memory is drawn against total RAM / VRAM, not auto-scaled. "
-        "Cancelling keeps every finished request; the partial results open when it stops."
+        "Cancelling keeps every finished request; the partial results open when it stops. "
+        "A plan with load levels shows the load panel instead of the output: the level "
+        "running (users or target rate, requests in flight and queued, the achieved rate), "
+        "one row per finished level with its output tok/s and TTFT p90 (✓/✗: the SLOs), "
+        "failures by class and the capacity once the sweep ends."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "cancel_run", "Cancel run", id="live.cancel"),
@@ -76,6 +81,9 @@ class LiveScreen(Screen[None]):
             memory.border_title = "memory · scale: total RAM / VRAM"
             yield memory
         with Horizontal(id="live-bottom"):
+            load = LoadView(self.state, id="live-load")  # shown once a load level starts
+            load.border_title = "load · output tok/s and TTFT p90 per level"
+            yield load
             out = TailView(id="live-output")
             out.border_title = "output"
             yield out
@@ -112,6 +120,10 @@ class LiveScreen(Screen[None]):
         if s.plan and self.sub_title != s.plan:
             self.sub_title = s.plan
         self.query_one(ModelsView).changed()
+        if s.load.active:
+            if not self.has_class("-load"):
+                self.add_class("-load")  # under load no text streams: the panel takes its place
+            self.query_one(LoadView).changed()
         # memory moves slowly (sampled at 10 Hz): repaint it about once a second
         if now - self._memory_paint >= 1.0 or s.finished is not None:
             self._memory_paint = now

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
 from tui_bench.core.cost import screen_lines as cost_lines
+from tui_bench.core.load import report as load_report
 from tui_bench.core.medals import task_winners
 from tui_bench.core.metrics import FLAG_TEXT
 from tui_bench.core.recommend import recommendations
@@ -26,6 +27,7 @@ from tui_bench.tui.paths import default_output_dir
 from tui_bench.tui.screens.dialogs import PathPrompt
 from tui_bench.tui.widgets.charts import MetricChart, legend
 from tui_bench.tui.widgets.header import AppHeader
+from tui_bench.tui.widgets.load import results_load
 from tui_bench.tui.widgets.ranking import COLUMNS, SORTABLE, RankingTable
 
 
@@ -33,6 +35,7 @@ from tui_bench.tui.widgets.ranking import COLUMNS, SORTABLE, RankingTable
 class Loaded:
     data: RunData
     row: RunRow
+    load: dict[str, Any] | None = None  # data.json's "load", for a run with load levels
 
 
 class ResultsScreen(Screen[None]):
@@ -61,6 +64,7 @@ class ResultsScreen(Screen[None]):
         yield AppHeader()
         with VerticalScroll(id="results-body"):
             yield Static(Content.styled("loading…", "$text-muted"), id="results-head")
+            yield Static(id="results-load")  # capacity, knee, levels: a run with load levels
             yield Static(id="ranking-caption")
             yield RankingTable(id="ranking")
             yield Static(id="results-winners")
@@ -84,7 +88,8 @@ class ResultsScreen(Screen[None]):
     def _load(self) -> Loaded:
         store = self.app.store  # type: ignore[attr-defined]
         data = run_data_from_store(store, self.run_id)
-        return Loaded(data, store.get_run(self.run_id))
+        load = load_report.to_json(data.levels, data.records) if data.levels else None
+        return Loaded(data, store.get_run(self.run_id), load)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -144,6 +149,10 @@ class ResultsScreen(Screen[None]):
                 )
             )
         self.query_one("#results-head", Static).update(Content.assemble(*head))
+        section = self.query_one("#results-load", Static)
+        section.display = loaded.load is not None
+        if loaded.load is not None:
+            section.update(results_load(loaded.load))
         self._table()
         self._charts()
 

@@ -36,6 +36,7 @@ from tui_bench.core.events import (
 )
 from tui_bench.core.fmt import MISSING, model_setup, num, pct
 from tui_bench.tui.state.base import EventSink, LiveStateBase, folds
+from tui_bench.tui.state.load import LoadFolds, LoadLive
 
 BUCKET_NS = 250_000_000  # token-rate sparkline: tokens per 250 ms bucket
 RATE_BUCKETS = 480  # two minutes of history per model
@@ -153,6 +154,7 @@ class LiveState(LiveStateBase):
         self.last_w: float | None = None
         self.cpu_percent: float | None = None
         self.finished: RunFinished | None = None
+        self.load = LoadLive()  # a plan with load levels: folded by LoadFolds
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -170,8 +172,9 @@ class LiveState(LiveStateBase):
         return self.current.label
 
 
-class BridgeSink(EventSink[LiveState]):
-    """Engine sink: folds events into a :class:`LiveState`. O(batch) per event, no UI calls."""
+class BridgeSink(LoadFolds, EventSink[LiveState]):
+    """Engine sink: folds events into a :class:`LiveState`. O(batch) per event, no UI calls.
+    The load events' folds come from :class:`LoadFolds`."""
 
     LOCKED = False  # the engine runs on the UI's event loop: nothing to lock against
 
