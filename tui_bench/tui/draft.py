@@ -68,10 +68,24 @@ class ModelChoice:
                 f"simulated · {m.get('tokens_per_s', 250):g} tok/s · "
                 f"TTFT {m.get('ttft_ms', 30):g} ms"
             )
+        if self.backend == "openai":
+            return source_text(self.spec)
         f = self.facts
         bits = [f.get("size"), f.get("quantization"), f.get("params")]
         text = " · ".join(str(b) for b in bits if b)
         return text or str(self.spec.get("source") or "")
+
+
+def source_text(model: Any) -> str:
+    """Where a model runs from, in a few words: its file or repo, "simulated", or the
+    server and its name for the model. ``model``: a plan's ModelSpec or its table."""
+    get = model.get if isinstance(model, dict) else lambda k, _d=None: getattr(model, k, _d)
+    backend = get("backend") or "llama_cpp"
+    if backend == "mock":
+        return "simulated"
+    if backend == "openai":
+        return f"{get('base_url') or ''} · {get('model') or get('id')}"
+    return str(get("source") or "")
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """How long a plan will take, for the wizard's review step (a guide, never a measurement).
 
 Per model, in order of preference: the medians of the most recent finished run of the
-same model (same backend and source) in the history; for a simulated model, its
-configured timings; otherwise a stated rough guess.
+same model (same backend and source; for a server, its URL and model name) in the
+history; for a simulated model, its configured timings; otherwise a stated rough guess.
 """
 
 from __future__ import annotations
@@ -40,6 +40,10 @@ def _same_model(a: ModelSpec, b: dict[str, Any]) -> bool:
         return False
     if a.backend == "mock":
         return a.id == b.get("id")
+    if a.backend == "openai":  # the same server and the same model on it
+        return a.base_url == b.get("base_url") and (a.model or a.id) == (
+            b.get("model") or b.get("id")
+        )
     return a.source == b.get("source")
 
 

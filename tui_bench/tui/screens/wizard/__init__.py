@@ -34,7 +34,10 @@ class WizardScreen(PlanStep, ModelsStep, PromptsStep, SettingsStep, ReviewStep):
     HELP = (
         "Pick a plan from the catalog (enter), or compose one: choose models (space toggles; "
         "builtins, GGUF files found on this machine with size/quant/params, and simulated "
-        "models), prompts (or type your own), and settings. The review shows the matrix "
+        "models; a adds a server: an OpenAI-compatible URL, its model name and the name of "
+        "the variable holding its API key, with a connection test and the servers found "
+        "listening on this machine), prompts (or type your own), and settings. The review "
+        "shows the matrix "
         "and an estimate of the time. ctrl+r starts from any step; ctrl+s saves the plan. "
         "'benchmark text classifiers' (or f4) opens the classifier benchmark instead."
     )

@@ -1,14 +1,16 @@
 """Step 2 of the wizard: the models. The catalog's, the simulated ones, and those the
 model registry finds on this machine (size, quantisation, parameters), read in a thread
-when the models (or the review) are first shown; space toggles.
+when the models (or the review) are first shown; space toggles; ``a`` adds a server
+(an OpenAI-compatible endpoint: screens/wizard/servers.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import SelectionList, Static, TabbedContent
@@ -18,10 +20,32 @@ from textual.worker import Worker, WorkerState
 from tui_bench.tui import draft as d
 from tui_bench.tui.screens.steps import Step
 from tui_bench.tui.screens.wizard.base import WizardBase, highlighted_value, merge_choices
+from tui_bench.tui.screens.wizard.servers import ServerDialog
+from tui_bench.tui.servers import KNOWN_PORTS
 from tui_bench.tui.widgets.toggle_list import ToggleList
 
 
 class ModelsStep(WizardBase):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # not in the footer (full at 80 columns): the wizard's help names it
+        Binding("a", "add_server", "Add server", show=False, id="wizard.add-server"),
+    ]
+
+    def action_add_server(self) -> None:
+        # the ports probed: the usual local ones, or the app's (tests point it at theirs)
+        ports = getattr(self.app, "server_ports", KNOWN_PORTS)
+        self.app.push_screen(ServerDialog(ports), self._server_added)
+
+    def _server_added(self, spec: dict[str, Any] | None) -> None:
+        if spec is None:
+            return
+        key = f"server:{spec['base_url']}|{spec['model']}"
+        self.models[key] = d.ModelChoice(key, spec, "server")
+        if key not in self.selected_models:
+            self.selected_models.append(key)
+        self._refresh_models()
+        self._rebuild()
+
     def compose_models(self) -> ComposeResult:
         with Horizontal(classes="split"):
             yield ToggleList(id="model-list")
@@ -97,7 +121,12 @@ class ModelsStep(WizardBase):
         if c is None:
             return
         parts: list[Any] = [(c.id, "bold $accent"), "\n", (c.origin, "$text-muted"), "\n\n"]
-        if c.backend == "mock":
+        if c.backend == "openai":
+            parts.append("served over HTTP (OpenAI-compatible): the server's speed is measured\n")
+            for k in ("base_url", "model", "api_key_env", "endpoint"):
+                if c.spec.get(k):
+                    parts += [(f"{k} ", "bold"), f"{c.spec[k]}\n"]
+        elif c.backend == "mock":
             parts.append("simulated model (mock backend): timings are configured, not measured\n")
             for k, v in (c.spec.get("mock") or {}).items():
                 parts.append(f"  {k} = {v}\n")

@@ -135,7 +135,7 @@ class PlanStep(WizardBase):
         parts.append(("models ", "bold"))
         parts.append(f"({len(p.models)})\n")
         for m in p.models:
-            src = "simulated" if m.backend == "mock" else (m.source or "")
+            src = d.source_text(m)
             parts.append(f"  {m.id} · {src}\n")
         parts.append(("prompts ", "bold"))
         parts.append(f"({len(p.prompts)})\n")

@@ -60,11 +60,15 @@ class ReviewStep(WizardBase):
             ("models\n", "bold"),
         ]
         for m in p.models:
-            src = "simulated" if m.backend == "mock" else (m.source or "")
+            src = d.source_text(m)
             extra = []
             if m.backend == "llama_cpp":
                 extra.append(f"threads {m.n_threads or 'all'}")
                 extra.append(f"GPU layers {m.n_gpu_layers}")
+            elif m.backend == "openai":
+                extra.append(f"endpoint {m.endpoint or 'by mode'}")
+                if m.api_key_env:  # the variable's name only: the key is never shown
+                    extra.append(f"key from ${m.api_key_env}")
             parts.append(f"  {m.id}")
             parts.append((f"  {src}  {' · '.join(extra)}", "$text-muted"))
             e = est.get(m.id)
