@@ -23,6 +23,7 @@ from tui_bench.core.history_query import RunFilter
 from tui_bench.core.store import RunRow
 from tui_bench.core.summary import METRIC
 from tui_bench.tui.format import MISSING, num, signed_pct, verdict_content, when
+from tui_bench.tui.screens.compare_gate import GateMixin
 from tui_bench.tui.widgets.header import AppHeader
 from tui_bench.tui.widgets.run_list import RUN_COLUMNS, append_rows, run_cells
 from tui_bench.tui.widgets.table import fill_table
@@ -369,13 +370,14 @@ class HistoryScreen(Screen[None]):
         self.app.pop_screen()
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(GateMixin):
     HELP = (
         "Baseline vs candidate, per model present in both runs, on their measured, valid "
         "requests. Δ is the relative difference of medians (candidate − baseline) / baseline, "
         "with a bootstrap 95% interval; p is a two-sided Mann-Whitney U test. The verdict is "
         "faster or slower only when p < 0.05 and the interval excludes zero; with fewer than "
-        "two samples on either side there is no verdict."
+        "two samples on either side there is no verdict. t sets a regression threshold: "
+        "the gate's verdict (compare --fail-if-regression's) shows under the table."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "swap", "Swap", id="compare.swap"),
@@ -392,6 +394,7 @@ class CompareScreen(Screen[None]):
         yield AppHeader()
         yield Static(Content.styled("comparing…", "$text-muted"), id="compare-head")
         yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        yield self.gate_static()  # the regression gate's verdict: t sets its threshold
         yield Static(
             Content.styled(
                 "Δ: relative difference of medians, candidate vs baseline · 95% CI: bootstrap "
@@ -418,7 +421,7 @@ class CompareScreen(Screen[None]):
         )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.name != "compare":
+        if self.gate_worker_changed(event) or event.worker.name != "compare":
             return
         if event.state == WorkerState.SUCCESS:
             self._show(event.worker.result)
@@ -480,6 +483,7 @@ class CompareScreen(Screen[None]):
         self.baseline_id, self.candidate_id = self.candidate_id, self.baseline_id
         self.query_one(DataTable).clear()
         self._start()
+        self.start_gate()
 
     def action_back(self) -> None:
         self.app.pop_screen()
