@@ -6,9 +6,11 @@ run of the same plan with the slow simulated model made faster (a "change" to co
 the history with baseline and candidate marked, and the comparison. Then the classifier
 benchmark on the real ChatterBot corpus (English; package ``chatterbot-corpus``): its
 imbalance table (``classify-setup.svg``), the run (``classify-live.svg``) and the
-ranking (``classify.svg``).
+ranking (``classify.svg``). And a load test: a concurrency sweep on the mock backend's
+simulated server (4 slots), its live load panel with two levels drawn and the third
+running (``load-live.svg``) and the capacity on the results screen (``load-results.svg``).
 
-    python scripts/screenshots.py [--out screenshots] [--size 100x30] [--only llm|classify]
+    python scripts/screenshots.py [--out screenshots] [--size 100x30] [--only llm|classify|load]
 
 Timings come from the simulated models (fixed rates with seeded jitter): the pictures
 change little from one run to the next. The classifier's are real training times.
@@ -125,6 +127,56 @@ async def capture(out: Path, size: tuple[int, int]) -> list[Path]:
     return written
 
 
+LOAD_PLAN: dict[str, Any] = {
+    "name": "load-demo",
+    "description": "a simulated server with 4 slots, swept from 1 to 16 users",
+    "warmup": 1,
+    "defaults": {"max_tokens": 64},
+    "models": [
+        {
+            "id": "sim-server",
+            "backend": "mock",
+            "mock": {"ttft_ms": 40, "tokens_per_s": 120, "load_ms": 50, "slots": 4},
+        }
+    ],
+    "prompts": [{"id": "explain", "task": "analysis", "text": "Explain what a benchmark is"}],
+    "load": {"concurrency": [1, 2, 4, 8, 16], "requests": 16},
+    "slo": {"ttft_ms": 200, "decode_tps": 60},
+}
+
+
+async def capture_load(out: Path, size: tuple[int, int]) -> list[Path]:
+    from tui_bench.core.plan import LoadedPlan, parse_plan
+    from tui_bench.tui.screens.live import LiveScreen
+    from tui_bench.tui.screens.results import ResultsScreen
+
+    app = quiet_app(REPO / "plans")
+    written: list[Path] = []
+    shot = shooter(app, out, written)
+    async with app.run_test(size=size) as pilot:
+        raw = copy.deepcopy(LOAD_PLAN)
+        run = app.start_run(LoadedPlan(plan=parse_plan(raw), path=None, raw=raw))
+        assert run is not None
+        await _wait(pilot, lambda: isinstance(app.screen, LiveScreen))
+        load = run.state.load
+
+        def third_level_running() -> bool:
+            cur = load.current
+            return len(load.levels) == 3 and cur is not None and cur.completed >= 4
+
+        await _wait(pilot, third_level_running, timeout=120)
+        await pilot.pause(0.3)  # a repaint of the panel
+        shot("load-live")
+        await _wait(
+            pilot,
+            lambda: isinstance(app.screen, ResultsScreen) and app.screen.loaded is not None,
+            timeout=120,
+        )
+        await pilot.pause(0.5)
+        shot("load-results")
+    return written
+
+
 async def capture_classify(out: Path, size: tuple[int, int], workdir: Path) -> list[Path]:
     """The classifier benchmark on the ChatterBot corpus, from the wizard's entry."""
     from tui_bench.core.classify.corpora import export_corpus
@@ -174,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=REPO / "screenshots")
     ap.add_argument("--size", default="100x30", help="terminal size, WIDTHxHEIGHT")
-    ap.add_argument("--only", choices=["llm", "classify"], help="only these screenshots")
+    ap.add_argument("--only", choices=["llm", "classify", "load"], help="only these screenshots")
     args = ap.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -185,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["HOME"] = home  # paths under it show as ~/..., as a user's own do
         if args.only in (None, "llm"):
             written += asyncio.run(capture(out, (width, height)))
+        if args.only in (None, "load"):
+            written += asyncio.run(capture_load(out, (width, height)))
         if args.only in (None, "classify"):
             cwd = Path.cwd()
             try:

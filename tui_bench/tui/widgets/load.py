@@ -204,4 +204,5 @@ def results_load(load: dict[str, Any]) -> Content:
             if s.get("errors"):
                 errs = ", ".join(f"{k} {v}" for k, v in s["errors"].items())
                 lines += [(f"  ✗ {errs}", "$error")]
+    lines.append("\n")  # a blank line before the ranking's caption
     return Content.assemble(*lines)
