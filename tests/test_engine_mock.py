@@ -192,7 +192,13 @@ def test_store_and_reports_round_trip(tmp_path: Path) -> None:
     out = tmp_path / "out"
     report = ReportSink(out, loaded.plan.model_dump(mode="json"))
     outcome, _ = run(loaded, store=store, sinks=[report], output_dir=out)
-    assert sorted(p.name for p in report.written) == ["data.json", "report.md", "results.csv"]
+    assert sorted(p.name for p in report.written) == [
+        "chart_decode.svg",
+        "chart_ttft.svg",
+        "data.json",
+        "report.md",
+        "results.csv",
+    ]
     data = json.loads((out / "data.json").read_text())
     assert data["run"]["id"] == outcome.run_id and data["run"]["status"] == "completed"
     assert set(data["run"]) >= {

@@ -158,7 +158,7 @@ def test_a_version_1_history_is_migrated_and_its_rows_still_read(tmp_path: Path)
     store = Store(db)
     try:
         version = store.conn.execute("PRAGMA user_version").fetchone()[0]
-        assert version == SCHEMA_VERSION == 2
+        assert version == SCHEMA_VERSION >= 3
         old = store.get_requests(1)
         assert len(old) == 1
         r = old[0]
@@ -176,11 +176,15 @@ def test_a_version_1_history_is_migrated_and_its_rows_still_read(tmp_path: Path)
     finally:
         store.close()
     # the columns a migration adds come last, in the order a fresh database has them
-    assert _columns(db, "requests")[-4:] == [
+    assert _columns(db, "requests")[-8:] == [
         "energy_j",
         "energy_prefill_j",
         "energy_decode_j",
         "energy_idle_w",
+        "level",
+        "t_sched_us",
+        "dispatch_lag_us",
+        "queue_us",
     ]
     assert _columns(db, "telemetry")[-2:] == ["energy_mj", "throttle_json"]
     fresh = tmp_path / "fresh.db"
@@ -229,12 +233,12 @@ def test_a_history_from_a_newer_version_keeps_its_version(tmp_path: Path) -> Non
     db = tmp_path / "history.db"
     Store(db).close()
     conn = sqlite3.connect(db)
-    conn.execute("PRAGMA user_version=3")
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     conn.commit()
     conn.close()
     Store(db).close()
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
     conn.close()
 
 

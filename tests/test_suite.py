@@ -49,6 +49,7 @@ def test_a_suite_runs_every_plan_and_compares_them(cli: Cli, tmp_path: Path) -> 
     assert code == 2  # the highest of 0 (fast), 1 (broken: below threshold), 2 (no plan)
     for folder in ("fast", "broken"):
         assert sorted(p.name for p in (out / folder).iterdir()) == [
+            *(["chart_decode.svg", "chart_ttft.svg"] if folder == "fast" else []),
             "data.json",
             "report.md",
             "results.csv",

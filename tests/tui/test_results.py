@@ -58,7 +58,13 @@ async def test_export_writes_the_three_reports(tmp_path: Path) -> None:
         await pilot.press("enter")
         target = tmp_path / "exported"
         await wait_for(pilot, lambda: (target / "results.csv").exists())
-        assert {p.name for p in target.iterdir()} == {"report.md", "data.json", "results.csv"}
+        assert {p.name for p in target.iterdir()} == {
+            "report.md",
+            "data.json",
+            "results.csv",
+            "chart_decode.svg",
+            "chart_ttft.svg",
+        }
         assert "fast" in (target / "report.md").read_text()
 
 

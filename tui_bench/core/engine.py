@@ -40,7 +40,10 @@ from tui_bench.core.events import (
     TelemetrySample,
     TokensGenerated,
 )
+from tui_bench.core.load.runner import load_for, run_levels
 from tui_bench.core.plan import LoadedPlan, ModelSpec, PromptSpec
+from tui_bench.core.quality import score_async
+from tui_bench.core.quality.model_scoring import score_after_run
 from tui_bench.core.results import RequestRecord, build_record, failed_record
 from tui_bench.core.store import Store, append_history_line
 from tui_bench.core.summary import RunOutcome, summarize_run
@@ -200,7 +203,16 @@ class Engine:
                 with contextlib.suppress(Exception):
                     await self._backend.close()
                 self._backend = None
-        return self._finish(t_start, started_at, host)
+        # the scorers that need a model read the answers now that nothing is measured
+        scoring_ns = await score_after_run(
+            self.loaded,
+            self.records,
+            log=lambda level, text: self.publish(Log(level, text)),
+            cancelled=lambda: self._cancelled,
+            on_scored=self.store.add_request if self.store is not None else None,
+            model_info=self.model_info,
+        )
+        return self._finish(t_start + scoring_ns, started_at, host)  # not the run's time
 
     def _fail_run(self, started_at: str, exc: BaseException) -> None:
         """The run itself broke (not a model: those failures are records): say so in history."""
@@ -298,6 +310,7 @@ class Engine:
                 duration_s=duration,
                 output_dir=out_dir,
                 db_path=str(self.store.path) if self.store else None,
+                finished_at=finished_at,
             )
         )
         return outcome
@@ -350,12 +363,8 @@ class Engine:
         for slot in slots:
             key = RequestKey(spec.id, slot.prompt.id, slot.repeat, slot.warmup)
             self.publish(RequestStarted(key, seq, total))
-            rec = failed_record(
-                **self._ids(spec, slot, seq),
-                started_at=hostinfo.now_iso(),
-                error=error,
-                load_ms=load_ms,
-            )
+            ids = self._ids(spec, slot, seq)
+            rec = failed_record(**ids, started_at=hostinfo.now_iso(), error=error, load_ms=load_ms)
             self._record(rec)
             seq += 1
         return seq
@@ -377,7 +386,8 @@ class Engine:
         self.publish(RequestFinished(rec))
 
     async def _run_model(self, spec: ModelSpec, seq: int, total: int) -> int:
-        slots = self._schedule()
+        load = load_for(self.plan, spec)  # [load]: its levels come after the warm-ups
+        slots = [s for s in self._schedule() if s.warmup or load is None]
         self.publish(ModelLoading(spec.id, spec.source or spec.backend, None))
         try:
             path = await self._resolve(spec)
@@ -390,7 +400,7 @@ class Engine:
         fallback: str | None = None  # why the model now runs in another configuration
         i = 0
         try:
-            while i < len(slots):
+            while i < len(slots) + (load is not None):
                 if self._cancelled:
                     break
                 if backend is None or not backend.alive:
@@ -423,6 +433,8 @@ class Engine:
                     self.publish(ModelLoaded(spec.id, load_ms, backend.pid, info))
                     if info.get("warning"):
                         self.publish(Log("warning", f"{spec.id}: {info['warning']}"))
+                if i == len(slots):  # the model is loaded and warm (core/load/runner.py)
+                    return await run_levels(self, backend, spec, load, seq, load_ms)
                 slot = slots[i]
                 rec = await self._request(backend, spec, slot, seq, total, load_ms)
                 safer = None if rec.ok or fallback else backend.fallback()
@@ -479,22 +491,10 @@ class Engine:
             load_ms=load_ms,
             window=peaks,  # memory peaks, energy and GPU slowdowns during the request
         )
-        if rec.ok:
-            rec.quality = await self._score(slot.prompt, rec.text, gen.max_tokens)
+        if rec.ok:  # the text checks; fluency and judge come after the run (score_after_run)
+            p = slot.prompt
+            rec.quality = await score_async(
+                p.expect, rec.text, prompt=p.text, task=p.task, max_tokens=gen.max_tokens,
+                finish_reason=rec.finish_reason,
+            )  # fmt: skip
         return rec
-
-    async def _score(self, prompt: PromptSpec, text: str, max_tokens: int) -> dict[str, float]:
-        from tui_bench.core.quality import score
-
-        if prompt.expect is not None and prompt.expect.tests:
-            return await asyncio.to_thread(
-                score,
-                prompt.expect,
-                text,
-                prompt=prompt.text,
-                task=prompt.task,
-                max_tokens=max_tokens,
-            )
-        return score(
-            prompt.expect, text, prompt=prompt.text, task=prompt.task, max_tokens=max_tokens
-        )

@@ -133,6 +133,61 @@ class RunFinished(Event):
     duration_s: float
     output_dir: str | None = None
     db_path: str | None = None
+    finished_at: str | None = None  # as history has it: the reports say the same
+
+
+# -- load tests (core/load): one model served to several users at once, level by level.
+# A front end draws its live load view from these three; the figures of a finished level
+# are in LevelFinished.summary (core/load/summary.py: LevelSummary.as_dict()).
+
+
+@dataclass
+class LevelStarted(Event):
+    """A load level begins (after its warm-ups): ``kind`` "concurrency" (``target`` users,
+    a closed loop) or "rate" (``target`` requests per second, an open loop)."""
+
+    model: str
+    level: str  # its label, as records carry it: "c=4", "r=0.5"
+    index: int  # 0-based, in the plan's order
+    n_levels: int
+    kind: str
+    target: float
+
+
+@dataclass
+class LoadProgress(Event):
+    """A few times a second while a level runs (never per token): what is in flight."""
+
+    model: str
+    level: str
+    elapsed_s: float  # since the level's first scheduled send
+    in_flight: int  # requests the backend is serving now
+    queued: int  # sent by their users but waiting for the backend (it serves fewer at once)
+    sent: int  # measured requests dispatched so far
+    completed: int
+    failed: int
+    output_tokens: int  # of the requests finished so far
+
+
+@dataclass
+class LevelFinished(Event):
+    """A level's figures (``summary``) and what they were computed from beside its records
+    (``context``: target, bounds, resource peaks, server counters; stored in history)."""
+
+    model: str
+    level: str
+    summary: dict[str, Any]
+    context: dict[str, Any]
+
+
+@dataclass
+class LoadFinished(Event):
+    """A model's sweep is over: its capacity in one sentence and its knee, if any."""
+
+    model: str
+    capacity: str
+    knee: str | None
+    levels: list[str] = field(default_factory=list)
 
 
 class Sink(Protocol):

@@ -138,14 +138,18 @@ class EngineCounters:
             return None
         return self.n_p_eval * 1000.0 / self.t_p_eval_ms
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, rounded: bool = True) -> dict[str, Any]:
+        """The counters as reports show them (times to 4 decimals), or as measured
+        (``rounded=False``: what history keeps, so that rates computed from a stored
+        record are those of the live one)."""
+        r = _round if rounded else _same
         out: dict[str, Any] = {
             "n_p_eval": self.n_p_eval,
-            "t_p_eval_ms": _round(self.t_p_eval_ms),
+            "t_p_eval_ms": r(self.t_p_eval_ms),
             "n_eval": self.n_eval,
-            "t_eval_ms": _round(self.t_eval_ms),
+            "t_eval_ms": r(self.t_eval_ms),
             "n_sample": self.n_sample,
-            "t_sample_ms": _round(self.t_sample_ms),
+            "t_sample_ms": r(self.t_sample_ms),
             "n_reused": self.n_reused,
         }
         # only where set: an in-process record keeps the shape it always had
@@ -175,6 +179,10 @@ class EngineCounters:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+def _same(value: float | None) -> float | None:
+    return value
 
 
 def _opt(kind: type, value: Any) -> Any:

@@ -24,7 +24,10 @@ from pydantic import (
 from tui_bench.core.cost import Price, prices_problem
 from tui_bench.core.errors import PlanError, UserError
 from tui_bench.core.http_options import HttpTimeouts, openai_problem
+from tui_bench.core.load.spec import LoadSpec, SloSpec, load_problem, planned
+from tui_bench.core.mock_options import MockOptions
 from tui_bench.core.printable import CONTROL
+from tui_bench.core.quality.settings import QualitySettings, quality_problem, quality_sources
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,22 +95,6 @@ class Generation(_Strict):
     timeout_s: Annotated[float, Field(gt=0)] = 600.0
 
 
-class MockOptions(_Strict):
-    """Behaviour of the mock backend: deterministic timings, output and failures."""
-
-    ttft_ms: Annotated[float, Field(ge=0)] = 30.0
-    tokens_per_s: Annotated[float, Field(gt=0)] = 250.0
-    load_ms: Annotated[float, Field(ge=0)] = 50.0
-    jitter: Annotated[float, Field(ge=0, lt=1)] = 0.1
-    prompt_tokens_per_s: Annotated[float, Field(gt=0)] = 2000.0
-    fail_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
-    fail_prompts: list[str] = Field(default_factory=list)
-    fail_load: bool = False
-    eos_after: PosInt | None = None
-    seed: NonNegInt = 0
-    rss_mb: Annotated[float, Field(ge=0)] = 120.0
-
-
 class ModelSpec(_Strict):
     id: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:@+-]+$")]
     backend: Literal["llama_cpp", "mock", "openai"] = "llama_cpp"
@@ -145,6 +132,7 @@ class ModelSpec(_Strict):
     api_key_env: str | None = None
     endpoint: Literal["chat", "completions"] | None = None  # None: as [defaults] mode says
     timeouts: HttpTimeouts | None = None
+    load: LoadSpec | None = None  # [models.load]: this model's own (core/load/spec.py)
 
     @model_validator(mode="after")
     def _source_required(self) -> ModelSpec:
@@ -190,6 +178,7 @@ class Expect(_Strict):
     exact: str | None = None
     tests: str | None = None
     language: Literal["python"] = "python"
+    lang: Annotated[str, Field(pattern=r"^[a-z]{2}$")] | None = None  # answer's, ISO 639-1
 
 
 class PromptSpec(_Strict):
@@ -222,6 +211,9 @@ class Plan(_Strict):
     # None rather than the defaults: a plan without [settings] is written back without one
     settings: Settings | None = None
     prices: list[Price] | None = None  # [[prices]]: what answers cost (core/cost.py)
+    quality: QualitySettings | None = None  # [quality]: model-based scorers (core/quality)
+    load: LoadSpec | None = None  # [load]: load levels for every model (core/load/spec.py)
+    slo: SloSpec | None = None  # [slo]: latency targets the load levels are judged by
 
     @model_validator(mode="after")
     def _max_tokens_fit(self) -> Plan:
@@ -258,11 +250,11 @@ class Plan(_Strict):
 
     @property
     def n_measured(self) -> int:
-        return len(self.models) * len(self.prompts) * self.repeats
+        return sum(planned(self, m)[0] for m in self.models)
 
     @property
     def n_warmup(self) -> int:
-        return len(self.models) * self.warmup
+        return sum(planned(self, m)[1] for m in self.models)
 
     def model(self, model_id: str) -> ModelSpec:
         for spec in self.models:
@@ -358,7 +350,9 @@ def parse_plan(raw: Any, path: object = "<plan>") -> Plan:
         raise PlanError(path, field or None, msg) from None
     from tui_bench.core.quality import validate_expect
 
-    if problem := prices_problem(plan):
+    if problem := prices_problem(plan) or quality_problem(plan):
+        raise PlanError(path, *problem)
+    if problem := load_problem(plan):
         raise PlanError(path, *problem)
     for i, prompt in enumerate(plan.prompts):
         problem = validate_expect(prompt.expect)
@@ -405,7 +399,8 @@ def read_plan_file(path: Path) -> dict[str, Any]:
 
 
 def check_sources(plan: Plan, path: object, base_dir: Path | None) -> None:
-    """Every llama_cpp model source must resolve to a file that begins like a GGUF.
+    """Every llama_cpp model source (and a scoring model the plan names) must resolve to
+    a file that begins like a GGUF.
 
     A missing file, or one that is not a GGUF at all (its first four bytes), is a plan
     error. A GGUF that is damaged further in still loads and fails as a recorded run.
@@ -414,12 +409,11 @@ def check_sources(plan: Plan, path: object, base_dir: Path | None) -> None:
     from tui_bench.core.gguf import magic_problem
     from tui_bench.core.models import resolve_source
 
-    for i, spec in enumerate(plan.models):
-        if spec.backend != "llama_cpp" or spec.source is None:
-            continue
-        field = f"models[{i}].source"
+    llama = [(i, m.source) for i, m in enumerate(plan.models) if m.backend == "llama_cpp"]
+    sources = [(f"models[{i}].source", s) for i, s in llama if s is not None]
+    for field, source in sources + quality_sources(plan):
         try:
-            resolved = resolve_source(spec.source, base_dir=base_dir, assemble=False)
+            resolved = resolve_source(source, base_dir=base_dir, assemble=False)
         except UserError as exc:
             raise PlanError(path, field, str(exc)) from None
         if not resolved.exists():  # a builtin assembled on first use
@@ -429,8 +423,8 @@ def check_sources(plan: Plan, path: object, base_dir: Path | None) -> None:
         except OSError as exc:
             raise PlanError(path, field, f"cannot read {resolved}: {exc.strerror or exc}") from None
         if problem:
-            where = "" if str(resolved) == spec.source.strip() else f"{resolved}: "
-            raise PlanError(path, field, f"{spec.source} is not a GGUF file ({where}{problem})")
+            where = "" if str(resolved) == source.strip() else f"{resolved}: "
+            raise PlanError(path, field, f"{source} is not a GGUF file ({where}{problem})")
 
 
 def load_plan(path: str | Path, *, check_models: bool = True) -> LoadedPlan:

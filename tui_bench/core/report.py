@@ -8,19 +8,18 @@ under the home folder as ``~/...``): reports are made to be shared.
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui_bench.core import report_energy
+from tui_bench.core import charts, report_appendix, report_energy, report_verdicts
 from tui_bench.core.cost import annotate_json as annotate_cost
 from tui_bench.core.cost import csv_costs
 from tui_bench.core.cost import markdown as cost_markdown
 from tui_bench.core.events import (
     Event,
+    LevelFinished,
     ModelFailed,
     ModelLoaded,
     RequestFinished,
@@ -29,10 +28,14 @@ from tui_bench.core.events import (
 )
 from tui_bench.core.fmt import MISSING, model_setup, num, pct
 from tui_bench.core.gpu.facts import host_line as gpu_host_line
+from tui_bench.core.load import report as load_report
 from tui_bench.core.metrics import FLAG_TEXT
 from tui_bench.core.redact import home_relative, public_host, redact
+from tui_bench.core.report_csv import write_csv
 from tui_bench.core.results import RequestRecord
 from tui_bench.core.stats import Summary
+from tui_bench.core.store_finish import get_duration
+from tui_bench.core.store_levels import get_levels
 from tui_bench.core.summary import METRIC, GroupSummary, RunSummary, summarize_run
 
 FORMAT = "tui-bench/llm-run"
@@ -46,8 +49,10 @@ class RunData:
     models: list[dict[str, Any]]
     records: list[RequestRecord]
     summary: RunSummary = field(init=False)
+    levels: list[dict[str, Any]] = field(default_factory=list)  # load levels' contexts
 
     def __post_init__(self) -> None:
+        self.records.sort(key=lambda r: r.seq)  # under load they finish out of order
         self.summary = summarize_run(self.records, [m["id"] for m in self.models])
 
 
@@ -66,6 +71,20 @@ def _plan_models(plan: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+RUN_KEYS = (
+    "id", "plan", "plan_path", "description", "status", "started_at", "finished_at",
+    "duration_s", "threshold", "success_rate", "passed", "host", "versions", "label",
+)  # fmt: skip
+
+
+def run_facts(**facts: Any) -> dict[str, Any]:
+    """A run's facts in one order and one rounding, live or from history: a report
+    rebuilt from history is the original byte for byte."""
+    duration = facts.get("duration_s")
+    facts["duration_s"] = None if duration is None else round(duration, 3)
+    return {k: facts.get(k) for k in RUN_KEYS}
+
+
 def run_data_from_store(store: Any, run_id: int) -> RunData:
     row = store.get_run(run_id)
     plan = row.plan_raw
@@ -80,38 +99,40 @@ def run_data_from_store(store: Any, run_id: int) -> RunData:
             m["load_ms"] = mr.load_ms
             m["info"] = mr.info
         m["error"] = mr.error or m.get("error")
-    run = {
-        "id": row.id,
-        "plan": row.plan,
-        "plan_path": row.plan_path,
-        "description": plan.get("description", ""),
-        "status": row.status,
-        "started_at": row.started_at,
-        "finished_at": row.finished_at,
-        "threshold": row.threshold,
-        "success_rate": row.success_rate,
-        "passed": row.success_rate is not None
+    run = run_facts(
+        id=row.id,
+        plan=row.plan,
+        plan_path=row.plan_path,
+        description=plan.get("description", ""),
+        status=row.status,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        duration_s=get_duration(store, run_id),
+        threshold=row.threshold,
+        success_rate=row.success_rate,
+        passed=row.success_rate is not None
         and row.threshold is not None
         and row.success_rate >= row.threshold
         and row.status == "completed",
-        "host": {k: v for k, v in row.host.items() if k != "versions"},
-        "versions": row.host.get("versions", {}),
-        "label": row.label,
-    }
-    return RunData(
-        run=run, plan=plan, models=list(by_id.values()), records=store.get_requests(run_id)
+        host={k: v for k, v in row.host.items() if k != "versions"},
+        versions=row.host.get("versions", {}),
+        label=row.label,
     )
+    records, levels = store.get_requests(run_id), get_levels(store, run_id)
+    return RunData(run=run, plan=plan, models=list(by_id.values()), records=records, levels=levels)
 
 
 class ReportSink:
     """Collects a run's events and writes the three reports when it finishes."""
 
-    def __init__(self, output_dir: Path, plan: dict[str, Any]) -> None:
+    def __init__(self, output_dir: Path, plan: dict[str, Any], *, label: str | None = None) -> None:
         self.output_dir = Path(output_dir)
         self.plan = plan
+        self.label = label  # the run's name in history, when given as it starts
         self.run: dict[str, Any] = {}
         self.models = {m["id"]: m for m in _plan_models(plan)}
         self.records: list[RequestRecord] = []
+        self.levels: list[dict[str, Any]] = []  # load levels' contexts
         self.written: list[Path] = []
         # why the reports could not be written (the run itself is in history): the front
         # end says so and does not report success
@@ -120,20 +141,20 @@ class ReportSink:
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             host = dict(event.host)
-            self.run = {
-                "id": event.run_id,
-                "plan": event.plan,
-                "plan_path": event.plan_path,
-                "description": self.plan.get("description", ""),
-                "status": "running",
-                "started_at": event.started_at,
-                "finished_at": None,
-                "threshold": self.plan.get("success_threshold"),
-                "success_rate": None,
-                "passed": False,
-                "versions": host.pop("versions", {}),
-                "host": host,
-            }
+            self.run = run_facts(
+                id=event.run_id,
+                plan=event.plan,
+                plan_path=event.plan_path,
+                description=self.plan.get("description", ""),
+                status="running",
+                started_at=event.started_at,
+                threshold=self.plan.get("success_threshold"),
+                success_rate=None,
+                passed=False,
+                versions=host.pop("versions", {}),
+                host=host,
+                label=self.label,
+            )
         elif isinstance(event, ModelLoaded):
             m = self.models[event.model]
             if m.get("load_ms") is None or event.info.get("fallback"):
@@ -143,15 +164,21 @@ class ReportSink:
             self.models[event.model]["error"] = event.error
         elif isinstance(event, RequestFinished):
             self.records.append(event.record)
+        elif isinstance(event, LevelFinished):
+            self.levels.append(event.context)
         elif isinstance(event, RunFinished):
-            self.run.update(
-                status=event.status,
-                finished_at=_now(),
-                duration_s=round(event.duration_s, 3),
-                success_rate=event.success_rate,
-                passed=event.passed,
+            self.run = run_facts(
+                **{
+                    **self.run,
+                    "status": event.status,
+                    "finished_at": event.finished_at or _now(),
+                    "duration_s": event.duration_s,
+                    "success_rate": event.success_rate,
+                    "passed": event.passed,
+                }
             )
-            data = RunData(self.run, self.plan, list(self.models.values()), self.records)
+            models = list(self.models.values())
+            data = RunData(self.run, self.plan, models, self.records, self.levels)
             try:
                 self.written = write_reports(data, self.output_dir)
             except OSError as exc:
@@ -174,7 +201,7 @@ def write_reports(data: RunData, output_dir: Path) -> list[Path]:
     md.write_text(home_relative(render_markdown(data)), encoding="utf-8")
     js.write_text(json.dumps(to_json(data), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_csv(data.records, cs, costs=csv_costs(data.records, data.plan))
-    return [md, js, cs]
+    return [md, js, cs, *charts.write(data.summary, data.records, output_dir)]
 
 
 # -- JSON ---------------------------------------------------------------------------------
@@ -192,59 +219,18 @@ def to_json(data: RunData) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "run": run,
         "models": data.models,
+        "prompts": report_appendix.prompts(data.plan, s.models, data.records),
         "requests": [r.to_dict(raw=True) for r in data.records],
         "summary": [_summary_entry(g) for g in s.per_model],
         "per_prompt": [_summary_entry(g) for g in s.per_model_prompt],
         "per_task": [_summary_entry(g) for g in s.per_task_model],
-        "task_winners": s.task_winners("decode_tps") + s.task_winners("ttft_ms"),
+        **report_verdicts.json_fields(s, data.records),  # medals, task winners, advice
         "cold_start": [c.__dict__ for c in s.cold],
         "energy_absent": report_energy.absent(s, data.models, data.run),  # model -> why
     }
     annotate_cost(out, data.records, data.plan)  # with a price table only
+    load_report.annotate_json(out, data.levels, data.records)  # with load levels only
     return redact(out)
-
-
-# -- CSV ----------------------------------------------------------------------------------
-
-CSV_COLUMNS = [
-    "run_id", "seq", "model", "prompt", "task", "repeat", "warmup", "ok", "error",
-    "finish_reason", "started_at", "ttfr_ms", "ttft_ms", "e2e_ms", "tpot_ms", "decode_tps",
-    "prefill_tps", "n_in", "n_in_source", "n_out", "n_out_source", "load_ms", "peak_rss_kb",
-    "vram_peak_mb", "vram_proc_peak_mb", "engine_n_p_eval", "engine_t_p_eval_ms",
-    "engine_n_eval", "engine_t_eval_ms", "engine_n_sample", "engine_t_sample_ms",
-    "engine_decode_tps", "flags", *report_energy.CSV_COLUMNS,
-]  # fmt: skip
-
-
-def write_csv(
-    records: Sequence[RequestRecord],
-    path: Path,
-    *,
-    costs: dict[int, tuple[float, str]] | None = None,  # seq -> cost; None: no price table
-) -> None:
-    qkeys = sorted({k for r in records for k in r.quality})
-    priced = ["cost", "cost_currency"] if costs is not None else []
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(CSV_COLUMNS + priced + [f"quality_{k}" for k in qkeys])
-        for r in records:
-            d = r.to_dict(raw=False)
-            e = d["engine"] or {}
-            row = [r.run_id] + [d[c] for c in CSV_COLUMNS[1:25]]
-            row += [e.get("n_p_eval"), e.get("t_p_eval_ms"), e.get("n_eval"), e.get("t_eval_ms")]
-            row += [
-                e.get("n_sample"),
-                e.get("t_sample_ms"),
-                d["engine_decode_tps"],
-                ";".join(r.flags),
-            ]
-            row += [d[c] for c in report_energy.CSV_COLUMNS]
-            if costs is not None:
-                row += list(costs.get(r.seq, (None, None)))
-            row += [d["quality"].get(k) for k in qkeys]
-            w.writerow(
-                ["" if v is None else home_relative(v) if isinstance(v, str) else v for v in row]
-            )
 
 
 # -- Markdown -----------------------------------------------------------------------------
@@ -364,6 +350,9 @@ def render_markdown(data: RunData) -> str:
     )
     lines.append("")
     lines += report_energy.markdown(s, data.models, run, data.records)
+    lines += load_report.markdown(data.levels, data.records)
+    lines += report_verdicts.medals_markdown(s, data.records)
+    lines += charts.markdown(s)
 
     lines += ["## Cold start (apart from the figures above)", ""]
     rows = [
@@ -380,9 +369,11 @@ def render_markdown(data: RunData) -> str:
 
     lines += ["## Per prompt", ""]
     rows = []
+    has_composite = any("composite" in g.quality for g in s.per_model_prompt)
+    qname = "composite" if has_composite else "heuristic"
     for g in s.per_model_prompt:
         m = g.metrics
-        q = g.quality.get("heuristic")
+        q = g.quality.get(qname)
         rows.append(
             [
                 g.key["model"],
@@ -406,7 +397,7 @@ def render_markdown(data: RunData) -> str:
             "TTFT ms",
             "decode tok/s",
             "success",
-            "quality (heuristic)",
+            f"quality ({qname})",
         ],
         rows,
     )
@@ -428,13 +419,7 @@ def render_markdown(data: RunData) -> str:
         )
     lines += _table(["task", "model", "success", "TTFT ms", "decode tok/s", "end-to-end ms"], rows)
     lines.append("")
-    winners = s.task_winners("decode_tps")
-    if winners and len(s.models) > 1:
-        lines += ["Fastest decoding per task (median tok/s):", ""]
-        for w in winners:
-            order = " > ".join(f"{m} ({num(v)})" for m, v in w["order"])
-            lines.append(f"- **{w['task']}**: {order}")
-        lines.append("")
+    lines += report_verdicts.per_task_markdown(s, data.records)
 
     qkeys = sorted({k for g in s.per_model for k in g.quality})
     if qkeys:
@@ -462,6 +447,7 @@ def render_markdown(data: RunData) -> str:
         lines.append("")
 
     lines += _HOW_TO_READ
+    lines += report_appendix.markdown(report_appendix.prompts(data.plan, s.models, data.records))
     return "\n".join(lines) + "\n"
 
 

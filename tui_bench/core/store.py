@@ -28,6 +28,7 @@ from tui_bench.core import paths
 from tui_bench.core.errors import UserError
 from tui_bench.core.events import (
     Event,
+    LevelFinished,
     ModelFailed,
     ModelLoaded,
     RequestFinished,
@@ -43,6 +44,8 @@ from tui_bench.core.history_query import (
 )
 from tui_bench.core.redact import public_host, redact
 from tui_bench.core.results import RequestRecord
+from tui_bench.core.store_finish import record_finish
+from tui_bench.core.store_levels import add_level
 from tui_bench.core.store_rows import (
     REQUEST_COLUMNS,
     TELEMETRY_COLUMNS,
@@ -170,6 +173,7 @@ class Store:
         self._t0_ns: int | None = None
         self._telemetry: list[tuple[Any, ...]] = []
         self._attempts: dict[str, int] = {}
+        self._infos: dict[tuple[str, int], dict[str, Any]] = {}  # (model, attempt) -> info
 
     @contextlib.contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -251,6 +255,7 @@ class Store:
         self._run_id = int(cur.lastrowid or 0)
         self._t0_ns = t0_ns
         self._attempts.clear()
+        self._infos.clear()
         return self._run_id
 
     def add_model(
@@ -263,6 +268,7 @@ class Store:
     ) -> None:
         attempt = self._attempts.get(model, -1) + 1
         self._attempts[model] = attempt
+        self._infos[(model, attempt)] = info  # written again as the run ends
         with self._db():
             self.conn.execute(
                 "INSERT OR REPLACE INTO models (run_id, model, attempt, load_ms, error, info_json) VALUES (?,?,?,?,?,?)",
@@ -374,8 +380,11 @@ class Store:
             self.add_model(run_id, event.model, event.load_ms, None, event.info)
         elif isinstance(event, ModelFailed):
             self.add_model(run_id, event.model, None, event.error, {})
+        elif isinstance(event, LevelFinished):
+            add_level(self, run_id, event)  # core/store_levels.py
         elif isinstance(event, RunFinished):
             self.flush_telemetry()
+            record_finish(self, run_id, event.duration_s, self._infos)  # core/store_finish.py
 
     # -- reading (the run list: history_query) ------------------------------------------
 

@@ -23,7 +23,8 @@ REQUEST_COLUMNS = (
     "ttfr_ms, ttft_ms, e2e_ms, tpot_ms, decode_tps, prefill_tps, n_in, n_in_source, n_out, "
     "n_out_source, load_ms, peak_rss_kb, vram_peak_mb, vram_proc_peak_mb, engine_json, flags_json, "
     "quality_json, text, t_send_ns, t_first_response_us, token_us_json, token_n_json, "
-    "energy_j, energy_prefill_j, energy_decode_j, energy_idle_w"
+    "energy_j, energy_prefill_j, energy_decode_j, energy_idle_w, "
+    "level, t_sched_us, dispatch_lag_us, queue_us"
 )
 TELEMETRY_COLUMNS = (
     "run_id, model, t_ms, rss_kb, cpu_percent, vram_used_mb, vram_total_mb, vram_proc_mb, "
@@ -54,10 +55,11 @@ def request_row(r: RequestRecord) -> tuple[Any, ...]:
         r.run_id, r.seq, r.model, r.prompt, r.task, r.repeat, int(r.warmup), int(r.ok), redact(r.error),
         r.finish_reason, r.started_at, r.ttfr_ms, r.ttft_ms, r.e2e_ms, r.tpot_ms, r.decode_tps,
         r.prefill_tps, r.n_in, r.n_in_source, r.n_out, r.n_out_source, r.load_ms, r.peak_rss_kb,
-        r.vram_peak_mb, r.vram_proc_peak_mb, dumps(r.engine.as_dict() if r.engine else None),
+        r.vram_peak_mb, r.vram_proc_peak_mb, dumps(r.engine.as_dict(rounded=False) if r.engine else None),
         dumps(r.flags), dumps(r.quality), r.text, r.t_send_ns, r.t_first_response_us,
         dumps(r.token_us), dumps(r.token_n),
         r.energy_j, r.energy_prefill_j, r.energy_decode_j, r.energy_idle_w,
+        r.level, r.t_sched_us, r.dispatch_lag_us, r.queue_us,
     )  # fmt: skip
 
 
@@ -114,4 +116,8 @@ def record(r: sqlite3.Row) -> RequestRecord:
         t_first_response_us=r["t_first_response_us"],
         token_us=loads(r["token_us_json"], []),
         token_n=loads(r["token_n_json"], []),
+        level=r["level"],
+        t_sched_us=r["t_sched_us"],
+        dispatch_lag_us=r["dispatch_lag_us"],
+        queue_us=r["queue_us"],
     )

@@ -10,13 +10,18 @@ Version history:
 1. runs, models, requests, telemetry.
 2. energy per request (``requests.energy_*``) and the GPUs' energy counter and slowdown
    reasons per telemetry sample (``telemetry.energy_mj``, ``telemetry.throttle_json``).
+3. load tests: a request's level, scheduled send, dispatch lag and queue time
+   (``requests.level``, ``t_sched_us``, ``dispatch_lag_us``, ``queue_us``), and the levels'
+   contexts (table ``load_levels``, created where missing like every table).
+4. a run's duration as the engine measured it (``runs.duration_s``), so that a report
+   rebuilt from history says it as the original did.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 # The current schema, as a fresh database gets it. Columns a migration adds come last in
 # their table, in the order ALTER TABLE appends them to a migrated one.
@@ -42,7 +47,8 @@ CREATE TABLE IF NOT EXISTS runs (
     mean_ttft_ms REAL,
     label TEXT,
     summary_json TEXT,
-    output_dir TEXT
+    output_dir TEXT,
+    duration_s REAL
 );
 CREATE TABLE IF NOT EXISTS models (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -91,6 +97,10 @@ CREATE TABLE IF NOT EXISTS requests (
     energy_prefill_j REAL,
     energy_decode_j REAL,
     energy_idle_w REAL,
+    level TEXT,
+    t_sched_us INTEGER,
+    dispatch_lag_us INTEGER,
+    queue_us INTEGER,
     PRIMARY KEY (run_id, seq)
 );
 CREATE TABLE IF NOT EXISTS telemetry (
@@ -105,12 +115,20 @@ CREATE TABLE IF NOT EXISTS telemetry (
     energy_mj REAL,
     throttle_json TEXT
 );
+CREATE TABLE IF NOT EXISTS load_levels (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    level TEXT NOT NULL,
+    context_json TEXT,
+    PRIMARY KEY (run_id, model, idx)
+);
 CREATE INDEX IF NOT EXISTS runs_plan ON runs(plan, started_at);
 CREATE INDEX IF NOT EXISTS telemetry_run ON telemetry(run_id, t_ms);
 """
 _SCHEMA_STATEMENTS = [stmt.strip() for stmt in _SCHEMA.split(";") if stmt.strip()]
 SCHEMA_OBJECTS = frozenset(
-    {"runs", "models", "requests", "telemetry", "runs_plan", "telemetry_run"}
+    {"runs", "models", "requests", "telemetry", "load_levels", "runs_plan", "telemetry_run"}
 )
 
 # version -> the (table, column, type) it added to the version before
@@ -123,6 +141,13 @@ ADDED_COLUMNS: dict[int, tuple[tuple[str, str, str], ...]] = {
         ("telemetry", "energy_mj", "REAL"),
         ("telemetry", "throttle_json", "TEXT"),
     ),
+    3: (
+        ("requests", "level", "TEXT"),
+        ("requests", "t_sched_us", "INTEGER"),
+        ("requests", "dispatch_lag_us", "INTEGER"),
+        ("requests", "queue_us", "INTEGER"),
+    ),
+    4: (("runs", "duration_s", "REAL"),),
 }
 
 

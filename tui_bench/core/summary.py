@@ -7,6 +7,10 @@ Rules (see docs/metrics):
   invalidate their timings (``cache_hit``, ``truncated``, ``no_finish_reason``); other
   flags are counted and shown beside the numbers;
 - success rate = successful / attempted measured requests.
+
+Places per metric that must beat chance (medals, ties, winners per task type) are in
+:mod:`tui_bench.core.medals`; the quality/speed front per task type in
+:mod:`tui_bench.core.recommend`.
 """
 
 from __future__ import annotations
@@ -158,29 +162,6 @@ class RunSummary:
             if g.key["model"] == model:
                 return g
         raise KeyError(model)
-
-    def task_winners(self, metric: str = "decode_tps") -> list[dict[str, Any]]:
-        """Per task type, the models ordered by the median of ``metric`` (best first)."""
-        spec = METRIC[metric]
-        out = []
-        for task in self.tasks:
-            groups = [
-                g
-                for g in self.per_task_model
-                if g.key["task"] == task and g.metrics[metric].median is not None
-            ]
-            groups.sort(
-                key=lambda g: g.metrics[metric].median or 0.0, reverse=spec.higher_is_better
-            )
-            if groups:
-                out.append(
-                    {
-                        "task": task,
-                        "metric": metric,
-                        "order": [(g.key["model"], g.metrics[metric].median) for g in groups],
-                    }
-                )
-        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -39,7 +39,7 @@ def run_plan(
     from tui_bench.core.report import ReportSink
     from tui_bench.core.store import Store
 
-    report = ReportSink(output, loaded.plan.model_dump(mode="json"))
+    report = ReportSink(output, loaded.plan.model_dump(mode="json"), label=label)
     log = LogSink(verbose=verbose, report=report)
     store = Store()
     sinks = [report, *_outputs(log, as_json), *([_Labeller(store, label)] if label else [])]

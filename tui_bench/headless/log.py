@@ -10,6 +10,8 @@ from typing import IO, Any
 
 from tui_bench.core.events import (
     Event,
+    LevelFinished,
+    LoadFinished,
     Log,
     ModelFailed,
     ModelLoaded,
@@ -20,7 +22,7 @@ from tui_bench.core.events import (
     TelemetrySample,
     TokensGenerated,
 )
-from tui_bench.core.fmt import model_setup
+from tui_bench.core.fmt import MISSING, cell_name, model_setup, num, or_missing, pct, score
 from tui_bench.core.printable import one_line
 
 
@@ -84,19 +86,29 @@ class LogSink(LineSink):
         elif isinstance(event, ModelLoading):
             self.line(f"[{event.model}] loading {event.source} ...")
         elif isinstance(event, ModelLoaded):
-            bits = [f"loaded in {event.load_ms:.0f} ms", *model_setup(event.info)]
+            bits = [f"loaded in {num(event.load_ms, 0)} ms", *model_setup(event.info)]
             self.line(f"[{event.model}] " + "; ".join(bits))
         elif isinstance(event, ModelFailed):
             self.line(f"[{event.model}] FAILED: {event.error}")
+        elif isinstance(event, LevelFinished):
+            self.line(level_line(event.model, event.summary))
+        elif isinstance(event, LoadFinished):
+            self.line(f"[{event.model}] capacity: {event.capacity}")
+            if event.knee:
+                self.line(f"[{event.model}] {event.knee}")
         elif isinstance(event, RequestFinished):
             r = event.record
+            if r.level is not None and not self.verbose:
+                return  # under load: one line per level, not per request
             kind = "warm-up" if r.warmup else f"rep {r.repeat + 1}"
+            if r.level is not None:
+                kind = f"{r.level} #{r.repeat + 1}" + (" warm-up" if r.warmup else "")
             head = f"{self._progress()} {r.model} / {r.prompt} / {kind}"
             if r.ok:
-                tps = f"{r.decode_tps:7.1f} tok/s" if r.decode_tps is not None else "      – tok/s"
-                ttft = f"{r.ttft_ms:7.1f}" if r.ttft_ms is not None else "      –"
-                e2e = f"{r.e2e_ms / 1000:.2f} s" if r.e2e_ms is not None else "–"
-                line = f"{head}: TTFT {ttft} ms  {tps}  {r.n_out} tok  {e2e}  ({r.finish_reason})"
+                # right-aligned, so the numbers of successive lines stand in columns
+                tps, ttft = f"{num(r.decode_tps):>7}", f"{num(r.ttft_ms):>7}"
+                e2e = MISSING if r.e2e_ms is None else f"{num(r.e2e_ms / 1000, 2)} s"
+                line = f"{head}: TTFT {ttft} ms  {tps} tok/s  {r.n_out} tok  {e2e}  ({r.finish_reason})"
                 if r.flags:
                     line += "  FLAGS: " + ",".join(r.flags)
             else:
@@ -105,16 +117,41 @@ class LogSink(LineSink):
         elif isinstance(event, Log):
             self._log(event)
         elif isinstance(event, RunFinished):
-            rate = "–" if event.success_rate is None else f"{100 * event.success_rate:.0f}%"
             verdict = (
                 "PASS" if event.passed else ("CANCELLED" if event.status == "cancelled" else "FAIL")
             )
             if getattr(self.report, "error", None):
                 verdict = f"REPORTS NOT WRITTEN (measured: {verdict})"
             self.line(
-                f"[run {event.run_id}] {event.status} in {event.duration_s:.1f} s: {event.n_ok}/{event.n_measured} ok "
-                f"(success {rate}, threshold {100 * event.threshold:.0f}%): {verdict}"
+                f"[run {event.run_id}] {event.status} in {num(event.duration_s)} s: {event.n_ok}/{event.n_measured} ok "
+                f"(success {pct(event.success_rate)}, threshold {pct(event.threshold)}): {verdict}"
             )
+
+
+def level_line(model: str, s: dict[str, Any]) -> str:
+    """A finished load level in one line (core/load/summary.py's figures)."""
+
+    def ms(d: dict[str, Any]) -> str:
+        v = d.get("p90")
+        return "–" if v is None else f"{v:.0f} ms" if v < 1000 else f"{v / 1000:.2f} s"
+
+    def n(v: float | None, digits: int) -> str:
+        return "–" if v is None else f"{v:.{digits}f}"
+
+    text = (
+        f"[{model}] {s['name']}: {s['completed']}/{s['sent']} ok in {n(s['duration_s'], 2)} s; "
+        f"{n(s['output_throughput_tps'], 1)} tok/s, {n(s['request_throughput_rps'], 2)} req/s; "
+        f"TTFT p90 {ms(s['ttft_ms'])}, E2E p90 {ms(s['e2e_ms'])} (from the scheduled send); "
+        f"achieved concurrency {n(s['achieved_concurrency'], 2)}"
+    )
+    if s["kind"] == "rate":
+        text += f"; rate {s['target']:g} target, {n(s['achieved_rate_rps'], 2)} achieved"
+    if s.get("goodput_rps") is not None:
+        share = s.get("good_share")
+        text += f"; goodput {s['goodput_rps']:.2f}/s ({'–' if share is None else f'{100 * share:.0f}%'})"
+    if s.get("failed"):
+        text += f"; {s['failed']} failed"
+    return text
 
 
 class JsonSink:
@@ -161,29 +198,27 @@ class ClassifyLogSink(LineSink):
                 ratio = a.get("imbalance_ratio")
                 self.line(
                     f"[imbalance] {a['category']}: {a.get('n_classes')} classes, {a.get('n_samples')} rows, "
-                    f"ratio {ratio if ratio is None else f'{ratio:.2f}'}, "
-                    f"entropy {a.get('normalized_entropy') or 0:.3f}: {a.get('profile') or 'excluded'}"
+                    f"ratio {num(ratio, 2)}, "
+                    f"entropy {score(a.get('normalized_entropy') or 0)}: {a.get('profile') or 'excluded'}"
                 )
             for ex in event.excluded:
                 self.line(f"[imbalance] excluded {ex['category']}: {ex['reason']}")
-            picks = ", ".join(f"{k}={v or '–'}" for k, v in event.suggested.items())
+            picks = ", ".join(f"{k}={or_missing(v)}" for k, v in event.suggested.items())
             self.line(f"[imbalance] suggested: {picks}")
         elif isinstance(event, ce.EpochProgress):
             if self.verbose:
-                f1 = "–" if event.val_f1_macro is None else f"{event.val_f1_macro:.3f}"
                 self.line(
-                    f"  {event.candidate} / {event.category}: epoch {event.epoch}/{event.n_epochs} val F1 {f1}"
+                    f"  {event.candidate} / {event.category}: epoch {event.epoch}/{event.n_epochs} val F1 {score(event.val_f1_macro)}"
                 )
         elif isinstance(event, ce.CandidateFinished):
             r = event.result
-            cell = r.category + (f"/{r.language}" if r.language else "")
-            head = f"{self._progress()} {r.candidate} on {cell}"
+            head = f"{self._progress()} {r.candidate} on {cell_name(r.category, r.language)}"
             if r.error:
                 self.line(f"{head}: {r.error}")
             else:
                 self.line(
-                    f"{head}: macro-F1 {r.f1_macro:.3f}  accuracy {r.accuracy:.3f}  "
-                    f"balanced {r.balanced_accuracy:.3f}  train {r.train_time_s:.2f} s"
+                    f"{head}: macro-F1 {score(r.f1_macro)}  accuracy {score(r.accuracy)}  "
+                    f"balanced {score(r.balanced_accuracy)}  train {num(r.train_time_s, 2)} s"
                 )
         elif isinstance(event, ce.FinalModelSaved):
             self.line(
@@ -194,6 +229,6 @@ class ClassifyLogSink(LineSink):
         elif isinstance(event, ce.ClassifyFinished):
             wins = "; ".join(f"{cell}: {model}" for cell, model in event.winners.items())
             self.line(
-                f"[classify] {event.status} in {event.duration_s:.1f} s: {event.n_results} results, "
+                f"[classify] {event.status} in {num(event.duration_s)} s: {event.n_results} results, "
                 f"{event.n_failed} failed" + (f"; best: {wins}" if wins else "")
             )

@@ -5,6 +5,15 @@ timestamps are the simulated schedule, so a mock run's decode rate is exactly th
 configured rate (within jitter). Failures can be injected per prompt or at a rate, and a
 load failure on demand. Output text is drawn from the prompt's own words and a filler
 vocabulary with a seeded generator: the same plan gives the same text.
+
+By default it serves one request at a time, as an in-process engine does. With
+``slots = S`` it plays a server that takes every request at once (for load tests): with
+``n`` requests in flight, each decodes at ``tokens_per_s x min(1, S / n)`` (re-read at
+every batch of tokens, so a request slows down as others arrive and speeds up as they
+leave), and a request's first token comes after ``TTFT x max(1, n / S)``, ``n`` counted
+when it arrives. Total decode throughput therefore saturates at ``S x tokens_per_s``
+while latency keeps growing: a sweep shows a knee. Timings are deterministic given the
+seed and the order requests arrive in.
 """
 
 from __future__ import annotations
@@ -18,7 +27,8 @@ from pathlib import Path
 from tui_bench.core.backends.base import Backend, GenRequest, LoadInfo, OnTokens, TokenBatch
 from tui_bench.core.errors import BackendError
 from tui_bench.core.metrics import RawTiming
-from tui_bench.core.plan import MockOptions, ModelSpec
+from tui_bench.core.mock_options import MockOptions
+from tui_bench.core.plan import ModelSpec
 from tui_bench.core.results import GenOutcome
 
 _FILLER = [
@@ -80,6 +90,8 @@ class MockBackend(Backend):
         self._cancel = False
         self._n = 0
         self._rng = random.Random(f"{self.opts.seed}:{spec.id}")
+        self._active = 0  # requests in flight (several only with slots)
+        self.max_concurrency = None if self.opts.slots else 1
 
     async def load(self) -> LoadInfo:
         if self.opts.fail_load:
@@ -111,9 +123,22 @@ class MockBackend(Backend):
             out.append(word if i == 0 else " " + word)
         return out
 
+    def _share(self) -> float:
+        """Each request's share of the full decode rate: all of it up to the slots."""
+        slots = self.opts.slots
+        return 1.0 if not slots or self._active <= slots else slots / self._active
+
     async def generate(self, request: GenRequest, on_tokens: OnTokens) -> GenOutcome:
+        if self._active == 0:  # a cancel stays in force for the requests still running
+            self._cancel = False
+        self._active += 1
+        try:
+            return await self._generate(request, on_tokens)
+        finally:
+            self._active -= 1
+
+    async def _generate(self, request: GenRequest, on_tokens: OnTokens) -> GenOutcome:
         opts, gen, prompt = self.opts, request.gen, request.prompt
-        self._cancel = False
         self._n += 1
         n_in = max(1, round(len(prompt.text.split()) * 1.3))
         fail = prompt.id in opts.fail_prompts or (
@@ -124,8 +149,9 @@ class MockBackend(Backend):
         if opts.eos_after is not None and not gen.ignore_eos and opts.eos_after < n_target:
             n_target, finish = opts.eos_after, "stop"
         words = self._words(prompt.text, n_target)
-        ttft_ns = int(self._jitter(opts.ttft_ms + 1000 * n_in / opts.prompt_tokens_per_s) * 1e6)
-        step_ns = int(1e9 / self._jitter(opts.tokens_per_s))
+        ttft_ms = self._jitter(opts.ttft_ms + 1000 * n_in / opts.prompt_tokens_per_s)
+        ttft_ns = int(ttft_ms * 1e6 / self._share())  # waits longer as the queue grows
+        rate = self._jitter(opts.tokens_per_s)
 
         t_send = time.perf_counter_ns()
         if fail:
@@ -141,13 +167,16 @@ class MockBackend(Backend):
         await _sleep_until(t_first)
         times: list[int] = []
         sent = 0
+        next_t = t_first
         while len(times) < n_target:
             if self._cancel:
                 finish = "cancelled"
                 break
             now = time.perf_counter_ns()
-            due = min(n_target, (now - t_first) // step_ns + 1)
-            times.extend(t_first + i * step_ns for i in range(len(times), due))
+            step_ns = int(1e9 / (rate * self._share()))
+            while next_t <= now and len(times) < n_target:
+                times.append(next_t)
+                next_t += step_ns
             if len(times) > sent:
                 on_tokens(
                     TokenBatch(
@@ -160,7 +189,6 @@ class MockBackend(Backend):
                 )
                 sent = len(times)
             if len(times) < n_target:
-                next_t = t_first + len(times) * step_ns
                 await _sleep_until(max(next_t, now + BATCH_NS))
         n_out = len(times)
         return GenOutcome(
