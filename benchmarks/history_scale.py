@@ -152,7 +152,7 @@ else:
 
 
 def child(args: list[str], home: Path, stdout: Path) -> tuple[float, float]:
-    """(wall s, peak RSS MB) of ``python -m MODULE ARGS`` or ``python SCRIPT ARGS`` in a
+    """(wall s, peak RSS MiB) of ``python -m MODULE ARGS`` or ``python SCRIPT ARGS`` in a
     subprocess, its standard output into ``stdout``."""
     hwm = stdout.with_suffix(".hwm")
     env = {**os.environ, "TUI_BENCH_HOME": str(home), "HWM_OUT": str(hwm)}
@@ -177,7 +177,7 @@ def count_rows(path: Path, fmt: str) -> int:
     return sum(1 for line in text.splitlines() if line.strip()[:1].isdigit())
 
 
-HEADER = f"{'runs':>7}  {'what':<44} {'time s':>8} {'peak RSS MB':>12} {'rows':>7}"
+HEADER = f"{'runs':>7}  {'what':<44} {'time s':>8} {'peak RSS MiB':>12} {'rows':>7}"
 
 
 def line(n: int, what: str, seconds: float, rss_mb: float, rows: int) -> str:
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             took = grow(db, n)
             mb = db.stat().st_size / 2**20
-            print(f"database of {n} runs ({mb:.0f} MB), grown in {took:.1f} s", flush=True)
+            print(f"database of {n} runs ({mb:.0f} MiB), grown in {took:.1f} s", flush=True)
             if n == sizes[0]:
                 print(HEADER)
                 # the screen's own cost, for reference: an empty history
