@@ -20,7 +20,7 @@ from tui_bench.core.events import (
 from tui_bench.tui.screens.live import LiveScreen
 from tui_bench.tui.screens.results import ResultsScreen
 from tui_bench.tui.state.llm import BridgeSink, LiveState
-from tui_bench.tui.widgets.load import bar
+from tui_bench.tui.widgets.load import bar, counts_line, level_line
 
 SERVER = {"ttft_ms": 10, "tokens_per_s": 400, "jitter": 0, "load_ms": 1, "slots": 2}
 
@@ -187,3 +187,31 @@ async def test_the_load_view_fits_80x24() -> None:
     assert lines[0].startswith("● c=16") and "in flight 12" in lines[0] and "queued 4" in lines[0]
     assert [ln.split()[0] for ln in lines[3:8]] == ["c=1", "c=2", "c=4", "c=8", "c=16"]
     assert lines[8] == "errors: http 503 1"
+
+
+def test_an_open_loop_level_says_its_target_and_achieved_rate() -> None:
+    state = LiveState(clock=lambda: 0)
+    sink = BridgeSink(state)
+    sink.handle(LevelStarted("m", "r=4", 0, 1, "rate", 4.0))
+    sink.handle(LoadProgress("m", "r=4", 2.0, 2, 0, 7, 5, 0, 300))
+    lv = state.load.current
+    assert lv is not None
+    assert str(level_line(lv)) == "● r=4 · m · level 1/1 · target 4 req/s · in flight 2"
+    assert str(counts_line(lv)) == "sent 7 · ok 5 · 2.0 s · rate 3.50 of 4 req/s achieved"
+    summary = {"sent": 8, "completed": 8, "failed": 0, "duration_s": 2.1, "achieved_rate_rps": 3.81}
+    sink.handle(LevelFinished("m", "r=4", summary, {}))
+    assert str(counts_line(lv)) == "sent 8 · ok 8 · 2.1 s · rate 3.81 of 4 req/s achieved"
+
+
+async def test_l_toggles_the_load_panel_and_the_log_under_load() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        live = LiveScreen(demo_load_state())
+        app.push_screen(live)
+        await wait_for(pilot, lambda: app.screen is live and live.has_class("-load"))
+        panel, log, out = (live.query_one(f"#live-{w}") for w in ("load", "log", "output"))
+        assert panel.display and log.display and not out.display
+        await pilot.press("l")
+        assert not panel.display and log.display and not out.display
+        await pilot.press("l")
+        assert panel.display and not log.display and not out.display

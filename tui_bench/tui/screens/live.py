@@ -155,7 +155,8 @@ class LiveScreen(Screen[None]):
             self.app.switch_screen(ResultsScreen(self.state.run_id))
 
     def action_toggle_log(self) -> None:
-        out = self.query_one("#live-output")
+        # under load the load panel stands where the output was
+        out = self.query_one("#live-load" if self.has_class("-load") else "#live-output")
         log = self.query_one("#live-log")
         if out.display and log.display:
             out.display = False

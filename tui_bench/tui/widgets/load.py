@@ -48,7 +48,7 @@ def _who(lv: LevelLive) -> str:
     if lv.kind == "concurrency":
         n = int(lv.target)
         return f"{n} user{'s' if n != 1 else ''}"
-    return f"target {num(lv.target, 2)} req/s"
+    return f"target {lv.target:g} req/s"
 
 
 def level_line(lv: LevelLive) -> Content:
@@ -76,9 +76,7 @@ def counts_line(lv: LevelLive) -> Content:
     parts.append(f" · {num(s.get('duration_s') or lv.elapsed_s, 1)} s")
     if lv.kind == "rate":  # open loop: did the client keep the schedule?
         achieved = s.get("achieved_rate_rps") if lv.done else lv.rate_now
-        parts.append(
-            (f" · rate {num(achieved, 2)} of {num(lv.target, 2)} req/s achieved", "$accent")
-        )
+        parts.append((f" · rate {num(achieved, 2)} of {lv.target:g} req/s achieved", "$accent"))
     return Content.assemble(*parts)
 
 
