@@ -3,6 +3,9 @@
 Per model, in order of preference: the medians of the most recent finished run of the
 same model (same backend and source; for a server, its URL and model name) in the
 history; for a simulated model, its configured timings; otherwise a stated rough guess.
+A model with load levels: each level's requests at its users or rate (a backend that
+serves one at a time takes them in turn; a server takes up to its slots at once, if
+known, else every user), or its duration.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tui_bench.core.load.spec import LoadSpec, load_for
 from tui_bench.core.plan import ModelSpec, Plan
 
 GUESS_DECODE_TPS = 30.0
@@ -96,5 +100,43 @@ def estimate(plan: Plan, store: Any = None) -> Estimate:
             ttft + max(0, per_request_tokens[i % len(per_request_tokens)] - 1) / tps
             for i in range(plan.warmup)
         )
-        out.append(ModelEstimate(spec.id, load + warm + per_rep * plan.repeats, basis))
+        sweep = load_for(plan, spec)
+        if sweep is not None:
+            one = per_rep / max(len(per_request_tokens), 1)  # a request, on average
+            measured = _levels_seconds(sweep, spec, one)
+        else:
+            measured = per_rep * plan.repeats
+        out.append(ModelEstimate(spec.id, load + warm + measured, basis))
     return Estimate(sum(m.seconds for m in out), out)
+
+
+def _at_once(spec: ModelSpec, users: float) -> float:
+    """How many requests the model serves at once with ``users`` sending."""
+    if spec.backend == "llama_cpp" or (
+        spec.backend == "mock" and not (spec.mock and spec.mock.slots)
+    ):
+        return 1.0  # one at a time, in process
+    slots = spec.mock.slots if spec.backend == "mock" and spec.mock else None
+    return max(1.0, min(users, float(slots)) if slots else users)
+
+
+def _levels_seconds(sweep: LoadSpec, spec: ModelSpec, one_s: float) -> float:
+    """A sweep's levels, each at ``one_s`` a request: closed loop, its requests over the
+    requests served at once; open loop, its requests at its rate (the last one's answer
+    after); a duration bounds either."""
+    total = 0.0
+    for target in sweep.targets:
+        total += sweep.warmup_requests * one_s / _at_once(spec, target if sweep.concurrency else 1)
+        if sweep.requests is None:
+            total += float(sweep.duration_s or 0.0) + one_s
+            continue
+        if sweep.concurrency is not None:
+            level = sweep.requests * one_s / _at_once(spec, target)
+        else:
+            level = (
+                max(sweep.requests / target, one_s * sweep.requests / _at_once(spec, 1e9)) + one_s
+            )
+        if sweep.duration_s is not None:
+            level = min(level, sweep.duration_s + one_s)
+        total += level
+    return total
