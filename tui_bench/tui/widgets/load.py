@@ -204,3 +204,46 @@ def results_load(load: dict[str, Any]) -> Content:
                 lines += [(f"  ✗ {errs}", "$error")]
     lines.append("\n")  # a blank line before the ranking's caption
     return Content.assemble(*lines)
+
+
+# -- the wizard review's load line ------------------------------------------------------
+
+
+def sweep_words(sweep: Any) -> str:
+    """A load table in words: its levels, its bound, its warm-ups."""
+    targets = ", ".join(f"{t:g}" for t in sweep.targets)
+    if sweep.concurrency is not None:
+        head = f"closed loop at {targets} users"
+    else:
+        head = f"open loop at {targets} req/s ({sweep.arrival or 'poisson'} arrivals)"
+    bounds = []
+    if sweep.requests is not None:
+        bounds.append(f"{sweep.requests} requests")
+    if sweep.duration_s is not None:
+        bounds.append(f"{sweep.duration_s:g} s")
+    text = f"{head} · {' or '.join(bounds)} per level"
+    if sweep.warmup_requests:
+        text += f" after {sweep.warmup_requests} warm-up(s)"
+    return text
+
+
+def review_load(plan: Any) -> list[Any]:
+    """The review's lines on the plan's load levels and SLOs ([] without any)."""
+    from tui_bench.core.load.capacity import slo_words
+
+    own = [m for m in plan.models if m.load is not None]
+    if plan.load is None and not own:
+        return []
+    parts: list[Any] = [("load     ", "bold")]
+    if plan.load is not None:
+        parts.append(sweep_words(plan.load))
+    for m in own:
+        parts.append(f"{'; ' if len(parts) > 1 else ''}{m.id}: {sweep_words(m.load)}")
+    parts.append("\n")
+    if plan.slo is not None:
+        slo = plan.slo.model_dump(exclude_none=True)
+        parts += [
+            ("SLO      ", "bold"),
+            f"{slo_words(slo)} for {slo['percentile']:g}% of requests\n",
+        ]
+    return parts

@@ -21,6 +21,7 @@ from tui_bench.tui.format import duration, pct
 from tui_bench.tui.screens.dialogs import PathPrompt
 from tui_bench.tui.screens.steps import Step
 from tui_bench.tui.screens.wizard.base import WizardBase
+from tui_bench.tui.widgets.load import review_load
 
 
 class ReviewStep(WizardBase):
@@ -48,11 +49,14 @@ class ReviewStep(WizardBase):
         parts: list[Any] = [("plan     ", "bold"), (self._origin_text(), "$accent"), "\n"]
         if p.description:
             parts += [("         " + p.description, "$text-muted"), "\n"]
+        load = review_load(p)
+        matrix = f"{len(p.prompts)} prompt(s) × {p.repeats} repeat(s)"
         parts += [
             ("matrix   ", "bold"),
-            f"{len(p.models)} model(s) × {len(p.prompts)} prompt(s) × {p.repeats} repeat(s) = ",
+            f"{len(p.models)} model(s) × {'their load levels' if load else matrix} = ",
             (f"{p.n_measured} measured requests", "bold"),
             f" + {p.n_warmup} warm-up\n",
+            *load,  # a plan with load levels: they set the measured count
             ("settings ", "bold"),
             f"max tokens {p.defaults.max_tokens} · temperature {p.defaults.temperature:g} · "
             f"seed {p.defaults.seed} · ignore EOS {str(p.defaults.ignore_eos).lower()} · "
