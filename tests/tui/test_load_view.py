@@ -56,9 +56,11 @@ async def test_a_load_sweep_is_drawn_live_and_its_capacity_shown_on_results() ->
         assert not live.query_one("#live-output").display
 
         # the first level finished, the second runs: one row of bars, then "running…"
-        await wait_for(
-            pilot, lambda: len(load.levels) == 2 and load.levels[0].done and load.levels[1].sent > 0
-        )
+        def second_level_running() -> bool:
+            levels = load.levels
+            return len(levels) == 2 and levels[0].done and levels[1].sent > 0 and not levels[1].done
+
+        await wait_for(pilot, second_level_running)
         seen["second"] = text_of(app, "#live-load")
         results = await wait_results(pilot, app)
         assert isinstance(results, ResultsScreen)
