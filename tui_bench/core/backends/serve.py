@@ -18,6 +18,13 @@ GGUF model on ``http://127.0.0.1:PORT`` through ``llama_cpp.server``'s own app (
 - An API key is read from the environment variable ``--api-key-env`` names, never from
   the command line (which any user can read in the process list).
 
+- ``--timings on`` adds llama.cpp's own counters to the last chunk of every answer, in
+  llama-server's ``timings`` shape (``prompt_n``/``prompt_ms``, ``predicted_n``/
+  ``predicted_ms``; read from ``llama_perf_context``, reset at the start of each request),
+  plus the server's wall time from taking the request to its first chunk (``first_ms``) and
+  to its last (``wall_ms``). Off by default: its decode time leaves out the server's Python
+  sampling loop, so a client comparing its own decode rate with it would flag every request.
+
 It never cuts a running stream for a newer request (``interrupt_requests = False``), so a
 measured stream is never truncated by the benchmark's own next request.
 
@@ -61,6 +68,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="off: every request starts with an empty KV cache (no prefix reuse)",
     )
     p.add_argument(
+        "--timings",
+        choices=("on", "off"),
+        default="off",
+        help="on: llama.cpp's counters as llama-server's `timings` in each answer's last chunk",
+    )
+    p.add_argument(
         "--api-key-env",
         default=None,
         help="an environment variable holding the key clients must send",
@@ -99,6 +112,71 @@ def prompt_cache_off() -> None:
 
     fresh_generate._tui_bench_cache_off = True  # type: ignore[attr-defined]
     Llama.generate = fresh_generate  # type: ignore[method-assign]
+
+
+def _finished(chunk: Any) -> bool:
+    choices = chunk.get("choices") if isinstance(chunk, dict) else None
+    return bool(choices) and choices[0].get("finish_reason") is not None
+
+
+def _timings(llama: Any, t0: int, t_first: int | None) -> dict[str, Any]:
+    import time
+
+    import llama_cpp.llama_cpp as ll
+
+    now = time.perf_counter_ns()
+    perf = ll.llama_perf_context(llama._ctx.ctx)
+    return {
+        "prompt_n": int(perf.n_p_eval),
+        "prompt_ms": float(perf.t_p_eval_ms),
+        # llama-server counts the first token in predicted_n (its time starts after it):
+        # llama.cpp's n_eval counts decodes, one fewer than the tokens sampled
+        "predicted_n": int(perf.n_eval) + 1,
+        "predicted_ms": float(perf.t_eval_ms),
+        "first_ms": None if t_first is None else (t_first - t0) / 1e6,
+        "wall_ms": (now - t0) / 1e6,
+        "source": "llama_perf_context",
+    }
+
+
+def server_timings() -> None:
+    """Add llama.cpp's counters for the request to the last chunk of every streamed answer
+    (and to a whole answer), as llama-server's ``timings``. The server runs one request at
+    a time on its model (a lock), so the context's counters belong to this request."""
+    import time
+
+    import llama_cpp.llama_cpp as ll
+    from llama_cpp import Llama
+
+    def wrap(method: Any) -> Any:
+        if getattr(method, "_tui_bench_timings", False):
+            return method
+
+        def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+            ll.llama_perf_context_reset(self._ctx.ctx)
+            t0 = time.perf_counter_ns()
+            out = method(self, *args, **kwargs)
+            if isinstance(out, dict):
+                return {**out, "timings": _timings(self, t0, None)}
+
+            def stream() -> Any:
+                t_first = None
+                for chunk in out:
+                    if t_first is None:
+                        t_first = time.perf_counter_ns()
+                    if _finished(chunk):
+                        chunk = {**chunk, "timings": _timings(self, t0, t_first)}
+                    yield chunk
+
+            return stream()
+
+        timed._tui_bench_timings = True  # type: ignore[attr-defined]
+        return timed
+
+    # a chat answer goes through create_completion and is converted chunk by chunk (the
+    # inner timings are dropped there): the outer wrapper adds them to the chat chunk
+    Llama.create_completion = wrap(Llama.create_completion)  # type: ignore[method-assign]
+    Llama.create_chat_completion = wrap(Llama.create_chat_completion)  # type: ignore[method-assign]
 
 
 def _model_path(source: str) -> Path:
@@ -143,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         repack_off()
     if args.prompt_cache == "off":
         prompt_cache_off()
+    if args.timings == "on":
+        server_timings()
     sock = _bind(args.port)
     port = sock.getsockname()[1]
     print(f"listening on http://{HOST}:{port}", flush=True)
