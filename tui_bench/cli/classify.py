@@ -22,7 +22,10 @@ from tui_bench.cli.common import csv_list, default_output, host_label_option, ou
 @click.option("--categories", help="Comma-separated categories (default: the suggested ones).")
 @click.option(
     "--models",
-    help="Comma-separated candidates (default: " + "tfidf-logreg,char-svm,complement-nb,sgd" + ").",
+    help="Comma-separated candidates (default: "
+    + "tfidf-logreg,char-svm,complement-nb,sgd"
+    + "). Transformers (the finetune extra): builtin:minilm-l6, minilm-frozen, "
+    "a model folder, or a model id in the Hugging Face cache (never downloaded).",
 )
 @click.option(
     "--models-for",
@@ -37,7 +40,15 @@ from tui_bench.cli.common import csv_list, default_output, host_label_option, ou
     type=int,
     default=3,
     show_default=True,
-    help="Quick-training epochs for learners that train by epochs.",
+    help="Quick-training epochs for learners that train by epochs (transformers too).",
+)
+@click.option(
+    "--max-length",
+    type=int,
+    default=256,
+    show_default=True,
+    help="Transformers: at most this many tokens per text (the 95th percentile of the "
+    "data's, capped here).",
 )
 @click.option(
     "--jobs",
@@ -81,6 +92,7 @@ def classify(
     models: str | None,
     models_for: tuple[str, ...],
     epochs: int,
+    max_length: int,
     jobs: int,
     choose: str,
     by_language: bool,
@@ -99,7 +111,8 @@ def classify(
 
     Analyses class imbalance per category, suggests representative categories,
     says how long the benchmark should take (an estimate from a probe fit),
-    quick-trains several scikit-learn candidates, ranks them by macro-F1 against two
+    quick-trains several scikit-learn candidates (and fine-tuned or frozen
+    transformers, with the finetune extra), ranks them by macro-F1 against two
     baselines (the majority class, guessing by the class priors) with 95% intervals
     (a medal only above chance), and with --choose trains the chosen one on all the
     data and saves it.
@@ -120,6 +133,7 @@ def classify(
         models=csv_list(models),
         models_by_language=models_by_language(models_for),
         epochs=epochs,
+        max_length=max_length,
         jobs=jobs,
         choose=choose,
         by_language=by_language,

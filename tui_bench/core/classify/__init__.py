@@ -7,9 +7,14 @@ it freely, and the heavy modules load on first use of a name below.
 Modules:
     data          CSV / JSONL / Parquet in, per-category texts and labels out
     imbalance     class counts, ratio, normalised entropy, profiles, suggestions
-    candidates    the catalog of named scikit-learn pipelines (and the two baselines)
+    candidates    the catalog: named scikit-learn pipelines, transformers, the two baselines
+    encoders      where a transformer's model lies (builtin, folder, HF cache), offline
     splits        hold-out and (repeated) k-fold splits, one per cell
+    trainrows     balanced class weights, the minority class, the validation split
     train         quick training and evaluation of one candidate (per-class, confusion)
+    finetune      a transformer fine-tuned by epochs (worker processes only: torch)
+    frozen        a frozen transformer's mean-pooled embeddings as a vectoriser
+    gpu_watch     a fine-tune's GPU memory peak and utilisation
     parallel      many candidates at once (worker processes, events brought back live)
     chance        what guessing by the class priors is expected to score (computed)
     significance  95% intervals vs the better baseline and vs the top candidate

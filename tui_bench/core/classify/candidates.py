@@ -15,6 +15,14 @@ everywhere; per-row weights do not depend on what they look like. (In one-vs-res
 multi-class training a row weight counts in every sub-problem, where a dict would weigh
 only each sub-problem's positive rows.)
 
+Transformer candidates (the ``finetune`` extra) sit in the same catalog and flow. A
+fine-tuned encoder is named by its model (``builtin:minilm-l6``, a model folder, a model
+id in the Hugging Face cache: ``encoders``): :func:`get` builds its spec on first use
+(kind ``finetune``, trained by epochs in ``finetune``). ``minilm-frozen`` keeps the
+encoder frozen: its mean-pooled embeddings (``frozen``) feed a logistic regression, a
+scikit-learn pipeline like the others (``frozen:<model>`` does the same with any
+encoder). Both run in a worker process (``isolated``): torch never loads in the caller.
+
 ``majority`` is the baseline that always answers the commonest class: it is always
 trained, shown, and never ranked. ``stratified`` is the other baseline, guessing each
 answer at random by the training class priors: never trained, its expected figures are
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sklearn.dummy import DummyClassifier
@@ -36,10 +45,15 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.svm import LinearSVC
 
+from tui_bench.core.classify import encoders
 from tui_bench.core.errors import UserError
 
 BASELINE = "majority"
 GUESS = "stratified"
+SKLEARN = "sklearn"
+FINETUNE = "finetune"  # a transformer fine-tuned with a classification head
+FROZEN = "frozen"  # a frozen transformer's embeddings + a scikit-learn head
+FROZEN_PREFIX = "frozen:"
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,13 @@ class CandidateSpec:
     make_classifier: Callable[[int, dict[str, float]], Any]
     baseline: bool = False
     weighs_rows: bool = False  # balanced weights go to fit / partial_fit as sample_weight
+    kind: str = SKLEARN
+    model: str | None = None  # a transformer's model, as named (``encoders``)
+
+    @property
+    def isolated(self) -> bool:
+        """Trained in a worker process even with one job (torch, memory, native crashes)."""
+        return self.kind != SKLEARN
 
     def build(self, seed: int, class_weight: Mapping[str, float]) -> tuple[Any | None, Any]:
         vec = self.make_vectorizer() if self.make_vectorizer is not None else None
@@ -66,6 +87,7 @@ class CandidateSpec:
             "multilingual": self.multilingual,
             "good_for": self.good_for,
             "baseline": self.baseline,
+            "kind": self.kind,
         }
 
 
@@ -135,6 +157,20 @@ def _mlp(seed: int, class_weight: dict[str, float]) -> MLPClassifier:
     )
 
 
+def _frozen_head(seed: int, class_weight: dict[str, float]) -> LogisticRegression:
+    return LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced", random_state=seed)
+
+
+def _embedder(model: str) -> Any:
+    from tui_bench.core.classify.frozen import MeanPoolEmbedder
+
+    return MeanPoolEmbedder(model)
+
+
+def _not_sklearn(seed: int, class_weight: dict[str, float]) -> Any:
+    raise TypeError("a fine-tuned transformer is trained by finetune.fit_transformer")
+
+
 def _majority(seed: int, class_weight: dict[str, float]) -> DummyClassifier:
     return DummyClassifier(strategy="most_frequent")
 
@@ -199,6 +235,20 @@ CATALOG: dict[str, CandidateSpec] = {
             make_classifier=_mlp,
         ),
         CandidateSpec(
+            name="minilm-frozen",
+            description=(
+                "frozen all-MiniLM-L6-v2 (builtin:minilm-l6): mean-pooled embeddings + "
+                "logistic regression (balanced class weights)"
+            ),
+            by_epochs=False,
+            multilingual=False,
+            good_for="short texts",
+            make_vectorizer=partial(_embedder, encoders.MINILM),
+            make_classifier=_frozen_head,
+            kind=FROZEN,
+            model=encoders.MINILM,
+        ),
+        CandidateSpec(
             name=BASELINE,
             description="majority-class baseline: always answers the commonest training class",
             by_epochs=False,
@@ -229,14 +279,94 @@ MIN_CANDIDATES = 2
 
 
 def real_names() -> list[str]:
-    return [name for name, spec in CATALOG.items() if not spec.baseline]
+    """The scikit-learn candidates (no extra needed)."""
+    return [name for name, spec in CATALOG.items() if not spec.baseline and spec.kind == SKLEARN]
+
+
+def transformer_names() -> list[str]:
+    """The transformer candidates ready here without naming a folder (the builtins)."""
+    ready = encoders.installed_builtins()
+    frozen = [n for n, s in CATALOG.items() if s.kind == FROZEN and s.model in ready]
+    return [*ready, *frozen]
+
+
+_TRANSFORMER_HINT = (
+    "a transformer is builtin:minilm-l6, minilm-frozen, a model folder or a model id "
+    "in the Hugging Face cache"
+)
+_RESOLVED: dict[str, CandidateSpec] = {}
 
 
 def get(name: str) -> CandidateSpec:
-    try:
-        return CATALOG[name]
-    except KeyError:
-        raise UserError(f"unknown model {name!r} (catalog: {', '.join(real_names())})") from None
+    """The spec of a catalog name or a transformer model; UserError (one line) when the
+    name is unknown, or its model or libraries are not on this machine."""
+    spec = CATALOG.get(name) or _RESOLVED.get(name)
+    if spec is None:
+        spec = _transformer(name)
+        _RESOLVED[name] = spec
+    if spec.model is not None:
+        encoders.check_libraries(name)
+        encoders.model_folder(spec.model)  # still there (raises a one-line error)
+    return spec
+
+
+def _transformer(name: str) -> CandidateSpec:
+    frozen = name.startswith(FROZEN_PREFIX)
+    model = name.removeprefix(FROZEN_PREFIX) if frozen else name
+    if not frozen and not encoders.looks_like_model(name):
+        raise UserError(
+            f"unknown model {name!r} (catalog: {', '.join(real_names())}); {_TRANSFORMER_HINT}"
+        )
+    folder = encoders.model_folder(model)
+    multilingual = encoders.is_multilingual(folder)
+    if frozen:
+        return CandidateSpec(
+            name=name,
+            description=f"frozen {model}: mean-pooled embeddings + logistic regression",
+            by_epochs=False,
+            multilingual=multilingual,
+            good_for="short texts",
+            make_vectorizer=partial(_embedder, model),
+            make_classifier=_frozen_head,
+            kind=FROZEN,
+            model=model,
+        )
+    return CandidateSpec(
+        name=name,
+        description=(
+            f"{model} fine-tuned with a sequence-classification head (class-weighted loss, "
+            "AdamW with warm-up), trained by epochs with early stopping"
+        ),
+        by_epochs=True,
+        multilingual=multilingual,
+        good_for="short and long texts",
+        make_vectorizer=None,
+        make_classifier=_not_sklearn,
+        kind=FINETUNE,
+        model=model,
+    )
+
+
+def info(name: str) -> dict[str, Any]:
+    """What the reports say about a candidate, from its name alone (never raises: a
+    result read back from history may name a model that is no longer here)."""
+    if name in CATALOG:
+        return CATALOG[name].info()
+    frozen = name.startswith(FROZEN_PREFIX)
+    return {
+        "name": name,
+        "description": (
+            f"frozen {name.removeprefix(FROZEN_PREFIX)}: mean-pooled embeddings + logistic "
+            "regression"
+            if frozen
+            else f"{name} fine-tuned with a sequence-classification head"
+        ),
+        "by_epochs": not frozen,
+        "multilingual": None,  # read from the model, which may be gone
+        "good_for": "short texts" if frozen else "short and long texts",
+        "baseline": False,
+        "kind": FROZEN if frozen else FINETUNE,
+    }
 
 
 def resolve(names: Iterable[str] | None, *, where: str = "models") -> list[str]:
@@ -266,7 +396,7 @@ def check_multilingual(names: Sequence[str], languages: Sequence[str]) -> None:
     """One model for several languages needs at least two multilingual-safe candidates."""
     if len(languages) < 2:
         return
-    safe = [n for n in names if CATALOG[n].multilingual]
+    safe = [n for n in names if get(n).multilingual]
     if len(safe) >= MIN_CANDIDATES:
         return
     all_safe = [n for n in real_names() if CATALOG[n].multilingual]

@@ -17,7 +17,7 @@ from tui_bench.core.classify.events import (
     FinalModelSaved,
     FinalModelStarted,
 )
-from tui_bench.core.classify.final import FINAL_EPOCH_FACTOR, FinalModel, train_final
+from tui_bench.core.classify.final import FinalModel, final_epochs, train_final
 from tui_bench.core.classify.result import Cell, ClassifyResult
 from tui_bench.core.classify.train import (
     CANCELLED,
@@ -88,7 +88,6 @@ def _train_finals(
         if cell.key not in picks:
             continue
         model, why = picks[cell.key]
-        spec = cand.CATALOG[model]
         bench = by_key.get((model, cell.category, cell.language))
         if bench is not None and bench.error is not None and bench.error != CANCELLED:
             errors.append(
@@ -96,13 +95,19 @@ def _train_finals(
                 f"it failed in the benchmark ({bench.error})"
             )
             continue
+        metrics = bench.to_dict() if bench is not None else None
+        try:
+            epochs = final_epochs(cand.get(model), config.epochs, metrics)
+        except TuiBenchError as exc:  # a transformer's model gone since the benchmark
+            errors.append(f"final model {model} for {cell.key!r} not trained: {exc}")
+            continue
         publish(
             FinalModelStarted(
                 candidate=model,
                 category=cell.category,
                 language=cell.language,
                 n_samples=len(cell.labels),
-                epochs=config.epochs * FINAL_EPOCH_FACTOR if spec.by_epochs else None,
+                epochs=epochs,
             )
         )
         assert config.output_dir is not None  # validate() insists
@@ -116,9 +121,10 @@ def _train_finals(
                 output_dir=config.output_dir,
                 quick_epochs=config.epochs,
                 seed=config.seed,
-                metrics=bench.to_dict() if bench is not None else None,
+                metrics=metrics,
                 reason=why,
                 dropped_classes=cell.analysis.dropped_classes,
+                max_length=config.max_length,
             )
         except Exception as exc:  # a learner or the disk failing loses this model only
             errors.append(f"final model {model} for {cell.key!r} not saved: {_cause(exc)}")

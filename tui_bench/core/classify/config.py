@@ -26,6 +26,9 @@ MAX_FOLDS = 10
 MAX_REPEATS = 10
 
 
+MAX_TOKENS = (8, 512)  # the range of --max-length (transformers' tokens per text)
+
+
 @dataclass
 class ClassifyConfig:
     data: str | Path
@@ -48,6 +51,7 @@ class ClassifyConfig:
     patience: int = 2
     language_penalty: float | None = None  # λ in mean − λ·sd over languages
     output_dir: str | Path | None = None
+    max_length: int = 256  # transformers: the cap on the tokens per text (finetune.py)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -64,6 +68,11 @@ class ClassifyConfig:
             raise UserError("give exactly one of --label-column or --annotation-column")
         if not isinstance(self.epochs, int) or not 1 <= self.epochs <= MAX_EPOCHS:
             raise UserError(f"epochs: {self.epochs!r} is not a whole number from 1 to {MAX_EPOCHS}")
+        low, high = MAX_TOKENS
+        if not isinstance(self.max_length, int) or not low <= self.max_length <= high:
+            raise UserError(
+                f"max length: {self.max_length!r} is not a whole number from {low} to {high}"
+            )
         if not isinstance(self.patience, int) or self.patience < 1:
             raise UserError(f"patience: {self.patience!r} is not a whole number >= 1")
         if not isinstance(self.jobs, int):

@@ -10,6 +10,11 @@ may end sooner) and by the number of folds. The sum over cells and candidates is
 by the number of worker processes that train at once. The majority baseline and guessing
 cost nothing worth counting.
 
+A transformer candidate's probe runs in the worker process it will train in
+(``parallel.run_isolated``), on at most ``TRANSFORMER_PROBE_ROWS`` rows: one fine-tuning
+epoch without validation (or the frozen encoder's fit). Loading the model is counted
+once per fold, not scaled; the worker's start and torch's import are not counted.
+
 It is an estimate, and every text that shows it says so: learners that grow faster than
 linearly with the rows, the load of the machine and early stopping all move the real
 duration. The probe's own time is measured and reported beside it.
@@ -24,11 +29,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tui_bench.core.classify import candidates as cand
-from tui_bench.core.classify.parallel import effective_jobs
+from tui_bench.core.classify.parallel import effective_jobs, run_isolated
 from tui_bench.core.classify.result import Cell
 from tui_bench.core.classify.train import fit_by_epochs, fit_once, predict
 
 PROBE_ROWS = 200
+TRANSFORMER_PROBE_ROWS = 32
 
 Folds = Sequence[tuple[Sequence[int], Sequence[int]]]
 
@@ -109,6 +115,34 @@ def _probe(spec: cand.CandidateSpec, texts: list[str], labels: list[str], seed: 
     return time.perf_counter() - t0
 
 
+def _probe_transformer(
+    spec: cand.CandidateSpec, texts: list[str], labels: list[str], seed: int, max_length: int
+) -> tuple[float, float]:
+    """(seconds that do not grow with the rows: loading the model, seconds that do)."""
+    if spec.kind != cand.FINETUNE:
+        return 0.0, _probe(spec, texts, labels, seed)
+    from tui_bench.core.classify.finetune import fit_transformer
+    from tui_bench.core.classify.trainrows import balanced_class_weight
+
+    t0 = time.perf_counter()
+    clf, info = fit_transformer(
+        spec.model or spec.name,
+        texts,
+        labels,
+        classes=sorted(set(labels)),
+        epochs=1,
+        seed=seed,
+        patience=1,
+        carve=None,
+        class_weight=balanced_class_weight(labels),
+        max_length=max_length,
+    )
+    assert clf is not None
+    clf.predict(texts)
+    load_s = float(info["training"]["load_s"])
+    return load_s, time.perf_counter() - t0 - load_s
+
+
 def estimate_duration(
     cells: Sequence[Cell],
     folds: Mapping[str, Folds],
@@ -116,6 +150,7 @@ def estimate_duration(
     epochs: int,
     seed: int,
     jobs: int,
+    max_length: int = 256,
 ) -> DurationEstimate:
     """The estimate for ``cells`` (``folds``: each cell's, by ``Cell.key``)."""
     t_start = time.perf_counter()
@@ -135,15 +170,20 @@ def estimate_duration(
         largest_probe = max(largest_probe, len(rows))
         largest_train = max(largest_train, len(train_rows))
         for name in cell.models:
-            spec = cand.CATALOG[name]
             try:
-                probe_s = _probe(spec, texts, labels, seed)
+                spec = cand.get(name)
+                if spec.isolated:
+                    fixed_s, probe_s, factor = _probe_isolated(
+                        spec, rows, train_rows, cell, seed, max_length
+                    )
+                else:
+                    fixed_s, probe_s, factor = 0.0, _probe(spec, texts, labels, seed), scale
             except Exception:  # a probe that fails leaves the estimate, not the run
                 if name not in skipped:
                     skipped.append(name)
                 continue
             rounds = epochs if spec.by_epochs else 1
-            total += probe_s * scale * rounds * len(cell_folds)
+            total += (fixed_s + probe_s * factor * rounds) * len(cell_folds)
             n_trainings += len(cell_folds)
     workers = effective_jobs(jobs, max(1, n_trainings))
     return DurationEstimate(
@@ -156,3 +196,22 @@ def estimate_duration(
         workers=workers,
         skipped=skipped,
     )
+
+
+def _probe_isolated(
+    spec: cand.CandidateSpec,
+    rows: list[int],
+    train_rows: Sequence[int],
+    cell: Cell,
+    seed: int,
+    max_length: int,
+) -> tuple[float, float, float]:
+    """(load seconds, probe seconds, scale to the training part) of a transformer, probed
+    in the worker on the first ``TRANSFORMER_PROBE_ROWS`` of the probe rows (a row of each
+    class first)."""
+    picked = rows[:TRANSFORMER_PROBE_ROWS]
+    texts = [cell.texts[i] for i in picked]
+    labels = [cell.labels[i] for i in picked]
+    train_chars = sum(len(cell.texts[i]) for i in train_rows)
+    load_s, seconds = run_isolated(_probe_transformer, spec, texts, labels, seed, max_length)
+    return load_s, seconds, max(1.0, train_chars / max(1, sum(len(t) for t in texts)))

@@ -2,8 +2,9 @@
 
 ``ClassifyStarted`` → ``ImbalanceAnalysed`` → ``DurationEstimated`` → per candidate ×
 category (× language):
-``CandidateStarted``, ``EpochProgress`` (learners that train by epochs only, one per
-epoch), ``CandidateFinished`` → ``FinalModelSaved`` (per saved model) → ``ClassifyFinished``.
+``CandidateStarted``, ``StepProgress`` (fine-tuned transformers: every few optimiser
+steps), ``EpochProgress`` (learners that train by epochs only, one per epoch),
+``CandidateFinished`` → ``FinalModelSaved`` (per saved model) → ``ClassifyFinished``.
 
 With ``jobs=1`` every event is live. With several jobs, candidates run in worker
 processes; their events travel back through a queue and are published in the caller's
@@ -68,6 +69,28 @@ class EpochProgress(Event):
     elapsed_s: float  # since this candidate started training (this fold)
     fold: int | None = None  # 1-based when cross-validating
     improved: bool = True
+    # fine-tuned transformers: the epoch's mean training loss, its training throughput
+    # and the time left to the last planned epoch (early stopping may end sooner)
+    train_loss: float | None = None
+    examples_per_s: float | None = None
+    eta_s: float | None = None
+
+
+@dataclass
+class StepProgress(Event):
+    """A fine-tuned transformer's optimiser steps, at most a few per second."""
+
+    candidate: str
+    category: str
+    language: str | None
+    epoch: int  # 1-based
+    n_epochs: int
+    step: int  # 1-based within the epoch
+    n_steps: int  # per epoch
+    loss: float  # the mean training loss of the epoch so far
+    examples_per_s: float
+    eta_s: float  # to the last planned epoch
+    fold: int | None = None
 
 
 @dataclass

@@ -2,7 +2,12 @@
 
 ``DIR/model-<category>[-<lang>].joblib`` holds a fitted scikit-learn ``Pipeline``
 (vectoriser, classifier): ``joblib.load(path).predict(["some text"])`` works with
-scikit-learn alone. ``DIR/model-<category>[-<lang>].json`` is its card: labels, the
+scikit-learn alone (a frozen-encoder pipeline needs tui-bench and its finetune extra: its
+vectoriser loads the encoder). A fine-tuned transformer is the folder
+``DIR/model-<category>[-<lang>]/``, written by ``save_pretrained`` (model with its labels,
+tokenizer): ``transformers.pipeline("text-classification", model=folder)`` reads it, and
+the card gives the maximum length it was trained with. It trains in the worker process,
+for the epochs early stopping kept in the benchmark. ``DIR/model-<category>[-<lang>].json`` is its card: labels, the
 benchmark's metrics for that cell, sample counts, the training data hash, library
 versions, creation time, candidate name and parameters. Names other than plain
 lower-case ones are slugged and get a hash suffix (``model_stem``): every category has
@@ -93,8 +98,8 @@ def model_stem(category: str, language: str | None) -> str:
     return f"{stem}--{digest[:12]}"
 
 
-def library_versions() -> dict[str, str]:
-    return {
+def library_versions(*, transformers: bool = False) -> dict[str, str]:
+    out = {
         "python": platform.python_version(),
         "scikit-learn": sklearn.__version__,
         "numpy": np.__version__,
@@ -102,6 +107,12 @@ def library_versions() -> dict[str, str]:
         "joblib": joblib.__version__,
         "tui-bench": tui_bench.__version__,
     }
+    if transformers:  # only in the worker process that trained it: never loaded otherwise
+        import torch
+        import transformers as hf
+
+        out.update(torch=torch.__version__, transformers=hf.__version__)
+    return out
 
 
 def _jsonable(value: Any) -> Any:
@@ -148,6 +159,18 @@ class FinalModel:
         return asdict(self)  # full precision: reports are rebuilt from it
 
 
+def final_epochs(
+    spec: cand.CandidateSpec, quick_epochs: int, metrics: dict[str, Any] | None
+) -> int | None:
+    """The epochs of a final training: ``FINAL_EPOCH_FACTOR`` × the quick ones for
+    scikit-learn learners that train by epochs; for a fine-tuned transformer, the epoch
+    early stopping kept in the benchmark (no validation split here to stop on)."""
+    if spec.kind == cand.FINETUNE:
+        best = (metrics or {}).get("best_epoch")
+        return int(best) if isinstance(best, int) and best > 0 else quick_epochs
+    return quick_epochs * FINAL_EPOCH_FACTOR if spec.by_epochs else None
+
+
 def train_final(
     candidate: str,
     texts: Sequence[str],
@@ -161,38 +184,76 @@ def train_final(
     metrics: dict[str, Any] | None = None,
     reason: str = "",
     dropped_classes: dict[str, int] | None = None,
+    max_length: int = 256,
+    isolated: bool = True,
 ) -> FinalModel:
-    """Train ``candidate`` on every row and write the joblib model and its JSON card."""
+    """Train ``candidate`` on every row and write the model and its JSON card: a joblib
+    pipeline, or for a fine-tuned transformer a ``save_pretrained`` folder (model and
+    tokenizer). A transformer trains in the worker process (``isolated``)."""
     spec = cand.get(candidate)
+    if spec.isolated and isolated:
+        from tui_bench.core.classify.parallel import run_isolated
+
+        return run_isolated(  # type: ignore[no-any-return]
+            train_final,
+            candidate,
+            list(texts),
+            list(labels),
+            category=category,
+            language=language,
+            output_dir=output_dir,
+            quick_epochs=quick_epochs,
+            seed=seed,
+            metrics=metrics,
+            reason=reason,
+            dropped_classes=dropped_classes,
+            max_length=max_length,
+            isolated=False,
+        )
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     classes = sorted(set(labels))
-    epochs = quick_epochs * FINAL_EPOCH_FACTOR if spec.by_epochs else None
-    t0 = time.perf_counter()
-    if spec.by_epochs:
-        vec, clf, _ = fit_by_epochs(
-            spec,
-            texts,
-            labels,
-            classes=classes,
-            epochs=epochs or 1,
-            seed=seed,
-            early_stopping=False,
-        )
-    else:
-        vec, clf = fit_once(spec, texts, labels, seed=seed)
-    train_time = time.perf_counter() - t0
-    steps = [("vectorizer", vec), ("classifier", clf)] if vec is not None else [("classifier", clf)]
-    pipeline = Pipeline(steps)
-
+    epochs = final_epochs(spec, quick_epochs, metrics)
     stem = model_stem(category, language)
-    model_path = out / f"{stem}.joblib"
     card_path = out / f"{stem}.json"
-    joblib.dump(pipeline, model_path)
+    t0 = time.perf_counter()
+    extra: dict[str, Any]
+    if spec.kind == cand.FINETUNE:
+        model_path, extra = _fine_tune_final(
+            spec, texts, labels, classes, out / stem, epochs or 1, seed, max_length
+        )
+        train_time = time.perf_counter() - t0
+    else:
+        if spec.by_epochs:
+            vec, clf, _ = fit_by_epochs(
+                spec,
+                texts,
+                labels,
+                classes=classes,
+                epochs=epochs or 1,
+                seed=seed,
+                early_stopping=False,
+            )
+        else:
+            vec, clf = fit_once(spec, texts, labels, seed=seed)
+        train_time = time.perf_counter() - t0
+        steps = (
+            [("vectorizer", vec), ("classifier", clf)] if vec is not None else [("classifier", clf)]
+        )
+        model_path = out / f"{stem}.joblib"
+        joblib.dump(Pipeline(steps), model_path)
+        extra = {
+            "params": {"vectorizer": _params(vec), "classifier": _params(clf)},
+            "versions": library_versions(transformers=spec.isolated),
+            "usage": f"joblib.load({model_path.name!r}).predict(['some text'])",
+        }
+        if spec.isolated:
+            extra["needs"] = f"tui-bench with its finetune extra (the encoder: {spec.model})"
     digest = data_sha256(texts, labels)
     card = {
         "card_version": CARD_VERSION,
         "candidate": candidate,
+        "kind": spec.kind,
         "description": spec.description,
         "category": category,
         "language": language,
@@ -207,11 +268,11 @@ def train_final(
         "train_time_s": round(train_time, 4),
         "benchmark_metrics": metrics or {},
         "chosen_because": reason,
-        "params": {"vectorizer": _params(vec), "classifier": _params(clf)},
-        "versions": library_versions(),
+        "params": extra.pop("params"),
+        "versions": extra.pop("versions"),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model_file": model_path.name,
-        "usage": f"joblib.load({model_path.name!r}).predict(['some text'])",
+        **extra,
     }
     card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return FinalModel(
@@ -227,3 +288,52 @@ def train_final(
         epochs=epochs,
         reason=reason,
     )
+
+
+def _fine_tune_final(
+    spec: cand.CandidateSpec,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    classes: list[str],
+    folder: Path,
+    epochs: int,
+    seed: int,
+    max_length: int,
+) -> tuple[Path, dict[str, Any]]:
+    """Fine-tune on every row and ``save_pretrained`` into ``folder``: (folder, the card's
+    own fields for it)."""
+    from tui_bench.core.classify.finetune import fit_transformer
+    from tui_bench.core.classify.trainrows import balanced_class_weight
+
+    ft, info = fit_transformer(
+        spec.model or spec.name,
+        texts,
+        labels,
+        classes=classes,
+        epochs=epochs,
+        seed=seed,
+        patience=epochs,
+        carve=None,
+        class_weight=balanced_class_weight(labels),
+        max_length=max_length,
+    )
+    assert ft is not None  # nothing cancels a final training
+    ft.save(folder)
+    training = info["training"]
+    return folder, {
+        "params": {
+            "model": spec.model,
+            "max_length": ft.max_length,
+            "batch_size": training["batch_size"],
+            "learning_rate": training["learning_rate"],
+            "loss": "cross-entropy weighted by the balanced class weights",
+            "optimizer": "AdamW, weight decay 0.01, linear warm-up then decay",
+        },
+        "versions": library_versions(transformers=True),
+        "max_length": ft.max_length,
+        "training": training,
+        "usage": (
+            f"transformers.pipeline('text-classification', model={folder.name!r})"
+            f"(['some text'], truncation=True, max_length={ft.max_length})"
+        ),
+    }

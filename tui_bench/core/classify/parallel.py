@@ -1,6 +1,12 @@
 """Training many jobs: in this process (every event live), or in worker processes with
 their events brought back over a local socket and published from the caller's thread as
 they arrive. A worker process that dies fails its jobs; the run goes on.
+
+A transformer candidate (``CandidateSpec.isolated``) trains in a worker process even with
+one job, alone (joblib's loky executor: one worker, kept between jobs so torch loads
+once): a native crash or an out-of-memory kill fails that candidate only, and the memory
+it held is the worker's, not the caller's. ``run_isolated`` runs any call there (a probe
+fit, a final model).
 """
 
 from __future__ import annotations
@@ -9,9 +15,10 @@ import contextlib
 import os
 import queue as queue_mod
 import secrets
+import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from tui_bench.core.classify.events import CandidateFinished
@@ -42,16 +49,96 @@ def train_all(
 ) -> list[CandidateResult]:
     """Run every job; results come back in job order, events reach ``publish`` live."""
     workers = effective_jobs(n_jobs, len(jobs))
+    for job in jobs:
+        if job.threads is None and job.candidate_spec().isolated:
+            job.threads = _threads_per_worker(workers)
     if workers == 1:
         results = []
         is_cancelled = cancel.is_set if cancel is not None else (lambda: False)
         for job in jobs:
+            if job.candidate_spec().isolated:
+                results.append(_train_parallel([job], 1, publish, cancel)[0])
+                continue
             result = run_job(job, publish, is_cancelled)
             if result.error != CANCELLED:
                 publish(CandidateFinished(result))
             results.append(result)
         return results
     return _train_parallel(jobs, workers, publish, cancel)
+
+
+def _threads_per_worker(workers: int) -> int:
+    """torch's CPU threads in each worker: the default share (``cpus``), never fewer than 1."""
+    from tui_bench.core.cpus import default_threads
+
+    return max(1, default_threads().n // max(1, workers))
+
+
+WORKER_IDLE_S = 300  # as joblib's workers: kept this long for the next call
+
+
+def _passive_threads() -> None:
+    """In a worker, before torch loads: its OpenMP threads sleep while they wait, unless
+    the user set ``OMP_WAIT_POLICY``. Spinning threads collapse when another process
+    shares the cores: a MiniLM epoch ran 8 times slower on 2 busy cores (4.5 against 37
+    examples/s), and no slower passive on idle ones (benchmarks/finetune_speed.py)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def _worker_setup() -> None:
+    """In the worker, before its first job: loky restarts a worker whose memory grew by
+    300 MB after its first job (a leak, it assumes), with a warning on stderr; importing
+    torch and a model's allocator pools grow it by more, legitimately, and a restart
+    would import torch again for each candidate."""
+    from joblib.externals.loky import process_executor
+
+    process_executor._MAX_MEMORY_LEAK_SIZE = 1 << 62
+    _passive_threads()
+
+
+@contextlib.contextmanager
+def _stderr_with_fd() -> Iterator[None]:
+    """The process's own stderr while a worker starts: loky hands its resource tracker
+    ``sys.stderr.fileno()``, and inside the app that is Textual's capture, whose -1 fails
+    the start ("bad value(s) in fds_to_keep")."""
+    current = sys.stderr
+    try:
+        swap = current.fileno() < 0 and sys.__stderr__ is not None
+    except Exception:  # no file descriptor at all: loky leaves it out itself
+        swap = False
+    if swap:
+        sys.stderr = sys.__stderr__
+    try:
+        yield
+    finally:
+        if swap:
+            sys.stderr = current
+
+
+def _start_tracker() -> None:
+    """The resource trackers (loky's and multiprocessing's), each started once per
+    process, before any worker and through ``_stderr_with_fd``: workers then start
+    whatever stderr is (inside the app, every loky worker failed to start otherwise)."""
+    from multiprocessing import resource_tracker as mp_tracker
+
+    from joblib.externals.loky.backend import resource_tracker
+
+    with _stderr_with_fd():
+        resource_tracker.ensure_running()
+        mp_tracker.ensure_running()
+
+
+def run_isolated(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` in one loky worker process, reused between calls (joblib
+    would run a single job in this process); its exception is raised here, and a worker
+    that dies raises ``TerminatedWorkerError`` (a one-line message)."""
+    # joblib's own factory: loky keeps one executor per process, and one that joblib's
+    # Parallel (--jobs N) takes over must be of joblib's kind
+    from joblib.executor import get_memmapping_executor
+
+    _start_tracker()
+    executor = get_memmapping_executor(1, timeout=WORKER_IDLE_S, initializer=_worker_setup)
+    return executor.submit(fn, *args, **kwargs).result()
 
 
 class _EventChannel:
@@ -141,6 +228,11 @@ def _worker(job: TrainJob, address: Any, authkey: bytes) -> CandidateResult:
         def emit(event: Event) -> None:
             conn.send(("event", job.index, event))
 
+        if job.candidate_spec().isolated and job.threads:
+            _passive_threads()
+            from tui_bench.core.classify.finetune import use_threads
+
+            use_threads(job.threads)  # the frozen encoder's too, before it loads
         result = run_job(job, emit, is_cancelled)
         conn.send(("done", job.index, result))
     return result
@@ -151,6 +243,7 @@ def _train_parallel(
 ) -> list[CandidateResult]:
     from joblib import Parallel, delayed
 
+    _start_tracker()
     channel = _EventChannel()
     if cancel is not None and cancel.is_set():
         channel.cancel()
@@ -159,9 +252,16 @@ def _train_parallel(
 
     def consume() -> None:
         try:
-            runner = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-            tasks = (delayed(_worker)(job, channel.address, channel.authkey) for job in jobs)
-            for res in runner(tasks):
+            if workers == 1:  # joblib would run a single worker's jobs in this process
+                done: Any = (
+                    run_isolated(_worker, job, channel.address, channel.authkey) for job in jobs
+                )
+            else:
+                runner = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
+                done = runner(
+                    delayed(_worker)(job, channel.address, channel.authkey) for job in jobs
+                )
+            for res in done:
                 returned[by_key[(res.candidate, res.category, res.language)]] = res
         except BaseException as exc:  # surfaced in the caller's thread below
             failure.append(exc)

@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tui_bench.core.classify import candidates as cand
 from tui_bench.core.classify import imbalance as imb
 from tui_bench.core.classify import report_detail as detail
 from tui_bench.core.classify.estimate import human_seconds
@@ -132,6 +133,7 @@ def render_markdown(result: ClassifyResult) -> str:
 
     lines += _imbalance_section(result)
     lines += _ranking_section(result)
+    lines += detail.training_section(result)
     lines += _aggregate_section(result)
     if result.language_balance:
         lines += _balance_section(result)
@@ -374,9 +376,12 @@ def _final_section(result: ClassifyResult) -> list[str]:
         lines.append(f"Chosen: **{choice.get('model') or 'none'}** ({choice.get('reason', '')}).")
     lines.append("")
     if result.final:
+        tuned = any(cand.info(fm.candidate)["kind"] == cand.FINETUNE for fm in result.final)
         lines += [
             "Trained on all the rows of each category, epochs doubled for learners that train "
-            "by epochs, and saved with a JSON card (labels, benchmark metrics, data hash, "
+            "by epochs"
+            + (" (a fine-tuned transformer: the epochs early stopping kept)" if tuned else "")
+            + ", and saved with a JSON card (labels, benchmark metrics, data hash, "
             "library versions):",
             "",
         ]

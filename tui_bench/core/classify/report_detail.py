@@ -1,13 +1,14 @@
 """The parts of a classifier report.md that say how sure a verdict is and what each class
 got: intervals and verdicts in words, the baseline a cell is held to, per-class metrics
-with the confusion matrices, and the legend of the statistics. ``report`` assembles them.
+with the confusion matrices, how each transformer trained, and the legend of the
+statistics. ``report`` assembles them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tui_bench.core.fmt import MISSING, cell_name, score, signed
+from tui_bench.core.fmt import MISSING, cell_name, num, score, signed
 
 
 def _esc(text: str) -> str:
@@ -111,6 +112,41 @@ def per_class_section(result: Any) -> list[str]:
         "",
         *blocks,
     ]
+
+
+def training_section(result: Any) -> list[str]:
+    """Each transformer that trained: where (device, precision, threads), its maximum
+    length and batch, examples per second and seconds per epoch, and per epoch the
+    training loss and the validation macro-F1; on a GPU its memory peak and utilisation."""
+    trained = [r for r in result.results if r.training]
+    if not trained:
+        return []
+    lines = [
+        "## Transformer training",
+        "",
+        "| cell | candidate | device | max length | batch | examples/s | s/epoch "
+        "| loss per epoch | val macro-F1 per epoch | GPU memory peak | GPU util |",
+        "|---|---|---|---:|---:|---:|---:|---|---|---:|---:|",
+    ]
+    for r in trained:
+        t = r.training
+        device = t.get("device_name") or t.get("device") or MISSING
+        if t.get("precision"):
+            device += f", {t['precision']}"
+        if t.get("threads"):
+            device += f", {t['threads']} threads"
+        peak = t.get("gpu_memory_peak_mib")
+        util = t.get("gpu_util_mean_pct")
+        losses = " ▸ ".join(num(v, 3) for v in t.get("train_loss_by_epoch") or []) or MISSING
+        f1s = " ▸ ".join(score(v) for v in r.val_f1_by_epoch) or MISSING
+        lines.append(
+            f"| {_esc(cell_name(r.category, r.language))} | {_esc(r.candidate)} | {device} "
+            f"| {t.get('max_length', MISSING)} | {t.get('batch_size', MISSING)} "
+            f"| {num(t.get('examples_per_s'))} | {num(t.get('epoch_s'))} | {losses} | {f1s} "
+            f"| {MISSING if peak is None else f'{peak:.0f} MiB'} "
+            f"| {MISSING if util is None else f'{util:.0f}%'} |"
+        )
+    return [*lines, ""]
 
 
 def legend() -> list[str]:

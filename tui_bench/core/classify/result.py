@@ -102,7 +102,7 @@ class ClassifyResult:
             "categories": self.categories,
             "languages": self.languages,
             "models": self.models,
-            "candidates": [cand.CATALOG[n].info() for n in all_models(self.models)],
+            "candidates": [cand.info(n) for n in all_models(self.models)],
             "results": self.result_rows(),
             "aggregates": [a.to_dict() for a in self.aggregates],
             "language_balance": [b.to_dict() for b in self.language_balance],

@@ -226,6 +226,8 @@ def _make_jobs(
                     epochs=config.epochs,
                     seed=config.seed,
                     patience=config.patience,
+                    spec=cand.get(model),
+                    max_length=config.max_length,
                 )
             )
     for job in jobs:
@@ -242,7 +244,12 @@ def estimate_for(config: ClassifyConfig, dataset: Dataset) -> DurationEstimate:
     cells = _build_cells(config, dataset, categories)[0]
     _check_folds(config, cells, dataset.path)
     return estimate_duration(
-        cells, _split_cells(config, cells), epochs=config.epochs, seed=config.seed, jobs=config.jobs
+        cells,
+        _split_cells(config, cells),
+        epochs=config.epochs,
+        seed=config.seed,
+        jobs=config.jobs,
+        max_length=config.max_length,
     )
 
 
@@ -345,7 +352,12 @@ def run_classify(
     )
 
     estimate = estimate_duration(
-        cells, splits, epochs=config.epochs, seed=config.seed, jobs=config.jobs
+        cells,
+        splits,
+        epochs=config.epochs,
+        seed=config.seed,
+        jobs=config.jobs,
+        max_length=config.max_length,
     )
     publish(DurationEstimated(estimate.seconds, estimate.text(), estimate.to_dict()))
 

@@ -1,14 +1,16 @@
 """The ranking of a classifier benchmark as plain lines, for the headless log: per cell,
 the baseline the candidates are held to and how the intervals were computed, then each
 candidate with its macro-F1, its difference to the baseline with the 95% interval, and
-its verdict (better or not better than chance, tied with the top)."""
+its verdict (better or not better than chance, tied with the top). Also the progress lines
+of learners trained by epochs (``epoch_line``) and of a fine-tuned transformer's steps
+(``step_line``): loss, throughput and the time left."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tui_bench.core.classify.report_detail import interval, method_text
-from tui_bench.core.fmt import cell_name, score, signed
+from tui_bench.core.fmt import cell_name, num, score, signed
 
 PREFIX = "[ranking]"
 
@@ -50,3 +52,36 @@ def ranking_lines(result: Any) -> list[str]:
             f"{top.mean_rank:.2f} over {top.n_cells} cells; {top.verdict}"
         )
     return lines
+
+
+def _left(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def _where(e: Any) -> str:
+    fold = f" fold {e.fold}" if e.fold else ""
+    return f"  {e.candidate} / {cell_name(e.category, e.language)}{fold}"
+
+
+def epoch_line(e: Any) -> str:
+    """An ``EpochProgress`` in one line; a transformer's with its loss, throughput and
+    the time left."""
+    line = f"{_where(e)}: epoch {e.epoch}/{e.n_epochs} val F1 {score(e.val_f1_macro)}"
+    if e.examples_per_s is not None:
+        line += (
+            f"  loss {num(e.train_loss, 4)}  {num(e.examples_per_s)} examples/s  "
+            f"{_left(e.eta_s)} left"
+        )
+    return line
+
+
+def step_line(e: Any) -> str:
+    """A ``StepProgress`` in one line."""
+    return (
+        f"{_where(e)}: epoch {e.epoch}/{e.n_epochs} step {e.step}/{e.n_steps}  "
+        f"loss {num(e.loss, 4)}  {num(e.examples_per_s)} examples/s  {_left(e.eta_s)} left"
+    )

@@ -12,11 +12,12 @@ every candidate of a cell sees the same train and test rows:
   each fold's macro-F1 for the corrected resampled t-test (``significance``).
 
 Learners that train by epochs get a validation split carved from the training part
-(stratified, ``VALIDATION_FRACTION``, at least one row per class). Each epoch is one
+(stratified, ``trainrows.VALIDATION_FRACTION``, at least one row per class). Each epoch is one
 ``partial_fit`` over the fit rows in a fresh seeded order; after it, macro-F1 on the
 validation rows decides: the best epoch's model is kept, and training stops after
 ``patience`` epochs without improvement (early stopping). Other learners fit once on the
-whole training part.
+whole training part. A fine-tuned transformer (kind ``finetune``) trains by epochs the
+same way, by optimiser steps (``finetune``), on the same validation split.
 
 Figures per job: macro-F1, accuracy, balanced accuracy, Matthews correlation, per-class F1,
 minority-class F1 (the class with the fewest training rows; ties: label order), training
@@ -32,7 +33,7 @@ the paired bootstrap (``significance``).
 worker processes (joblib); their events come back through a manager queue and are
 published from the caller's thread as they arrive. A failing candidate is recorded with
 its error; the run goes on, and so does a worker process that dies: its jobs are
-recorded as failed.
+recorded as failed. Transformer candidates (``isolated``) always train in a worker.
 """
 
 from __future__ import annotations
@@ -53,13 +54,17 @@ from sklearn.metrics import (
     f1_score,
     matthews_corrcoef,
 )
-from sklearn.model_selection import train_test_split
 
 from tui_bench.core.classify import candidates as cand
 from tui_bench.core.classify.events import CandidateStarted, EpochProgress
+from tui_bench.core.classify.trainrows import (
+    balanced_class_weight,
+    balanced_row_weights,
+    carve_validation,
+    minority_of,
+)
 from tui_bench.core.events import Event
 
-VALIDATION_FRACTION = 0.1
 DEFAULT_PATIENCE = 2
 CANCELLED = "cancelled"
 
@@ -80,9 +85,11 @@ class TrainJob:
     seed: int
     patience: int = DEFAULT_PATIENCE
     spec: cand.CandidateSpec | None = None  # None: the catalog entry named ``candidate``
+    max_length: int = 256  # transformers: the cap on the tokens per text
+    threads: int | None = None  # transformers on the CPU: torch's threads (None: default)
 
     def candidate_spec(self) -> cand.CandidateSpec:
-        return self.spec if self.spec is not None else cand.CATALOG[self.candidate]
+        return self.spec if self.spec is not None else cand.get(self.candidate)
 
 
 @dataclass
@@ -116,6 +123,8 @@ class CandidateResult:
     # per class: precision, recall, f1, support, from ``confusion``
     per_class: dict[str, dict[str, float]] = field(default_factory=dict)
     confusion: list[list[int]] = field(default_factory=list)  # [true][predicted], summed
+    # transformers: device, max length, batch, throughput, loss per epoch, GPU figures
+    training: dict[str, Any] = field(default_factory=dict)
     # The hold-out test predictions (test rows in order), for the paired bootstrap. In
     # memory only: never serialised, never compared.
     test_pred: list[str] | None = field(default=None, repr=False, compare=False)
@@ -148,24 +157,6 @@ class CandidateResult:
         return out
 
 
-def balanced_class_weight(labels: Sequence[str]) -> dict[str, float]:
-    """n / (k · n_c), as scikit-learn's "balanced" (which partial_fit refuses)."""
-    counts = Counter(labels)
-    n, k = len(labels), len(counts)
-    return {label: n / (k * c) for label, c in counts.items()}
-
-
-def balanced_row_weights(labels: Sequence[str]) -> np.ndarray:
-    """Each row's class weight (``balanced_class_weight``), for ``sample_weight``."""
-    weights = balanced_class_weight(labels)
-    return np.asarray([weights[label] for label in labels], dtype=np.float64)
-
-
-def minority_of(labels: Sequence[str]) -> str:
-    counts = Counter(labels)
-    return min(counts, key=lambda label: (counts[label], label))
-
-
 # --------------------------------------------------------------------------- one fit
 
 
@@ -182,6 +173,7 @@ class _FoldOutcome:
     epochs_run: int | None
     best_epoch: int | None
     val_f1_by_epoch: list[float]
+    training: dict[str, Any]
     mcc: float
     confusion: np.ndarray
     pred: list[str]
@@ -189,21 +181,6 @@ class _FoldOutcome:
 
 class _Cancelled(Exception):
     pass
-
-
-def _carve_validation(labels: Sequence[str], seed: int) -> tuple[list[int], list[int]] | None:
-    """(fit rows, validation rows) within a training part, or None when too small."""
-    n = len(labels)
-    k = len(set(labels))
-    n_val = max(k, round(VALIDATION_FRACTION * n))
-    counts = Counter(labels)
-    if n - n_val < k or min(counts.values()) < 2:
-        return None
-    idx = np.arange(n)
-    fit, val = train_test_split(
-        idx, test_size=n_val, stratify=np.asarray(labels), random_state=seed
-    )
-    return sorted(fit.tolist()), sorted(val.tolist())
 
 
 def fit_by_epochs(
@@ -224,7 +201,7 @@ def fit_by_epochs(
     final model on all the data) every epoch runs on every row.
     """
     t0 = time.perf_counter()
-    carve = _carve_validation(labels, seed) if early_stopping else None
+    carve = carve_validation(labels, seed) if early_stopping else None
     if carve is None:
         fit_rows, val_rows = list(range(len(labels))), []
     else:
@@ -312,7 +289,32 @@ def _evaluate_fold(
 
     t0 = time.perf_counter()
     info: dict[str, Any] = {"epochs_run": None, "best_epoch": None, "val_f1_by_epoch": []}
-    if spec.by_epochs:
+    if spec.kind == cand.FINETUNE:
+        from tui_bench.core.classify.finetune import Where, fit_transformer
+
+        carve = carve_validation(train_y, job.seed)
+        clf, info = fit_transformer(
+            spec.model or job.candidate,
+            train_texts,
+            train_y,
+            classes=classes,
+            epochs=job.epochs,
+            seed=job.seed,
+            patience=job.patience,
+            carve=carve,
+            class_weight=balanced_class_weight(
+                [train_y[i] for i in carve[0]] if carve else train_y
+            ),
+            max_length=job.max_length,
+            threads=job.threads,
+            where=Where(job.candidate, job.category, job.language, fold),
+            emit=emit,
+            stop=is_cancelled,
+        )
+        if info["cancelled"]:
+            raise _Cancelled
+        vec = None
+    elif spec.by_epochs:
 
         def on_epoch(epoch: int, score: float | None, elapsed: float, improved: bool) -> None:
             emit(
@@ -367,6 +369,7 @@ def _evaluate_fold(
         epochs_run=info["epochs_run"],
         best_epoch=info["best_epoch"],
         val_f1_by_epoch=list(info["val_f1_by_epoch"]),
+        training=dict(info.get("training") or {}),
     )
 
 
@@ -462,6 +465,7 @@ def _merge(result: CandidateResult, outcomes: list[_FoldOutcome]) -> None:
     result.per_class = per_class_from_confusion(result.classes, result.confusion)
     if len(outcomes) == 1:
         result.test_pred = outcomes[0].pred
+    result.training = outcomes[0].training  # the first fold's
     if result.by_epochs:
         result.epochs_run = max(o.epochs_run or 0 for o in outcomes)
         best = Counter(o.best_epoch for o in outcomes if o.best_epoch is not None)
