@@ -184,6 +184,7 @@ class ClassifyLogSink(LineSink):
 
     def handle(self, event: Event) -> None:
         from tui_bench.core.classify import events as ce
+        from tui_bench.core.classify.summary import epoch_line, step_line
 
         if isinstance(event, ce.ClassifyStarted):
             self.total = event.n_trainings
@@ -206,10 +207,12 @@ class ClassifyLogSink(LineSink):
             picks = ", ".join(f"{k}={or_missing(v)}" for k, v in event.suggested.items())
             self.line(f"[imbalance] suggested: {picks}")
         elif isinstance(event, ce.EpochProgress):
+            # a transformer's epochs take minutes: each is said; others with -v
+            if self.verbose or event.examples_per_s is not None:
+                self.line(epoch_line(event))
+        elif isinstance(event, ce.StepProgress):
             if self.verbose:
-                self.line(
-                    f"  {event.candidate} / {event.category}: epoch {event.epoch}/{event.n_epochs} val F1 {score(event.val_f1_macro)}"
-                )
+                self.line(step_line(event))
         elif isinstance(event, ce.CandidateFinished):
             r = event.result
             head = f"{self._progress()} {r.candidate} on {cell_name(r.category, r.language)}"

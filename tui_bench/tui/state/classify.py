@@ -29,6 +29,7 @@ from tui_bench.core.classify.events import (
     FinalModelSaved,
     FinalModelStarted,
     ImbalanceAnalysed,
+    StepProgress,
 )
 from tui_bench.core.fmt import cell_name, score
 from tui_bench.tui.state.base import EventSink, LiveStateBase, RunView, folds
@@ -49,6 +50,13 @@ class Training:
     n_epochs: int | None = None
     fold: int | None = None
     epochs: list[tuple[int, float | None, bool]] = field(default_factory=list)
+    # a fine-tuned transformer: where it is within its epoch, loss, throughput, time left
+    epoch_now: int | None = None
+    step: int | None = None
+    n_steps: int | None = None
+    loss: float | None = None
+    examples_per_s: float | None = None
+    eta_s: float | None = None
 
     @property
     def cell(self) -> str:
@@ -220,6 +228,19 @@ class ClassifySink(EventSink[ClassifyLiveState]):
             t.epochs = []
         t.n_epochs = e.n_epochs
         t.epochs.append((e.epoch, e.val_f1_macro, e.improved))
+        if e.examples_per_s is not None:
+            t.step = None  # the epoch is over: its figures until the next step
+            t.loss, t.examples_per_s, t.eta_s = e.train_loss, e.examples_per_s, e.eta_s
+
+    @folds(StepProgress)
+    def _step(self, e: StepProgress) -> None:
+        t = self.state.in_flight.get((e.candidate, e.category, e.language))
+        if t is None:
+            return
+        if e.fold != t.fold:
+            t.fold, t.epochs = e.fold, []
+        t.n_epochs, t.epoch_now, t.step, t.n_steps = e.n_epochs, e.epoch, e.step, e.n_steps
+        t.loss, t.examples_per_s, t.eta_s = e.loss, e.examples_per_s, e.eta_s
 
     @folds(CandidateFinished)
     def _candidate_finished(self, e: CandidateFinished) -> None:

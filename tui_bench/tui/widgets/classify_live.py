@@ -12,7 +12,7 @@ from textual.app import RenderResult
 from textual.content import Content
 from textual.widget import Widget
 
-from tui_bench.tui.format import MISSING, duration, score
+from tui_bench.tui.format import MISSING, duration, num, score
 from tui_bench.tui.state.classify import ClassifyView, Training, cell_name
 
 
@@ -32,9 +32,26 @@ class ClassifyPanel(Widget):
         self.refresh()
 
 
+def steps_text(t: Training) -> str:
+    """A fine-tuned transformer's progress: ``step 5/12 · loss 1.234 · 55 examples/s ·
+    40 s left`` (after an epoch: its loss and throughput), or "" for other learners."""
+    if t.examples_per_s is None:
+        return ""
+    step = f"step {t.step}/{t.n_steps} · " if t.step is not None else ""
+    return (
+        f"{step}loss {num(t.loss, 3)} · {num(t.examples_per_s)} examples/s · "
+        f"{duration(t.eta_s)} left"
+    )
+
+
 def epoch_line(t: Training) -> Content:
-    """``epoch 2/3 · val macro-F1 0.612 ▸ 0.688↑`` (↑: the best so far, kept)."""
+    """``epoch 2/3 · val macro-F1 0.612 ▸ 0.688↑`` (↑: the best so far, kept); a
+    transformer's steps after it (``steps_text``)."""
+    steps = steps_text(t)
     if not t.epochs:
+        if steps:
+            epoch = f"epoch {t.epoch_now}/{t.n_epochs or '?'}"
+            return Content.assemble(epoch, (f" · {steps}", "$text-muted"))
         return Content.styled("fitting…" if t.n_epochs is None else "first epoch…", "$text-muted")
     last = t.epochs[-1][0]
     parts: list[Any] = [f"epoch {last}/{t.n_epochs or '?'}"]
@@ -51,6 +68,8 @@ def epoch_line(t: Training) -> Content:
                 "$text-success" if improved else "$text-warning",
             )
         )
+    if steps:
+        parts.append((f" · {steps}", "$text-muted"))
     return Content.assemble(*parts)
 
 

@@ -164,6 +164,7 @@ class SetupBase(StepScreen):
             cv=self._int_setting("cv", "folds", blank=None),
             cv_repeats=self._int_setting("cv_repeats", "repeats", blank=1) or 0,
             patience=base.patience if base else 2,
+            max_length=base.max_length if base else 256,  # the command line's, kept
             language_penalty=base.language_penalty if base and self.by_language else None,
             output_dir=Path(output).expanduser() if output else None,
         )

@@ -82,17 +82,26 @@ class CandidatesStep(SetupBase):
         self.model_scope = str(event.value)
         self._fill_models()
 
+    def _offered(self) -> list[str]:
+        """The scikit-learn candidates, the transformers installed here, and any model
+        the command line named (a folder, a cached model id)."""
+        names = [*cand.real_names(), *cand.transformer_names()]
+        named = [*self.selected_models, *(m for ms in self.models_by_language.values() for m in ms)]
+        return names + [n for n in dict.fromkeys(named) if n not in names]
+
     def _fill_models(self) -> None:
         sl = self.query_one("#cl-models", SelectionList)
         sl.clear_options()
         chosen = self._scope_models()
-        for name in cand.real_names():
-            spec = cand.CATALOG[name]
+        for name in self._offered():
+            spec = cand.info(name)  # never raises, as the list must not
             texts = [
                 name,
-                "by epochs" if spec.by_epochs else "one fit",
-                "any script" if spec.multilingual else "word-based",
-                spec.good_for,
+                "by epochs" if spec["by_epochs"] else "one fit",
+                "transformer"
+                if spec["kind"] != cand.SKLEARN
+                else ("any script" if spec["multilingual"] else "word-based"),
+                spec["good_for"],
             ]
             sl.add_option(Selection(table_row(MODEL_HEADER, texts), name, name in chosen))
         self._model_detail(self._highlighted(sl))
@@ -104,9 +113,8 @@ class CandidatesStep(SetupBase):
     def _model_detail(self, name: str | None) -> None:
         base = cand.CATALOG[cand.BASELINE]
         parts: list[Any] = []
-        if name in cand.CATALOG:
-            spec = cand.CATALOG[name]
-            parts += [(f"{name}: ", "bold $accent"), f"{spec.description}.\n"]
+        if name is not None:
+            parts += [(f"{name}: ", "bold $accent"), f"{cand.info(name)['description']}.\n"]
         parts += [
             (f"{cand.BASELINE}: ", "bold"),
             f"{base.description}; always trained, shown with every category, never ranked. ",
@@ -125,7 +133,7 @@ class CandidatesStep(SetupBase):
     @on(SelectionList.SelectedChanged, "#cl-models")
     def _models_changed(self, event: SelectionList.SelectedChanged) -> None:
         chosen = set(event.selection_list.selected)
-        picked = [n for n in cand.real_names() if n in chosen]
+        picked = [n for n in self._offered() if n in chosen]
         if self.model_scope == EVERY:
             self.selected_models = picked
         elif picked == self.selected_models:

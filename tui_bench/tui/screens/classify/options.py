@@ -152,7 +152,7 @@ class OptionsStep(SetupBase):
                 )
             )
             return
-        by_epochs = [n for n in c.model_names() if cand.CATALOG[n].by_epochs]
+        by_epochs = [n for n in c.model_names() if cand.get(n).by_epochs]
         cores = os.cpu_count() or 1
         jobs = f"every core ({cores})" if c.jobs <= 0 else f"{c.jobs} of {cores} cores"
         repeats = f" × {c.cv_repeats} repeats" if c.cv and c.cv_repeats > 1 else ""
