@@ -53,10 +53,12 @@ def start_llama_server(
     *,
     alias: str = "smol",
     api_key: str | None = None,
+    timings: bool = False,
 ) -> RealServer:
     """llama-cpp-python's server with ``model`` on a free loopback port, repacking off (it
     crashes on the first decode on some hosts), ready once ``/v1/models`` answers. With
-    ``api_key``, the server asks every client for it."""
+    ``api_key``, the server asks every client for it; with ``timings``, every answer's last
+    chunk carries llama.cpp's own counters (the launcher's ``--timings on``)."""
     env = {"TEST_SERVER_KEY": api_key} if api_key else {}
     cmd = [
         sys.executable,
@@ -75,6 +77,7 @@ def start_llama_server(
         "--repack",
         "off",
         *(["--api-key-env", "TEST_SERVER_KEY"] if api_key else []),
+        *(["--timings", "on"] if timings else []),
     ]
     proc = subprocess.Popen(
         cmd,

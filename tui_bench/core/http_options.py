@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Fields that only the openai backend reads (all None by default): set on another backend,
 # they would do nothing.
-OPENAI_FIELDS = ("base_url", "model", "api_key_env", "endpoint", "timeouts")
+OPENAI_FIELDS = ("base_url", "model", "api_key_env", "endpoint", "timeouts", "tokenizer", "launch")
 
 
 class HttpTimeouts(BaseModel):
@@ -60,9 +60,15 @@ def openai_problem(spec: Any) -> tuple[str, str] | None:
             if getattr(spec, name) is not None:
                 return name, "only applies to backend 'openai'"
         return None
-    if not spec.base_url:
+    if spec.launch:
+        # tui-bench starts llama-cpp-python's server on a free loopback port itself
+        if spec.base_url:
+            return "launch", "starts its own server on 127.0.0.1: leave base_url out"
+        if not spec.source:
+            return "source", "required with launch = true: the GGUF the server is to serve"
+    elif not spec.base_url:
         return "base_url", "required for backend 'openai'"
-    problem = url_problem(spec.base_url)
+    problem = url_problem(spec.base_url) if spec.base_url else None
     if problem:
         return "base_url", problem
     if spec.api_key_env is not None and not ENV_NAME.fullmatch(spec.api_key_env):

@@ -99,6 +99,9 @@ class EngineCounters:
     origin: str | None = None
     n_cached: int | None = None
     net: dict[str, Any] | None = None
+    # a prompt count from the client's tokenizer: exact (the server's own template and
+    # vocabulary) or an estimate (a template rendered differently); None: not counted so
+    n_in_exact: bool | None = None
 
     @property
     def _decodes(self) -> int | None:
@@ -153,7 +156,7 @@ class EngineCounters:
             "n_reused": self.n_reused,
         }
         # only where set: an in-process record keeps the shape it always had
-        for key in ("origin", "n_cached", "net"):
+        for key in ("origin", "n_cached", "net", "n_in_exact"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -174,6 +177,7 @@ class EngineCounters:
             origin=data.get("origin"),
             n_cached=data.get("n_cached"),
             net=data.get("net"),
+            n_in_exact=data.get("n_in_exact"),
         )
 
 

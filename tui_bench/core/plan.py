@@ -132,6 +132,8 @@ class ModelSpec(_Strict):
     api_key_env: str | None = None
     endpoint: Literal["chat", "completions"] | None = None  # None: as [defaults] mode says
     timeouts: HttpTimeouts | None = None
+    tokenizer: str | None = None  # a GGUF counting tokens the server does not (openai only)
+    launch: bool | None = None  # openai: serve `source` on 127.0.0.1 for the run (serve.py)
     load: LoadSpec | None = None  # [models.load]: this model's own (core/load/spec.py)
 
     @model_validator(mode="after")

@@ -14,9 +14,18 @@ so the raw bytes are the events.
 
 Token counts, best first: the server's ``usage`` (source ``usage``); else its tokenize
 endpoint applied to the answer (llama-server ``/tokenize``, llama-cpp-python
-``/extras/tokenize``; source ``server_tokenize``); else one token per content chunk
-(``chunk_count``). The chunk count is kept as the second source when another one wins,
-so the engine can flag the two disagreeing.
+``/extras/tokenize``; source ``server_tokenize``); else the model's own vocabulary, read
+from a GGUF on this machine (the plan's ``tokenizer``, else the model's ``source`` where it
+is a local GGUF; :mod:`.gguf_tokenizer`; source ``client_tokenizer``); else one token per
+content chunk (``chunk_count``). A chat prompt goes through a template the tokenize
+endpoints never apply: it is counted by the local tokenizer after the GGUF's template, and
+the engine counters' ``n_in_exact`` says whether that count is exact or an estimate
+(:mod:`.openai_tokens`). The chunk count is kept as the second source when another one
+wins, so the engine can flag the two disagreeing.
+
+With ``launch = true`` the backend starts llama-cpp-python's server with the model's
+``source`` on 127.0.0.1 itself when it loads, and stops it when it closes
+(:mod:`.openai_launch`); the server's start is the model's load time.
 
 One ``httpx.AsyncClient`` serves every request of the backend and each request keeps its
 own state, so several ``generate`` calls can run at once. Timeouts come from the plan
@@ -38,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tui_bench.core.backends.base import Backend, GenRequest, LoadInfo, OnTokens, TokenBatch
+from tui_bench.core.backends.openai_launch import LaunchedServer
 from tui_bench.core.backends.openai_stream import (
     StreamState,
     Watchdog,
@@ -46,9 +56,15 @@ from tui_bench.core.backends.openai_stream import (
     excerpt,
     http_error,
 )
+from tui_bench.core.backends.openai_tokens import (
+    TOKENIZER_LLAMA_CPP_PYTHON,
+    TOKENIZER_LLAMA_SERVER,
+    TokenCounter,
+    messages_of,
+)
 from tui_bench.core.errors import BackendError
 from tui_bench.core.http_options import HttpTimeouts
-from tui_bench.core.metrics import EngineCounters, RawTiming
+from tui_bench.core.metrics import RawTiming
 from tui_bench.core.plan import ModelSpec
 from tui_bench.core.results import GenOutcome
 
@@ -60,8 +76,12 @@ if TYPE_CHECKING:
 BATCH_NS = 50_000_000
 ERROR_BODY_LIMIT = 4096
 
-TOKENIZER_LLAMA_SERVER = "llama_server"  # POST /tokenize {"content": ...}
-TOKENIZER_LLAMA_CPP_PYTHON = "llama_cpp_python"  # POST /extras/tokenize {"input": ...}
+__all__ = [
+    "TOKENIZER_LLAMA_CPP_PYTHON",
+    "TOKENIZER_LLAMA_SERVER",
+    "OpenAIBackend",
+    "split_base_url",
+]
 
 
 def split_base_url(base_url: str) -> tuple[str, str]:
@@ -102,16 +122,16 @@ class OpenAIBackend(Backend):
 
     def __init__(self, spec: ModelSpec, path: Path | None = None) -> None:
         super().__init__(spec, path)
-        assert spec.base_url is not None  # the plan requires it for this backend
-        self.root, self.api = split_base_url(spec.base_url)
+        # the plan requires a base_url unless the server is launched (then known at load)
+        self.root, self.api = split_base_url(spec.base_url) if spec.base_url else ("", "")
+        self._server: LaunchedServer | None = None
         self.model = spec.model or spec.id  # the name the server knows it by
         self.endpoint = spec.endpoint  # None: as the request's mode says
         self.timeouts = spec.timeouts or HttpTimeouts()
         self._client: httpx.AsyncClient | None = None
         self._key: str | None = None
         self._pid: int | None = None
-        self._tokenizer: str | None = None
-        self._bos_tokens = 0  # what tokenizing an empty text gives (a BOS the server adds)
+        self.tokens = TokenCounter(spec, self.root, self.model, self.timeouts.idle_s)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._inflight: dict[asyncio.Future[None], StreamState] = {}
 
@@ -139,6 +159,11 @@ class OpenAIBackend(Backend):
                     f"{spec.id}: environment variable {name} (api_key_env) is not set"
                 )
             self._key = key
+        t_launch = time.perf_counter_ns()
+        if spec.launch:  # the model loads in the server: its start is the load time
+            self._server = LaunchedServer(spec, self.model)
+            self.root, self.api = split_base_url(await self._server.start())
+            self.tokens.root = self.root
         headers = {"Accept-Encoding": "identity"}
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"
@@ -153,7 +178,7 @@ class OpenAIBackend(Backend):
             trust_env=not _is_loopback(host),
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
         )
-        t0 = time.perf_counter_ns()
+        t0 = t_launch if spec.launch else time.perf_counter_ns()
         try:
             served = await self._models()
         except BaseException:
@@ -167,10 +192,17 @@ class OpenAIBackend(Backend):
             raise BackendError(
                 f"{spec.id}: {self.api}/models does not list model {model!r} (it serves: {shown})"
             )
-        await self._probe_tokenizer()
+        await self.tokens.probe(self._client)
+        try:
+            await self.tokens.load_local()
+        except BaseException:
+            await self.close()
+            raise
         parts = urlsplit(self.root)
         if _is_loopback(parts.hostname):
             self._pid = await asyncio.to_thread(_listening_pid, parts.port or _default_port(parts))
+        if self._server is not None and self._server.proc is not None:
+            self._pid = self._server.proc.pid  # its memory is the model's
         return LoadInfo(
             load_ms=load_ms,
             pid=self._pid,
@@ -180,8 +212,10 @@ class OpenAIBackend(Backend):
                 "server_model": model,
                 "endpoint": self.endpoint,
                 "served_models": served,
-                "tokenizer": self._tokenizer,
+                "tokenizer": self.tokens.kind,
+                "local_tokenizer": self.tokens.local_path,
                 "server_pid": self._pid,
+                "launched": self._server is not None,
             },
         )
 
@@ -213,39 +247,6 @@ class OpenAIBackend(Backend):
             return []
         return [str(m["id"]) for m in data if isinstance(m, dict) and m.get("id") is not None]
 
-    async def _probe_tokenizer(self) -> None:
-        """Which tokenize endpoint the server has, if any (llama-server's or
-        llama-cpp-python's); the other servers count with usage or by chunk."""
-        for kind in (TOKENIZER_LLAMA_SERVER, TOKENIZER_LLAMA_CPP_PYTHON):
-            tokens = await self._tokenize("", kind=kind)
-            if tokens is not None:
-                self._tokenizer = kind
-                self._bos_tokens = tokens
-                return
-
-    async def _tokenize(
-        self, text: str, *, kind: str | None = None, special: bool = False
-    ) -> int | None:
-        """How many tokens the server makes of ``text``; None when it cannot tell."""
-        import httpx
-
-        kind = kind or self._tokenizer
-        if kind is None or self._client is None:
-            return None
-        if kind == TOKENIZER_LLAMA_SERVER:
-            url, body = f"{self.root}/tokenize", {"content": text, "add_special": special}
-        else:
-            url, body = (
-                f"{self.root}/extras/tokenize",
-                {"input": text, "model": self.model},
-            )
-        try:
-            resp = await asyncio.wait_for(self._client.post(url, json=body), self.timeouts.idle_s)
-            tokens = resp.json().get("tokens") if resp.status_code == 200 else None
-        except (asyncio.TimeoutError, httpx.HTTPError, ValueError, AttributeError):
-            return None
-        return len(tokens) if isinstance(tokens, list) else None
-
     # -- one request ---------------------------------------------------------------------
 
     def _endpoint(self, request: GenRequest) -> str:
@@ -272,17 +273,13 @@ class OpenAIBackend(Backend):
             body["stop"] = list(gen.stop)
         if gen.ignore_eos:
             body["ignore_eos"] = True
-        if self._tokenizer == TOKENIZER_LLAMA_SERVER and not gen.prompt_cache:
+        if self.tokens.kind == TOKENIZER_LLAMA_SERVER and not gen.prompt_cache:
             # llama-server reuses a cached prompt prefix unless told not to
             body["cache_prompt"] = False
         if self._endpoint(request) == "completions":
             body["prompt"] = prompt.text
             return f"{self.api}/completions", body
-        messages = []
-        if prompt.system:
-            messages.append({"role": "system", "content": prompt.system})
-        messages.append({"role": "user", "content": prompt.text})
-        body["messages"] = messages
+        body["messages"] = messages_of(request.prompt)
         return f"{self.api}/chat/completions", body
 
     async def generate(self, request: GenRequest, on_tokens: OnTokens) -> GenOutcome:
@@ -419,8 +416,11 @@ class OpenAIBackend(Backend):
                 finish_reason=finish,
                 error=self._scrub(error),
             )
-        n_in, n_in_source = await self._prompt_tokens(st, request)
-        n_out, source, other = await self._output_tokens(st, n_chunks, engine)
+        tokens, client = self.tokens, self._client
+        n_in, n_in_source, engine.n_in_exact = await tokens.prompt(
+            client, st, self._endpoint(request) == "chat", request.prompt
+        )
+        n_out, source, other = await tokens.output(client, st, n_chunks, engine)
         return GenOutcome(
             **base,
             n_in=n_in,
@@ -430,32 +430,6 @@ class OpenAIBackend(Backend):
             n_out_other=other,
             finish_reason=st.finish_reason,
         )
-
-    async def _prompt_tokens(
-        self, st: StreamState, request: GenRequest
-    ) -> tuple[int | None, str | None]:
-        usage = st.usage or {}
-        if isinstance(usage.get("prompt_tokens"), int):
-            return usage["prompt_tokens"], "usage"
-        if self._endpoint(request) == "completions":
-            # the server tokenizes a completion prompt as this does (with its BOS); a chat
-            # prompt goes through a template this side cannot see, so it stays unknown
-            n = await self._tokenize(request.prompt.text, special=True)
-            if n is not None:
-                return n, "server_tokenize"
-        return None, None
-
-    async def _output_tokens(
-        self, st: StreamState, n_chunks: int, engine: EngineCounters
-    ) -> tuple[int, str, int | None]:
-        usage = st.usage or {}
-        if isinstance(usage.get("completion_tokens"), int):
-            return usage["completion_tokens"], "usage", n_chunks
-        answer = "".join(st.reasoning) + st.text
-        n = await self._tokenize(answer)
-        if n is not None:
-            return max(0, n - self._bos_tokens), "server_tokenize", n_chunks
-        return n_chunks, "chunk_count", engine.n_eval
 
     # -- control -------------------------------------------------------------------------
 
@@ -476,6 +450,9 @@ class OpenAIBackend(Backend):
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+        server, self._server = self._server, None
+        if server is not None:
+            await server.stop()
 
 
 def _default_port(parts: Any) -> int:
