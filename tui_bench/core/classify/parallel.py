@@ -80,8 +80,9 @@ WORKER_IDLE_S = 300  # as joblib's workers: kept this long for the next call
 def _passive_threads() -> None:
     """In a worker, before torch loads: its OpenMP threads sleep while they wait, unless
     the user set ``OMP_WAIT_POLICY``. Spinning threads collapse when another process
-    shares the cores: a MiniLM epoch ran 8 times slower on 2 busy cores (4.5 against 37
-    examples/s), and no slower passive on idle ones (benchmarks/finetune_speed.py)."""
+    shares the cores: MiniLM fine-tuned 3 to 8 times slower spinning on 2 busy cores (5
+    to 13 against 33 to 37 examples/s, alternating runs); benchmarks/finetune_speed.py
+    measures both policies side by side on any machine."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
