@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import random
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -118,9 +119,18 @@ def _probe(spec: cand.CandidateSpec, texts: list[str], labels: list[str], seed: 
 def _probe_transformer(
     spec: cand.CandidateSpec, texts: list[str], labels: list[str], seed: int, max_length: int
 ) -> tuple[float, float]:
-    """(seconds that do not grow with the rows: loading the model, seconds that do)."""
-    if spec.kind != cand.FINETUNE:
-        return 0.0, _probe(spec, texts, labels, seed)
+    """(seconds that do not grow with the rows: loading the model, seconds that do).
+    Quiet: a few rows of many classes make learners warn about the sample, not the run."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if spec.kind != cand.FINETUNE:
+            return 0.0, _probe(spec, texts, labels, seed)
+        return _probe_fine_tune(spec, texts, labels, seed, max_length)
+
+
+def _probe_fine_tune(
+    spec: cand.CandidateSpec, texts: list[str], labels: list[str], seed: int, max_length: int
+) -> tuple[float, float]:
     from tui_bench.core.classify.finetune import fit_transformer
     from tui_bench.core.classify.trainrows import balanced_class_weight
 
