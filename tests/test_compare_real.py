@@ -1,5 +1,10 @@
-"""The regression gate on a real model: SmolLM2 decoding on one thread instead of two is
-a regression the gate catches (llama.cpp's own counters confirm the slowdown)."""
+"""The regression gate on real models: the same model id served by a slower model (Gemma-3
+270M in place of SmolLM2-135M, as a heavier quantisation or a bigger model would be) is
+a regression the gate catches, and llama.cpp's own counters confirm the slowdown.
+
+One thread instead of two was the first choice of a deliberate slowdown, but on a host
+whose two cores are busy with other work two threads are no faster than one, and the
+test then said nothing; a model about three times slower stays slower under any load."""
 
 from __future__ import annotations
 
@@ -17,12 +22,11 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
     return Cli(capsys)
 
 
-def _plan(path: Path, threads: int) -> Path:
+def _plan(path: Path, source: str) -> Path:
     path.write_text(
         f'name = "threads"\nrepeats = 4\nwarmup = 1\nsuccess_threshold = 1.0\n'
         "[defaults]\nmax_tokens = 32\nignore_eos = true\n"
-        '[[models]]\nid = "smol"\nsource = "builtin:smollm2-135m"\nn_ctx = 256\n'
-        f"n_threads = {threads}\n"
+        f'[[models]]\nid = "smol"\nsource = "{source}"\nn_ctx = 256\nn_threads = 2\n'
         '[[prompts]]\nid = "capital"\ntask = "qa"\ntext = "What is the capital of France?"\n'
         '[[prompts]]\nid = "cat"\ntask = "generation"\ntext = "Tell a short story about a cat."\n',
         encoding="utf-8",
@@ -30,24 +34,25 @@ def _plan(path: Path, threads: int) -> Path:
     return path
 
 
-def test_one_thread_instead_of_two_fails_the_gate(cli: Cli, tmp_path: Path) -> None:
-    two, one = tmp_path / "two", tmp_path / "one"
-    assert cli("run", str(_plan(tmp_path / "2.toml", 2)), "--headless", "-o", str(two))[0] == 0
-    assert cli("run", str(_plan(tmp_path / "1.toml", 1)), "--headless", "-o", str(one))[0] == 0
+def test_a_slower_model_fails_the_gate(cli: Cli, tmp_path: Path) -> None:
+    two, one = tmp_path / "base", tmp_path / "slower"
+    base = _plan(tmp_path / "base.toml", "builtin:smollm2-135m")
+    slower = _plan(tmp_path / "slower.toml", "builtin:gemma3-270m")
+    assert cli("run", str(base), "--headless", "-o", str(two))[0] == 0
+    assert cli("run", str(slower), "--headless", "-o", str(one))[0] == 0
     code, out, _ = cli(
         "compare", str(two), str(one), "--metric", "decode_tps", "--metric", "n_out",
         "--fail-if-regression", "5%", "--format", "json",
     )  # fmt: skip
     result = json.loads(out)
     m = {x["metric"]: x for x in result["models"][0]["metrics"]}
-    # what llama.cpp itself measured: the one-thread run really decoded slower
+    # what llama.cpp itself measured: the candidate really decoded slower
     engine = {}
     for name, folder in (("two", two), ("one", one)):
         reqs = json.loads((folder / "data.json").read_text())["requests"]
         rates = sorted(r["engine_decode_tps"] for r in reqs if not r["warmup"])
         engine[name] = rates[len(rates) // 2]
-    if engine["one"] >= 0.95 * engine["two"]:  # a host too busy for two threads to help
-        pytest.skip(f"llama.cpp decoded as fast on one thread as on two here: {engine}")
+    assert engine["one"] < 0.95 * engine["two"], engine
     assert m["decode_tps"]["n_baseline"] == m["decode_tps"]["n_candidate"] == 8
     assert m["decode_tps"]["verdict"] == "slower" and m["decode_tps"]["regression"] is True
     assert m["n_out"]["baseline"] == m["n_out"]["candidate"] == 32  # ignore_eos: same work
