@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tui_bench.core.metrics import (
@@ -81,6 +83,14 @@ def test_engine_rates() -> None:
     assert e.decode_tps == pytest.approx(63 / 0.4263)
     assert e.prefill_tps == pytest.approx(500.0)
     assert EngineCounters.from_dict(e.as_dict()) == e
+    # where the worker stamped its sample calls (logits fetch and candidate array included),
+    # those are the samples' share: 420 + 9.45 = 429.45 ms for the 63 tokens
+    stamped = dataclasses.replace(e, t_sample_call_ms=9.45)
+    assert stamped.decode_tps == pytest.approx(63 / 0.42945)
+    assert stamped.eval_tps == e.eval_tps
+    assert stamped.as_dict()["t_sample_call_ms"] == 9.45
+    assert "t_sample_call_ms" not in e.as_dict()  # absent where not measured (servers)
+    assert EngineCounters.from_dict(stamped.as_dict()) == stamped
 
 
 def _flags(**kw):  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from bench_helpers import PLANS, cli_env, tui_bench_cmd
 from tui_bench.core.backends.llama_cpp import LlamaCppBackend
 from tui_bench.core.engine import Engine
 from tui_bench.core.events import Event, Log, ModelLoaded
-from tui_bench.core.metrics import FLAG_REPACK_OFF
+from tui_bench.core.metrics import FLAG_RATE_MISMATCH, FLAG_REPACK_OFF
 from tui_bench.core.plan import LoadedPlan, ModelSpec, parse_plan
 from tui_bench.core.report import run_data_from_store
 from tui_bench.core.store import Store
@@ -94,7 +94,9 @@ def test_repack_false_runs_from_the_start_without_a_crash(
     monkeypatch.setenv(FAULT, "1")  # would crash a worker with repacking on
     outcome, sink = run(plan_with(False))
     assert len(outcome.records) == 5 and all(r.ok for r in outcome.records)
-    assert not any(r.flags for r in outcome.records)
+    # no fallback: the only flag a request may carry is the host's (a busy host can put the
+    # worker's own rate and llama.cpp's counters more than 5% apart), never the repack flag
+    assert all(set(r.flags) <= {FLAG_RATE_MISMATCH} for r in outcome.records)
     loads = [e for e in sink.events if isinstance(e, ModelLoaded)]
     assert len(loads) == 1 and loads[0].info["repack"] is False
     assert "fallback" not in loads[0].info

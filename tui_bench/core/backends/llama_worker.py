@@ -344,12 +344,16 @@ class Model:
         error = None
         tail = ""
         n_out = 0
+        sample_ns = 0  # the sample calls of tokens 2..n: inside the client's interval
         while True:
+            t0 = perf_ns()
             tok = sample(chain, ctx, -1)
             t = perf_ns()
             if not ignore_eos and is_eog(vocab, tok):
                 finish = "stop"
                 break
+            if times:
+                sample_ns += t - t0
             times.append(t)
             out_tokens.append(tok)
             n_out += 1
@@ -412,6 +416,7 @@ class Model:
                 "t_eval_ms": float(perf.t_eval_ms),
                 "n_sample": int(sperf.n_sample),
                 "t_sample_ms": float(sperf.t_sample_ms),
+                "t_sample_call_ms": sample_ns / 1e6,
                 "n_reused": int(perf.n_reused),
             },
             "peak_rss_kb": peak_rss_kb() if rss_reset else None,
