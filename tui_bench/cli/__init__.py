@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from tui_bench.cli import catalog, classify, doctor, history, suite
+from tui_bench.cli import catalog, classify, doctor, history, ndcg, suite
 from tui_bench.cli import run as run_cmd
 
 _DEBUG = False
@@ -46,6 +46,7 @@ cli.add_command(suite.suite)
 cli.add_command(classify.classify)
 cli.add_command(classify.corpus)
 cli.add_command(doctor.doctor)
+cli.add_command(ndcg.ndcg)
 
 
 def main(argv: list[str] | None = None) -> None:
