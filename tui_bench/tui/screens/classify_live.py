@@ -16,12 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from tui_bench.core.classify.runner import ClassifyConfig
 from tui_bench.tui.runs import ClassifyRun
 from tui_bench.tui.screens.dialogs import ErrorScreen
 from tui_bench.tui.widgets.classify_live import DoneView, TrainingView
+from tui_bench.tui.widgets.footer import Footer
 from tui_bench.tui.widgets.header import AppHeader
 from tui_bench.tui.widgets.live import LogTail
 from tui_bench.tui.widgets.run_status import RunStatus

@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Select, Static
+from textual.widgets import DataTable, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from tui_bench.core.compare import compare_runs
@@ -24,6 +24,7 @@ from tui_bench.core.store import RunRow
 from tui_bench.core.summary import METRIC
 from tui_bench.tui.format import MISSING, num, signed_pct, verdict_content, when
 from tui_bench.tui.screens.compare_gate import GateMixin
+from tui_bench.tui.widgets.footer import Footer
 from tui_bench.tui.widgets.header import AppHeader
 from tui_bench.tui.widgets.run_list import RUN_COLUMNS, append_rows, run_cells
 from tui_bench.tui.widgets.table import fill_table

@@ -19,9 +19,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from tui_bench.tui.state.llm import LiveState
+from tui_bench.tui.widgets.footer import Footer
 from tui_bench.tui.widgets.header import AppHeader
 from tui_bench.tui.widgets.live import LogTail, MemoryView, ModelsView, TailView
 from tui_bench.tui.widgets.load import LoadView

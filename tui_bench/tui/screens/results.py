@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
 from tui_bench.core.cost import screen_lines as cost_lines
@@ -26,6 +26,7 @@ from tui_bench.tui.format import MISSING, duration, num, pct, status_content, wh
 from tui_bench.tui.paths import default_output_dir
 from tui_bench.tui.screens.dialogs import PathPrompt
 from tui_bench.tui.widgets.charts import MetricChart, legend
+from tui_bench.tui.widgets.footer import Footer
 from tui_bench.tui.widgets.header import AppHeader
 from tui_bench.tui.widgets.load import results_load
 from tui_bench.tui.widgets.ranking import COLUMNS, SORTABLE, RankingTable

@@ -16,13 +16,14 @@ from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from tui_bench.tui.screens.classify.candidates import CANDIDATES, CandidatesStep
 from tui_bench.tui.screens.classify.categories import CATEGORIES, CategoriesStep
 from tui_bench.tui.screens.classify.data import DATA, DataStep
 from tui_bench.tui.screens.classify.options import OPTIONS, OptionsStep
 from tui_bench.tui.screens.steps import step_bindings
+from tui_bench.tui.widgets.footer import Footer
 from tui_bench.tui.widgets.header import AppHeader
 
 __all__ = ["ClassifySetupScreen"]

@@ -25,7 +25,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_bench.core.classify.runner import CHOOSE_NONE, CHOOSE_TOP, preview_choice
@@ -53,6 +53,7 @@ from tui_bench.tui.screens.classify_results.ranking import (
     groups_of,
 )
 from tui_bench.tui.state.classify import ClassifyLiveState
+from tui_bench.tui.widgets.footer import Footer
 from tui_bench.tui.widgets.header import AppHeader
 from tui_bench.tui.widgets.table import fill_table
 

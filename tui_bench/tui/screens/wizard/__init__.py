@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from tui_bench.tui import draft as d
@@ -25,6 +25,7 @@ from tui_bench.tui.screens.wizard.plan import PLAN, PlanStep
 from tui_bench.tui.screens.wizard.prompts import PROMPTS, PromptsStep
 from tui_bench.tui.screens.wizard.review import REVIEW, ReviewStep
 from tui_bench.tui.screens.wizard.settings import SETTINGS, SettingsStep
+from tui_bench.tui.widgets.footer import Footer
 from tui_bench.tui.widgets.header import AppHeader
 
 __all__ = ["WizardScreen"]
