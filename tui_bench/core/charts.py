@@ -15,7 +15,6 @@ is the original.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -25,13 +24,19 @@ from tui_bench.core.medals import values
 from tui_bench.core.recommend import QUALITY_KEY, TaskAdvice, recommendations
 from tui_bench.core.results import RequestRecord
 from tui_bench.core.summary import RunSummary
-
-WIDTH = 640
-LEFT = 170  # room for model names
-RIGHT = 30
-ROW = 26
-TOP = 44
-COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
+from tui_bench.core.svg import (
+    COLOURS,
+    LEFT,
+    RIGHT,
+    ROW,
+    TOP,
+    WIDTH,
+    attr,
+    axis,
+    coord,
+    document,
+    nice_max,
+)
 
 DECODE, TTFT, QUALITY, FRONT = (
     "chart_decode.svg",
@@ -47,91 +52,45 @@ TITLES = {
 }
 
 
-def _f(x: float) -> str:
-    return f"{x:.1f}"
-
-
-def _attr(value: float | None, digits: int = 4) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
-
-
-def _nice_max(value: float) -> float:
-    """The smallest 1, 2 or 5 x 10^k at or above ``value`` (an axis end)."""
-    if value <= 0:
-        return 1.0
-    exp = math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
-        top = step * 10.0**exp
-        if top >= value:
-            return top
-    return 10.0 ** (exp + 1)  # pragma: no cover
-
-
-def _svg(height: float, title: str, body: list[str]) -> str:
-    head = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{_f(height)}" '
-        f'viewBox="0 0 {WIDTH} {_f(height)}" font-family="sans-serif" font-size="12">',
-        f"<title>{escape(title)}</title>",
-        f'<rect width="{WIDTH}" height="{_f(height)}" fill="white"/>',
-        f'<text x="10" y="20" font-size="14" font-weight="bold">{escape(title)}</text>',
-    ]
-    return "\n".join([*head, *body, "</svg>"]) + "\n"
-
-
-def _axis(y0: float, y1: float, top: float, unit: str) -> list[str]:
-    """A horizontal axis from 0 to ``top`` under rows spanning ``y0``..``y1``."""
-    out = []
-    span = WIDTH - LEFT - RIGHT
-    for i in range(5):
-        v = top * i / 4
-        x = LEFT + span * i / 4
-        out.append(f'<line x1="{_f(x)}" y1="{_f(y0)}" x2="{_f(x)}" y2="{_f(y1)}" stroke="#ddd"/>')
-        out.append(
-            f'<text x="{_f(x)}" y="{_f(y1 + 14)}" text-anchor="middle" fill="#555">{num(v, 0 if top >= 10 else 2)}</text>'
-        )
-    out.append(
-        f'<text x="{_f(LEFT + span / 2)}" y="{_f(y1 + 30)}" text-anchor="middle" fill="#555">{escape(unit)}</text>'
-    )
-    return out
-
-
 def _whiskers(
     title: str, unit: str, rows: Sequence[tuple[str, float | None, float | None]], tail: str
 ) -> str:
     """One row per model: a dot at the median, a whisker to the tail value."""
-    top = _nice_max(max([v for _m, a, b in rows for v in (a, b) if v is not None] or [1.0]))
+    top = nice_max(max([v for _m, a, b in rows for v in (a, b) if v is not None] or [1.0]))
     span = WIDTH - LEFT - RIGHT
     height = TOP + ROW * len(rows) + 44
     body = [f'<text x="10" y="36" fill="#555">dot: median (p50) · whisker: {escape(tail)}</text>']
     y_end = TOP + ROW * len(rows)
-    body += _axis(TOP, y_end, top, unit)
+    body += axis(TOP, y_end, top, unit)
     for i, (model, p50, p99) in enumerate(rows):
         y = TOP + ROW * i + ROW / 2
         body.append(
-            f'<text x="{LEFT - 8}" y="{_f(y + 4)}" text-anchor="end">{escape(model)}</text>'
+            f'<text x="{LEFT - 8}" y="{coord(y + 4)}" text-anchor="end">{escape(model)}</text>'
         )
         if p50 is None:
-            body.append(f'<text x="{LEFT + 4}" y="{_f(y + 4)}" fill="#999">no valid timing</text>')
+            body.append(
+                f'<text x="{LEFT + 4}" y="{coord(y + 4)}" fill="#999">no valid timing</text>'
+            )
             continue
         x50 = LEFT + span * p50 / top
         label = f"{model}: median {num(p50)} {unit}, {tail} {num(p99)} {unit}"
         group = [
-            f'<g class="model" data-model={quoteattr(model)} data-p50="{_attr(p50)}" '
-            f'data-p99="{_attr(p99)}">',
+            f'<g class="model" data-model={quoteattr(model)} data-p50="{attr(p50)}" '
+            f'data-p99="{attr(p99)}">',
             f"<title>{escape(label)}</title>",
         ]
         if p99 is not None:
             x99 = LEFT + span * p99 / top
             group.append(
-                f'<line x1="{_f(x50)}" y1="{_f(y)}" x2="{_f(x99)}" y2="{_f(y)}" stroke="#333" stroke-width="2"/>'
+                f'<line x1="{coord(x50)}" y1="{coord(y)}" x2="{coord(x99)}" y2="{coord(y)}" stroke="#333" stroke-width="2"/>'
             )
             group.append(
-                f'<line x1="{_f(x99)}" y1="{_f(y - 6)}" x2="{_f(x99)}" y2="{_f(y + 6)}" stroke="#333" stroke-width="2"/>'
+                f'<line x1="{coord(x99)}" y1="{coord(y - 6)}" x2="{coord(x99)}" y2="{coord(y + 6)}" stroke="#333" stroke-width="2"/>'
             )
-        group.append(f'<circle cx="{_f(x50)}" cy="{_f(y)}" r="5" fill="{COLOURS[0]}"/>')
+        group.append(f'<circle cx="{coord(x50)}" cy="{coord(y)}" r="5" fill="{COLOURS[0]}"/>')
         group.append("</g>")
         body += group
-    return _svg(height, title, body)
+    return document(height, title, body)
 
 
 def _percentile(xs: list[float], q: float) -> float | None:
@@ -172,7 +131,7 @@ def quality_chart(summary: RunSummary) -> str:
     body = [f'<text x="10" y="36" fill="#555">mean {QUALITY_KEY} score, 0 to 1</text>']
     y = TOP
     for task in summary.tasks:
-        body.append(f'<text x="10" y="{_f(y + 12)}" font-weight="bold">{escape(task)}</text>')
+        body.append(f'<text x="10" y="{coord(y + 12)}" font-weight="bold">{escape(task)}</text>')
         y += 18
         for i, model in enumerate(models):
             g = next(
@@ -188,27 +147,27 @@ def quality_chart(summary: RunSummary) -> str:
             q = g.quality.get(QUALITY_KEY)
             mean = q.mean if q is not None and q.n else None
             body.append(
-                f'<text x="{LEFT - 8}" y="{_f(y + bar - 3)}" text-anchor="end">{escape(model)}</text>'
+                f'<text x="{LEFT - 8}" y="{coord(y + bar - 3)}" text-anchor="end">{escape(model)}</text>'
             )
             if mean is None:
                 body.append(
-                    f'<text x="{LEFT + 4}" y="{_f(y + bar - 3)}" fill="#999">not scored</text>'
+                    f'<text x="{LEFT + 4}" y="{coord(y + bar - 3)}" fill="#999">not scored</text>'
                 )
             else:
                 label = f"{task} / {model}: mean quality {num(mean, 3)} (n={q.n})"  # type: ignore[union-attr]
                 body += [
                     f'<g class="bar" data-task={quoteattr(task)} data-model={quoteattr(model)} '
-                    f'data-quality="{_attr(mean)}" data-n="{q.n}">',  # type: ignore[union-attr]
+                    f'data-quality="{attr(mean)}" data-n="{q.n}">',  # type: ignore[union-attr]
                     f"<title>{escape(label)}</title>",
-                    f'<rect x="{LEFT}" y="{_f(y)}" width="{_f(span * mean)}" height="{bar}" '
+                    f'<rect x="{LEFT}" y="{coord(y)}" width="{coord(span * mean)}" height="{bar}" '
                     f'fill="{COLOURS[i % len(COLOURS)]}"/>',
-                    f'<text x="{_f(LEFT + span * mean + 4)}" y="{_f(y + bar - 3)}">{num(mean, 2)}</text>',
+                    f'<text x="{coord(LEFT + span * mean + 4)}" y="{coord(y + bar - 3)}">{num(mean, 2)}</text>',
                     "</g>",
                 ]
             y += bar + 4
         y += 8
-    grid = _axis(TOP, y, 1.0, QUALITY_KEY)  # drawn first: under the bars
-    return _svg(y + 44, "quality per task type (higher is better)", [body[0], *grid, *body[1:]])
+    grid = axis(TOP, y, 1.0, QUALITY_KEY)  # drawn first: under the bars
+    return document(y + 44, "quality per task type (higher is better)", [body[0], *grid, *body[1:]])
 
 
 def front_chart(advice: Sequence[TaskAdvice]) -> str:
@@ -223,20 +182,20 @@ def front_chart(advice: Sequence[TaskAdvice]) -> str:
     y = TOP + 10
     for a in scored:
         points = a.front + a.dominated
-        top = _nice_max(max(p.speed or 0.0 for p in points))
-        body.append(f'<text x="10" y="{_f(y + 12)}" font-weight="bold">{escape(a.task)}</text>')
+        top = nice_max(max(p.speed or 0.0 for p in points))
+        body.append(f'<text x="10" y="{coord(y + 12)}" font-weight="bold">{escape(a.task)}</text>')
         y0, y1 = y + 20, y + 20 + panel_h
         for i in range(5):
             q = i / 4
             yy = y1 - panel_h * q
             body.append(
-                f'<line x1="{LEFT}" y1="{_f(yy)}" x2="{WIDTH - RIGHT}" y2="{_f(yy)}" stroke="#eee"/>'
+                f'<line x1="{LEFT}" y1="{coord(yy)}" x2="{WIDTH - RIGHT}" y2="{coord(yy)}" stroke="#eee"/>'
             )
             body.append(
-                f'<text x="{LEFT - 6}" y="{_f(yy + 4)}" text-anchor="end" fill="#555">{q:.2f}</text>'
+                f'<text x="{LEFT - 6}" y="{coord(yy + 4)}" text-anchor="end" fill="#555">{q:.2f}</text>'
             )
-        body += _axis(y0, y1, top, "decode tok/s (median)")
-        body.append(f'<text x="{LEFT + 4}" y="{_f(y0 - 6)}" fill="#555">quality</text>')
+        body += axis(y0, y1, top, "decode tok/s (median)")
+        body.append(f'<text x="{LEFT + 4}" y="{coord(y0 - 6)}" fill="#555">quality</text>')
 
         def xy(
             speed: float, quality: float, top: float = top, y1: float = y1
@@ -244,7 +203,7 @@ def front_chart(advice: Sequence[TaskAdvice]) -> str:
             return LEFT + span * speed / top, y1 - panel_h * quality
 
         line = " ".join(
-            "{},{}".format(*(_f(c) for c in xy(p.speed or 0.0, p.quality or 0.0)))
+            "{},{}".format(*(coord(c) for c in xy(p.speed or 0.0, p.quality or 0.0)))
             for p in sorted(a.front, key=lambda p: p.speed or 0.0)
         )
         if len(a.front) > 1:
@@ -260,15 +219,15 @@ def front_chart(advice: Sequence[TaskAdvice]) -> str:
             fill = COLOURS[0] if on else "white"
             body += [
                 f'<g class="point" data-task={quoteattr(a.task)} data-model={quoteattr(p.model)} '
-                f'data-quality="{_attr(p.quality)}" data-speed="{_attr(p.speed)}" '
+                f'data-quality="{attr(p.quality)}" data-speed="{attr(p.speed)}" '
                 f'data-front="{"true" if on else "false"}">',
                 f"<title>{escape(label)}</title>",
-                f'<circle cx="{_f(x)}" cy="{_f(yy)}" r="5" fill="{fill}" stroke="{COLOURS[0]}" stroke-width="2"/>',
-                f'<text x="{_f(x + 8)}" y="{_f(yy - 6)}">{escape(p.model)}</text>',
+                f'<circle cx="{coord(x)}" cy="{coord(yy)}" r="5" fill="{fill}" stroke="{COLOURS[0]}" stroke-width="2"/>',
+                f'<text x="{coord(x + 8)}" y="{coord(yy - 6)}">{escape(p.model)}</text>',
                 "</g>",
             ]
         y = y1 + pad
-    return _svg(y, "quality against speed per task type", body)
+    return document(y, "quality against speed per task type", body)
 
 
 def names(summary: RunSummary) -> list[str]:
