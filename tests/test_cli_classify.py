@@ -7,6 +7,7 @@ import random
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from tui_bench.core.classify.corpora import export_corpus
 sys.path.insert(0, str(Path(__file__).resolve().parent / "classify"))
 from classify_helpers import annotated_rows, labelled_rows, write_csv
 
-REPORTS = ("report.md", "data.json", "results.csv")
+SVG = "{http://www.w3.org/2000/svg}"
+REPORTS = ("report.md", "data.json", "results.csv", "chart_ranking.svg", "chart_confusion.svg")
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -168,6 +170,12 @@ def test_a_shuffled_label_column_is_not_better_than_chance(
     candidates = [x for x in rows if x.count("|") > 12]  # the per-category table
     assert len(candidates) == 4
     assert all("| not better than chance" in x for x in candidates)
+    # the ranking chart says the same: four hollow dots, no medal; report.md links it
+    svg = ET.parse(out / "chart_ranking.svg").getroot()
+    marks = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "candidate"]
+    assert len(marks) == 4 and {g.get("data-verdict") for g in marks} == {"not better than chance"}
+    assert not [c for c in svg.iter(f"{SVG}circle") if c.get("class") == "medal"]
+    assert "](chart_ranking.svg)" in md and "](chart_confusion.svg)" in md
     # rebuilt from history: the same bytes
     runs = json.loads(_cli(bench_home, "history", "--kind", "classify", "--format", "json").stdout)
     rebuilt = tmp_path / "rebuilt"

@@ -179,6 +179,8 @@ async def test_from_the_wizard_to_the_ranking_and_a_saved_model(two_categories: 
             "report.md",
             "data.json",
             "results.csv",
+            "chart_ranking.svg",
+            "chart_confusion.svg",
         ]
         assert all(p.is_file() for p in ranking.outcome.reports)
         store = Store()

@@ -143,12 +143,12 @@ def report(run_id: str, output: Path) -> int:
 
 
 def _classify_report_from_history(row: Any, output: Path) -> list[Path]:
-    """report.md, data.json and results.csv rebuilt from the stored result."""
+    """report.md, data.json, results.csv and the charts rebuilt from the stored result."""
     from tui_bench.core.classify.report import write_reports
     from tui_bench.core.classify.runner import ClassifyResult
 
     paths = write_reports(ClassifyResult.from_dict(row.summary), output)
-    return [paths["md"], paths["json"], paths["csv"]]
+    return list(paths.values())
 
 
 @click.command()

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-REPORT_FILES = ("report.md", "data.json", "results.csv")
+from tui_bench.core.classify.charts import NAMES as CHART_FILES
+
+REPORT_FILES = ("report.md", "data.json", "results.csv", *CHART_FILES)
 
 T = TypeVar("T")
 

@@ -1,4 +1,5 @@
-"""Report files of a classifier benchmark: report.md, data.json, results.csv.
+"""Report files of a classifier benchmark: report.md, data.json, results.csv, and the
+SVG charts beside them (:mod:`tui_bench.core.classify.charts`, linked from report.md).
 
 ``data.json`` is ``ClassifyResult.to_dict()``: ``imbalance`` (one entry per category:
 category, n_classes, n_samples, imbalance_ratio, normalized_entropy, minority_share,
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_bench.core.classify import candidates as cand
+from tui_bench.core.classify import charts
 from tui_bench.core.classify import imbalance as imb
 from tui_bench.core.classify import report_detail as detail
 from tui_bench.core.classify.estimate import human_seconds
@@ -85,6 +87,7 @@ def write_reports(result: ClassifyResult, output_dir: str | Path) -> dict[str, P
     )
     write_csv(data["results"], paths["csv"])
     paths["md"].write_text(home_relative(render_markdown(result)), encoding="utf-8")
+    paths.update(charts.write(result, out))
     return paths
 
 
@@ -138,6 +141,7 @@ def render_markdown(result: ClassifyResult) -> str:
     if result.language_balance:
         lines += _balance_section(result)
     lines += _final_section(result)
+    lines += charts.markdown(result)
     lines += detail.per_class_section(result)
     for note in result.notes:
         lines.append(f"- note: {note}")
