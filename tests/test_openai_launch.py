@@ -5,6 +5,7 @@ start is one line naming why."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from bench_helpers import smollm2_file
 from tui_bench.core.backends.openai import OpenAIBackend
 from tui_bench.core.engine import Engine
 from tui_bench.core.errors import BackendError, PlanError
-from tui_bench.core.plan import LoadedPlan, parse_plan
+from tui_bench.core.plan import LoadedPlan, load_plan, parse_plan
 
 MAX_TOKENS = 8
 
@@ -34,9 +35,33 @@ def plan(model: dict[str, Any], **over: Any) -> LoadedPlan:
     return LoadedPlan(plan=parse_plan(raw, "plan.toml"), path=None, raw=raw)
 
 
+def plan_file(folder: Path, model: dict[str, Any]) -> Path:
+    """A plan file in ``folder`` with one openai model (TOML written by hand)."""
+    lines = [f"{k} = {json.dumps(v)}" for k, v in model.items()]
+    path = folder / "plan.toml"
+    path.write_text(
+        'name = "launch"\nrepeats = 2\nwarmup = 0\n'
+        f"[defaults]\nmax_tokens = {MAX_TOKENS}\ntemperature = 0.0\n"
+        '[[models]]\nid = "smol"\nbackend = "openai"\n' + "\n".join(lines) + "\n"
+        '[[prompts]]\nid = "p"\ntext = "Name three colours."\n'
+        "[quality]\nfluency = false\njudge = false\n"
+    )
+    return path
+
+
 @pytest.mark.real
-def test_launch_serves_the_gguf_for_the_run_and_stops_it() -> None:
-    loaded = plan({"launch": True, "source": str(smollm2_file()), "n_threads": 2, "n_ctx": 512})
+def test_launch_serves_the_gguf_for_the_run_and_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the GGUF beside the plan, named relative to it, run from another directory
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "smol.gguf").symlink_to(smollm2_file())
+    spec = {"launch": True, "source": "../models/smol.gguf", "n_threads": 2, "n_ctx": 512}
+    loaded = load_plan(plan_file(tmp_path / "plans", spec))
+    elsewhere = tmp_path / "elsewhere" / "deep"  # where ../models/smol.gguf is nothing
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
     outcome = asyncio.run(Engine(loaded, write_history=False, telemetry=False).run())
     recs = [r for r in outcome.records if not r.warmup]
     assert len(recs) == 2 and all(r.ok for r in recs), [r.error for r in recs]
@@ -100,3 +125,39 @@ def test_launch_only_applies_to_openai(tmp_path: Path) -> None:
     with pytest.raises(PlanError) as err:
         plan({"backend": "mock", "launch": True})
     assert str(err.value) == "plan.toml: models[0].launch: only applies to backend 'openai'"
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "message"),
+    [
+        (
+            {"launch": True, "source": "missing.gguf"},
+            "source",
+            "model file not found: missing.gguf",
+        ),
+        (
+            {"base_url": "http://127.0.0.1:9/v1", "tokenizer": "tok.gguf"},
+            "tokenizer",
+            "model file not found: tok.gguf",
+        ),
+        (
+            {"base_url": "http://127.0.0.1:9/v1", "tokenizer": "notes.txt"},
+            "tokenizer",
+            "notes.txt is not a GGUF file",
+        ),
+    ],
+)
+def test_the_local_files_of_a_server_model_are_checked_when_the_plan_loads(
+    tmp_path: Path, model: dict[str, Any], field: str, message: str
+) -> None:
+    (tmp_path / "notes.txt").write_text("not a model")
+    path = plan_file(tmp_path, model)
+    with pytest.raises(PlanError) as err:
+        load_plan(path)
+    assert str(err.value).startswith(f"{path}: models[0].{field}: {message}")
+
+
+def test_a_server_models_source_without_launch_is_no_file(tmp_path: Path) -> None:
+    # a description of what the server runs: nothing to find on this machine
+    spec = {"base_url": "http://127.0.0.1:9/v1", "source": "Qwen/Qwen3-8B on the GPU box"}
+    assert load_plan(plan_file(tmp_path, spec)).plan.models[0].source == spec["source"]

@@ -315,15 +315,15 @@ class Engine:
         )
         return outcome
 
-    async def _resolve(self, spec: ModelSpec) -> Path | None:
-        if spec.backend != "llama_cpp" or spec.source is None:
-            return None
-        from tui_bench.core.models import resolve_source
+    async def _resolve(self, spec: ModelSpec) -> tuple[Path | None, ModelSpec]:
+        """The model's GGUF and the spec its backend gets (:mod:`.model_files`)."""
+        from tui_bench.core.model_files import model_files, resolve_files
 
+        builtins = [s for _, s in model_files(spec) if s.startswith("builtin:")]
+        if builtins:
+            self.publish(Log("info", f"{spec.id}: locating {', '.join(builtins)}"))
         base = self.loaded.path.parent if self.loaded.path else None
-        if spec.source.startswith("builtin:"):
-            self.publish(Log("info", f"{spec.id}: locating {spec.source}"))
-        return await asyncio.to_thread(resolve_source, spec.source, base_dir=base, assemble=True)
+        return await asyncio.to_thread(resolve_files, spec, base)
 
     async def _load(
         self, spec: ModelSpec, path: Path | None
@@ -390,7 +390,7 @@ class Engine:
         slots = [s for s in self._schedule() if s.warmup or load is None]
         self.publish(ModelLoading(spec.id, spec.source or spec.backend, None))
         try:
-            path = await self._resolve(spec)
+            path, local = await self._resolve(spec)
         except TuiBenchError as exc:
             self.publish(ModelFailed(spec.id, str(exc)))
             return self._fail_remaining(spec, slots, seq, total, f"model unavailable: {exc}")
@@ -415,7 +415,7 @@ class Engine:
                             Log("warning", f"{spec.id}: reloading the model after a crash")
                         )
                     try:
-                        backend, load_ms, info = await self._load(spec, path)
+                        backend, load_ms, info = await self._load(local, path)
                     except asyncio.CancelledError:
                         break
                     except BackendError as exc:

@@ -401,18 +401,23 @@ def read_plan_file(path: Path) -> dict[str, Any]:
 
 
 def check_sources(plan: Plan, path: object, base_dir: Path | None) -> None:
-    """Every llama_cpp model source (and a scoring model the plan names) must resolve to
-    a file that begins like a GGUF.
+    """Every local GGUF a model uses (a llama_cpp model's source, a launched server's
+    source, a tokenizer: :mod:`.model_files`) and a scoring model the plan names must
+    resolve to a file that begins like a GGUF.
 
     A missing file, or one that is not a GGUF at all (its first four bytes), is a plan
     error. A GGUF that is damaged further in still loads and fails as a recorded run.
     A builtin not assembled yet is not assembled here: its file is checked when it exists.
     """
     from tui_bench.core.gguf import magic_problem
+    from tui_bench.core.model_files import model_files
     from tui_bench.core.models import resolve_source
 
-    llama = [(i, m.source) for i, m in enumerate(plan.models) if m.backend == "llama_cpp"]
-    sources = [(f"models[{i}].source", s) for i, s in llama if s is not None]
+    sources = [
+        (f"models[{i}].{field}", source)
+        for i, m in enumerate(plan.models)
+        for field, source in model_files(m)
+    ]
     for field, source in sources + quality_sources(plan):
         try:
             resolved = resolve_source(source, base_dir=base_dir, assemble=False)
