@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from tui_bench.cli import catalog, classify, doctor, history, ndcg, suite
+from tui_bench.cli import catalog, classify, doctor, history, ndcg, scenarios, suite
 from tui_bench.cli import run as run_cmd
 
 _DEBUG = False
@@ -47,6 +47,7 @@ cli.add_command(classify.classify)
 cli.add_command(classify.corpus)
 cli.add_command(doctor.doctor)
 cli.add_command(ndcg.ndcg)
+cli.add_command(scenarios.scenarios)
 
 
 def main(argv: list[str] | None = None) -> None:
