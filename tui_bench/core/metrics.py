@@ -107,6 +107,10 @@ class EngineCounters:
     # and building the candidate array (one entry per vocabulary token), which the
     # client's interval holds: about 0.15 ms a token for a 49k vocabulary on a CPU
     t_sample_call_ms: float | None = None
+    # over HTTP, where the server says it (tui-bench's launcher with ``--timings on``:
+    # ``wall_ms``): its own time from taking the request to its last chunk. llama-server
+    # proper reports none, so its overhead cannot be told from the transport's
+    server_wall_ms: float | None = None
 
     @property
     def _decodes(self) -> int | None:
@@ -166,6 +170,8 @@ class EngineCounters:
         # only where set: an in-process record keeps the shape it always had
         if self.t_sample_call_ms is not None:
             out["t_sample_call_ms"] = r(self.t_sample_call_ms)
+        if self.server_wall_ms is not None:
+            out["server_wall_ms"] = r(self.server_wall_ms)
         for key in ("origin", "n_cached", "net", "n_in_exact"):
             value = getattr(self, key)
             if value is not None:
@@ -184,6 +190,7 @@ class EngineCounters:
             n_sample=data.get("n_sample"),
             t_sample_ms=data.get("t_sample_ms"),
             t_sample_call_ms=_opt(float, data.get("t_sample_call_ms")),
+            server_wall_ms=_opt(float, data.get("server_wall_ms")),
             n_reused=data.get("n_reused"),
             origin=data.get("origin"),
             n_cached=data.get("n_cached"),

@@ -216,6 +216,8 @@ class OpenAIBackend(Backend):
                 "local_tokenizer": self.tokens.local_path,
                 "server_pid": self._pid,
                 "launched": self._server is not None,
+                # the GGUF it serves, resolved (the engine hands a launched model its path)
+                **({"path": spec.source} if self._server is not None else {}),
             },
         )
 

@@ -9,6 +9,11 @@ and weight repacking off unless the model sets ``repack = true``: in process a c
 the first decode with repacking on is caught and the model reloaded without it, while a
 server that crashes there would only be gone.
 
+It is tui-bench's own server, so it runs with ``--timings on``: every answer carries
+llama.cpp's counters for the request and the server's own wall time, and a report can
+split a launched model's time into engine, server and client parts
+(:mod:`tui_bench.core.report_http`), which llama-server's timings alone cannot.
+
 Every wait is bounded by the model's ``load_timeout_s``; the server's last lines of stderr
 name what went wrong when it does not come up. :meth:`LaunchedServer.stop` ends it
 (terminate, then kill) and is safe to call twice.
@@ -60,6 +65,8 @@ class LaunchedServer:
             str(threads),
             "--repack",
             "on" if spec.repack is True else "off",
+            "--timings",
+            "on",
             # the server asks its clients for the key this backend sends (from the same
             # variable: never on a command line)
             *(["--api-key-env", spec.api_key_env] if spec.api_key_env else []),

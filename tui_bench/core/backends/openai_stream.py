@@ -281,7 +281,9 @@ class Watchdog:
 
 def counters(st: StreamState) -> EngineCounters:
     """The server's own timings where it gives them (llama-server's ``timings``), cached
-    prompt tokens (usage or timings), and the client's network times."""
+    prompt tokens (usage or timings), the server's wall time for the request where it says
+    it (tui-bench's launcher: ``wall_ms``; llama-server has none), and the client's
+    network times."""
     tm = st.timings or {}
     usage = st.usage or {}
     details = usage.get("prompt_tokens_details")
@@ -300,4 +302,8 @@ def counters(st: StreamState) -> EngineCounters:
         origin=ORIGIN_SERVER if has else ORIGIN_CLIENT,
         n_cached=cached if isinstance(cached, int) else None,
         net=net_times(st),
+        t_sample_call_ms=float(ts)
+        if has and isinstance(ts := tm.get("sample_ms"), int | float)
+        else None,
+        server_wall_ms=float(wall) if isinstance(wall := tm.get("wall_ms"), int | float) else None,
     )

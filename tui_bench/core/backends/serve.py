@@ -22,8 +22,12 @@ GGUF model on ``http://127.0.0.1:PORT`` through ``llama_cpp.server``'s own app (
   llama-server's ``timings`` shape (``prompt_n``/``prompt_ms``, ``predicted_n``/
   ``predicted_ms``; read from ``llama_perf_context``, reset at the start of each request),
   plus the server's wall time from taking the request to its first chunk (``first_ms``) and
-  to its last (``wall_ms``). Off by default: its decode time leaves out the server's Python
-  sampling loop, so a client comparing its own decode rate with it would flag every request.
+  to its last (``wall_ms``), and the time spent in ``Llama.sample`` after the first token
+  (``sample_ms``: the samples inside the client's decode interval, as the in-process
+  worker stamps them). Off by default: decode + sampling still leaves out the server's other
+  Python work per token (detokenizing, building and sending chunks), so a client comparing
+  its own decode rate with it may flag requests. tui-bench turns it on for the servers it
+  launches (:mod:`.openai_launch`), whose wall time splits a report's HTTP overhead.
 
 It never cuts a running stream for a newer request (``interrupt_requests = False``), so a
 measured stream is never truncated by the benchmark's own next request.
@@ -133,6 +137,8 @@ def _timings(llama: Any, t0: int, t_first: int | None) -> dict[str, Any]:
         # llama.cpp's n_eval counts decodes, one fewer than the tokens sampled
         "predicted_n": int(perf.n_eval) + 1,
         "predicted_ms": float(perf.t_eval_ms),
+        # the first sample ends the prefill: the client's decode interval holds the others
+        "sample_ms": sum(getattr(llama, "_tui_bench_samples", [])[1:]) / 1e6,
         "first_ms": None if t_first is None else (t_first - t0) / 1e6,
         "wall_ms": (now - t0) / 1e6,
         "source": "llama_perf_context",
@@ -154,6 +160,7 @@ def server_timings() -> None:
 
         def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
             ll.llama_perf_context_reset(self._ctx.ctx)
+            self._tui_bench_samples = []
             t0 = time.perf_counter_ns()
             out = method(self, *args, **kwargs)
             if isinstance(out, dict):
@@ -173,6 +180,20 @@ def server_timings() -> None:
         timed._tui_bench_timings = True  # type: ignore[attr-defined]
         return timed
 
+    sample = Llama.sample
+    if not getattr(sample, "_tui_bench_timings", False):
+
+        def timed_sample(self: Any, *args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter_ns()
+            try:
+                return sample(self, *args, **kwargs)
+            finally:
+                samples = getattr(self, "_tui_bench_samples", None)
+                if samples is not None:
+                    samples.append(time.perf_counter_ns() - t)
+
+        timed_sample._tui_bench_timings = True  # type: ignore[attr-defined]
+        Llama.sample = timed_sample  # type: ignore[method-assign]
     # a chat answer goes through create_completion and is converted chunk by chunk (the
     # inner timings are dropped there): the outer wrapper adds them to the chat chunk
     Llama.create_completion = wrap(Llama.create_completion)  # type: ignore[method-assign]
