@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui_bench.core import charts, report_appendix, report_energy, report_verdicts
+from tui_bench.core import charts, report_appendix, report_energy, report_http, report_verdicts
 from tui_bench.core.cost import annotate_json as annotate_cost
 from tui_bench.core.cost import csv_costs
 from tui_bench.core.cost import markdown as cost_markdown
@@ -230,6 +230,7 @@ def to_json(data: RunData) -> dict[str, Any]:
     }
     annotate_cost(out, data.records, data.plan)  # with a price table only
     load_report.annotate_json(out, data.levels, data.records)  # with load levels only
+    report_http.annotate_json(out, data.models, data.records)  # with an in-process/HTTP pair
     return redact(out)
 
 
@@ -351,6 +352,7 @@ def render_markdown(data: RunData) -> str:
     lines.append("")
     lines += report_energy.markdown(s, data.models, run, data.records)
     lines += load_report.markdown(data.levels, data.records)
+    lines += report_http.markdown(data.models, data.records)
     lines += report_verdicts.medals_markdown(s, data.records)
     lines += charts.markdown(s)
 
