@@ -439,9 +439,9 @@ class Engine:
                 rec = await self._request(backend, spec, slot, seq, total, load_ms)
                 safer = None if rec.ok or fallback else backend.fallback()
                 if safer is not None:
-                    # the configuration itself crashed: the same request again, once, in the
-                    # safer one; the crash is not a result of the plan's requests
-                    spec, fallback = safer
+                    # the configuration crashed, not the request: it again, once, in the safer one
+                    local, fallback = safer  # the backend's spec (resolved files) made safer
+                    spec = spec.model_copy(update={"repack": local.repack})
                     self.publish(Log("warning", f"{spec.id}: {fallback}; reloading"))
                     await backend.close()
                     backend = None

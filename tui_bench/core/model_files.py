@@ -13,13 +13,27 @@ them once per model before loading it and hands the backend the resolved paths.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from tui_bench.core.plan import ModelSpec
+from typing import Any, Protocol, TypeVar
 
 
-def model_files(spec: ModelSpec) -> list[tuple[str, str]]:
+class _Spec(Protocol):
+    """What is read of a plan's ``ModelSpec`` (not imported: the plan imports this)."""
+
+    @property
+    def backend(self) -> str: ...
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def tokenizer(self) -> str | None: ...
+    @property
+    def launch(self) -> bool | None: ...
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any: ...
+
+
+S = TypeVar("S", bound=_Spec)
+
+
+def model_files(spec: _Spec) -> list[tuple[str, str]]:
     """``(field, source)`` of each local GGUF the model uses (fields as the spec names them)."""
     files: list[tuple[str, str]] = []
     if spec.source is not None and (spec.backend == "llama_cpp" or spec.launch):
@@ -29,7 +43,7 @@ def model_files(spec: ModelSpec) -> list[tuple[str, str]]:
     return files
 
 
-def resolve_files(spec: ModelSpec, base_dir: Path | None) -> tuple[Path | None, ModelSpec]:
+def resolve_files(spec: S, base_dir: Path | None) -> tuple[Path | None, S]:
     """The model's file (what a llama_cpp model loads or a launched server serves; None
     otherwise) and the spec its backend is given, its file fields as resolved paths. A
     builtin is assembled on first use. Raises ``ModelNotFoundError``."""
@@ -41,5 +55,5 @@ def resolve_files(spec: ModelSpec, base_dir: Path | None) -> tuple[Path | None, 
     }
     if not resolved:
         return None, spec
-    local = spec.model_copy(update={k: str(p) for k, p in resolved.items()})
+    local: S = spec.model_copy(update={k: str(p) for k, p in resolved.items()})
     return resolved.get("source"), local
