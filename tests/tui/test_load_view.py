@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
-from tui_helpers import SIZE, make_app, mock_loaded, text_of, wait_for, wait_results
+from tui_helpers import SIZE, make_app, mock_loaded, record, text_of, wait_for, wait_results
 
 from tui_bench.core.events import (
     LevelFinished,
@@ -15,6 +15,7 @@ from tui_bench.core.events import (
     LoadFinished,
     LoadProgress,
     ModelLoaded,
+    RequestFinished,
     RunStarted,
 )
 from tui_bench.tui.screens.live import LiveScreen
@@ -114,6 +115,23 @@ def test_the_load_folds_keep_levels_progress_and_capacity() -> None:
     assert state.load.errors() == {"http 503": 2, "timeout": 3}
     assert state.load.capacity == {"m": "m holds 2 req/s"} and state.load.knee == {"m": "no knee"}
     assert state.log[-1].text == "capacity: m holds 2 req/s"
+    # one line per level in the log (headless writes the long form; figures missing: dashes)
+    assert [e.text for e in list(state.log)[-3:-1]] == [
+        "[m] r=2: 0/0 ok, 50.0 tok/s, TTFT p90 –, E2E p90 –",
+        "[m] r=4: 0/0 ok, – tok/s, TTFT p90 –, E2E p90 –",
+    ]
+
+
+def test_a_levels_requests_are_not_logged_one_by_one() -> None:
+    state = LiveState(clock=lambda: 0)
+    sink = BridgeSink(state)
+    plain = record(1, 1, "m", "p", "qa", 0, 10.0, 100.0)
+    loaded = record(1, 2, "m", "p", "qa", 0, 10.0, 100.0, ok=False)
+    loaded.level, loaded.finish_reason, loaded.error = "c=2", "error", "http 503"
+    sink.handle(RequestFinished(plain))
+    sink.handle(RequestFinished(loaded))
+    assert [e.text.split(":")[0] for e in state.log] == ["✓ m / p / rep 1"]
+    assert state.model("m").n_failed == 1  # counted all the same
 
 
 def test_bars_in_eighths_against_a_fixed_upper_bound() -> None:

@@ -23,6 +23,7 @@ from tui_bench.core.events import (
     TokensGenerated,
 )
 from tui_bench.core.fmt import MISSING, cell_name, model_setup, num, or_missing, pct, score
+from tui_bench.core.load.summary import level_line
 from tui_bench.core.printable import one_line
 
 
@@ -91,7 +92,7 @@ class LogSink(LineSink):
         elif isinstance(event, ModelFailed):
             self.line(f"[{event.model}] FAILED: {event.error}")
         elif isinstance(event, LevelFinished):
-            self.line(level_line(event.model, event.summary))
+            self.line(level_line(event.model, event.level, event.summary))
         elif isinstance(event, LoadFinished):
             self.line(f"[{event.model}] capacity: {event.capacity}")
             if event.knee:
@@ -126,32 +127,6 @@ class LogSink(LineSink):
                 f"[run {event.run_id}] {event.status} in {num(event.duration_s)} s: {event.n_ok}/{event.n_measured} ok "
                 f"(success {pct(event.success_rate)}, threshold {pct(event.threshold)}): {verdict}"
             )
-
-
-def level_line(model: str, s: dict[str, Any]) -> str:
-    """A finished load level in one line (core/load/summary.py's figures)."""
-
-    def ms(d: dict[str, Any]) -> str:
-        v = d.get("p90")
-        return "–" if v is None else f"{v:.0f} ms" if v < 1000 else f"{v / 1000:.2f} s"
-
-    def n(v: float | None, digits: int) -> str:
-        return "–" if v is None else f"{v:.{digits}f}"
-
-    text = (
-        f"[{model}] {s['name']}: {s['completed']}/{s['sent']} ok in {n(s['duration_s'], 2)} s; "
-        f"{n(s['output_throughput_tps'], 1)} tok/s, {n(s['request_throughput_rps'], 2)} req/s; "
-        f"TTFT p90 {ms(s['ttft_ms'])}, E2E p90 {ms(s['e2e_ms'])} (from the scheduled send); "
-        f"achieved concurrency {n(s['achieved_concurrency'], 2)}"
-    )
-    if s["kind"] == "rate":
-        text += f"; rate {s['target']:g} target, {n(s['achieved_rate_rps'], 2)} achieved"
-    if s.get("goodput_rps") is not None:
-        share = s.get("good_share")
-        text += f"; goodput {s['goodput_rps']:.2f}/s ({'–' if share is None else f'{100 * share:.0f}%'})"
-    if s.get("failed"):
-        text += f"; {s['failed']} failed"
-    return text
 
 
 class JsonSink:

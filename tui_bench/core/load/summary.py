@@ -302,3 +302,38 @@ def _r(value: float | None, digits: int = 4) -> float | None:
 
 def _rd(d: dict[str, Any]) -> dict[str, Any]:
     return {k: _r(v) if isinstance(v, float) else v for k, v in d.items()}
+
+
+def level_line(model: str, level: str, s: dict[str, Any], *, compact: bool = False) -> str:
+    """A finished load level in one line (these figures): the headless log's and the app's.
+    Named as the summary names it ("4 users"), else by its label; a missing figure is a dash.
+    ``compact``: the figures a narrow log pane needs beside the load panel (which has the rest)."""
+
+    def ms(key: str) -> str:
+        v = (s.get(key) or {}).get("p90")
+        return "–" if v is None else f"{v:.0f} ms" if v < 1000 else f"{v / 1000:.2f} s"
+
+    def n(key: str, digits: int) -> str:
+        v = s.get(key)
+        return "–" if v is None else f"{v:.{digits}f}"
+
+    if compact:
+        text = (
+            f"[{model}] {s.get('name') or level}: {s.get('completed', 0)}/{s.get('sent', 0)} ok, "
+            f"{n('output_throughput_tps', 1)} tok/s, TTFT p90 {ms('ttft_ms')}, E2E p90 {ms('e2e_ms')}"
+        )
+        return text + (f", {s['failed']} failed" if s.get("failed") else "")
+    text = (
+        f"[{model}] {s.get('name') or level}: {s.get('completed', 0)}/{s.get('sent', 0)} ok in {n('duration_s', 2)} s; "
+        f"{n('output_throughput_tps', 1)} tok/s, {n('request_throughput_rps', 2)} req/s; "
+        f"TTFT p90 {ms('ttft_ms')}, E2E p90 {ms('e2e_ms')} (from the scheduled send); "
+        f"achieved concurrency {n('achieved_concurrency', 2)}"
+    )
+    if s.get("kind") == "rate" and s.get("target") is not None:
+        text += f"; rate {s['target']:g} target, {n('achieved_rate_rps', 2)} achieved"
+    if s.get("goodput_rps") is not None:
+        share = s.get("good_share")
+        text += f"; goodput {s['goodput_rps']:.2f}/s ({'–' if share is None else f'{100 * share:.0f}%'})"
+    if s.get("failed"):
+        text += f"; {s['failed']} failed"
+    return text

@@ -325,6 +325,8 @@ class BridgeSink(LoadFolds, EventSink[LiveState]):
             m.ttft_ms.append(r.ttft_ms)
         kind = "warm-up" if r.warmup else f"rep {r.repeat + 1}"
         head = f"{r.model} / {r.prompt} / {kind}"
+        # under load a level's requests are logged as one line when it ends (state/load.py)
+        quiet = r.level is not None
         if r.ok:
             if not r.warmup:
                 m.n_ok += 1
@@ -338,9 +340,11 @@ class BridgeSink(LoadFolds, EventSink[LiveState]):
                 line += f", {r.energy_j_per_token:.3g} J/tok"
             if r.flags:
                 line += " ⚑ " + ",".join(r.flags)
-            s.add_log("warning" if r.flags else "info", line)
+            if not quiet:
+                s.add_log("warning" if r.flags else "info", line)
         else:
             if not r.warmup and r.finish_reason != "cancelled":
                 m.n_failed += 1
             level = "warning" if r.finish_reason == "cancelled" else "error"
-            s.add_log(level, f"✗ {head}: {r.finish_reason}: {r.error or ''}".rstrip(": "))
+            if not quiet:
+                s.add_log(level, f"✗ {head}: {r.finish_reason}: {r.error or ''}".rstrip(": "))

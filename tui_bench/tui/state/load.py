@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui_bench.core.events import LevelFinished, LevelStarted, LoadFinished, LoadProgress
+from tui_bench.core.load.summary import level_line
 from tui_bench.tui.state.base import folds
 
 
@@ -119,6 +120,11 @@ class LoadFolds:
             self.state.load.levels.append(lv)
         lv.summary = dict(e.summary)
         lv.in_flight = lv.queued = 0
+        # one log line per level, as headless (its requests have none: a flood at load)
+        failed = bool(e.summary.get("failed"))
+        self.state.add_log(
+            "warning" if failed else "info", level_line(e.model, e.level, e.summary, compact=True)
+        )
 
     @folds(LoadFinished)
     def _load_finished(self, e: LoadFinished) -> None:
