@@ -33,6 +33,7 @@ from tui_bench.core.svg import (
     WIDTH,
     attr,
     axis,
+    charts_section,
     coord,
     document,
     nice_max,
@@ -267,15 +268,4 @@ def write(summary: RunSummary, records: Sequence[RequestRecord], folder: Path) -
 
 def markdown(summary: RunSummary) -> list[str]:
     """report.md's section showing the charts written beside it (relative links)."""
-    shown = names(summary)
-    if not shown:
-        return []
-    lines = [
-        "## Charts",
-        "",
-        "SVG files beside this report; each mark's title holds its numbers.",
-        "",
-    ]
-    for n in shown:
-        lines += [f"![{TITLES[n]}]({n})", ""]
-    return lines
+    return charts_section(names(summary), TITLES)

@@ -84,3 +84,18 @@ def axis(
         f'<text x="{coord(x0 + span / 2)}" y="{coord(y1 + 30)}" text-anchor="middle" fill="#555">{escape(unit)}</text>'
     )
     return out
+
+
+def charts_section(shown: list[str], titles: dict[str, str]) -> list[str]:
+    """report.md's "Charts" section: the SVG files written beside it, as relative links."""
+    if not shown:
+        return []
+    lines = [
+        "## Charts",
+        "",
+        "SVG files beside this report; each mark's title holds its numbers.",
+        "",
+    ]
+    for name in shown:
+        lines += [f"![{titles[name]}]({name})", ""]
+    return lines

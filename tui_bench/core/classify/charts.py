@@ -27,7 +27,17 @@ from tui_bench.core.classify import chart_confusion
 from tui_bench.core.classify.report_detail import interval, method_text, verdict_text
 from tui_bench.core.fmt import MISSING, cell_name, score
 from tui_bench.core.redact import home_relative
-from tui_bench.core.svg import COLOURS, ROW, TOP, attr, axis, clip, coord, document
+from tui_bench.core.svg import (
+    COLOURS,
+    ROW,
+    TOP,
+    attr,
+    axis,
+    charts_section,
+    clip,
+    coord,
+    document,
+)
 
 if TYPE_CHECKING:  # the rows only: the ranking's module pulls in the training code
     from tui_bench.core.classify.rank import RankedRow
@@ -230,14 +240,7 @@ def markdown(result: Any) -> list[str]:
     shown = names(result)
     if not shown:
         return []
-    lines = [
-        "## Charts",
-        "",
-        "SVG files beside this report; each mark's title holds its numbers.",
-        "",
-    ]
-    for n in shown:
-        lines += [f"![{TITLES[n]}]({n})", ""]
+    lines = charts_section(shown, TITLES)
     missing = chart_confusion.missing(result)
     if missing:
         lines += [
