@@ -17,7 +17,7 @@ light to import.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -201,6 +201,40 @@ def _gen_args(plan: Plan, prompt: PromptSpec) -> dict[str, Any]:
     return {"system": prompt.system, "mode": plan.generation_for(prompt).mode}
 
 
+async def _scored(
+    scorer: LlamaScorer,
+    prompts: dict[str, PromptSpec],
+    todo: list[RequestRecord],
+    stats: ScoringStats,
+    cancelled: Callable[[], bool],
+    log: LogFn,
+    what: str,
+    score: Callable[[RequestRecord, PromptSpec], Awaitable[Any]],
+) -> AsyncIterator[tuple[RequestRecord, Any]]:
+    """Each answer with its score, scored once per (prompt, answer): a failed scoring is
+    counted and skipped; a scoring model that died stops the scorer, said once."""
+    from tui_bench.core.errors import BackendError
+
+    seen: dict[tuple[str, str], Any] = {}
+    for rec in todo:
+        if cancelled():
+            return
+        prompt = prompts.get(rec.prompt)
+        if prompt is None:
+            continue
+        key = (rec.prompt, rec.text)
+        if key not in seen:
+            try:
+                seen[key] = await score(rec, prompt)
+            except BackendError as exc:
+                if not scorer.alive:
+                    log("error", f"quality: {what} stopped: {exc}")
+                    return
+                stats.failed += 1
+                continue
+        yield rec, seen[key]
+
+
 async def _fluency(
     scorer: LlamaScorer,
     plan: Plan,
@@ -211,29 +245,12 @@ async def _fluency(
     cancelled: Callable[[], bool],
     log: LogFn,
 ) -> None:
-    from tui_bench.core.errors import BackendError
+    async def score(rec: RequestRecord, prompt: PromptSpec) -> float:
+        logprobs, _ = await scorer.logprobs(prompt.text, rec.text, **_gen_args(plan, prompt))
+        return fluency_from_logprobs(logprobs, rec.text)
 
-    seen: dict[tuple[str, str], float] = {}
-    for rec in todo:
-        if cancelled():
-            return
-        prompt = prompts.get(rec.prompt)
-        if prompt is None:
-            continue
-        key = (rec.prompt, rec.text)
-        if key not in seen:
-            try:
-                logprobs, _ = await scorer.logprobs(
-                    prompt.text, rec.text, **_gen_args(plan, prompt)
-                )
-            except BackendError as exc:
-                if not scorer.alive:
-                    log("error", f"quality: fluency stopped: {exc}")
-                    return
-                stats.failed += 1
-                continue
-            seen[key] = fluency_from_logprobs(logprobs, rec.text)
-        rec.quality["fluency"] = seen[key]
+    async for rec, value in _scored(scorer, prompts, todo, stats, cancelled, log, "fluency", score):
+        rec.quality["fluency"] = value
         changed.add(id(rec))
         stats.fluency += 1
 
@@ -247,29 +264,11 @@ async def _judge(
     cancelled: Callable[[], bool],
     log: LogFn,
 ) -> None:
-    from tui_bench.core.errors import BackendError
+    async def score(rec: RequestRecord, prompt: PromptSpec) -> int | None:
+        text = judge_prompt(rec.task, prompt.text, rec.text)
+        return parse_grade(await scorer.reply(text, max_tokens=JUDGE_MAX_TOKENS))
 
-    seen: dict[tuple[str, str], int | None] = {}
-    for rec in todo:
-        if cancelled():
-            return
-        prompt = prompts.get(rec.prompt)
-        if prompt is None:
-            continue
-        key = (rec.prompt, rec.text)
-        if key not in seen:
-            try:
-                reply = await scorer.reply(
-                    judge_prompt(rec.task, prompt.text, rec.text), max_tokens=JUDGE_MAX_TOKENS
-                )
-            except BackendError as exc:
-                if not scorer.alive:
-                    log("error", f"quality: judge stopped: {exc}")
-                    return
-                stats.failed += 1
-                continue
-            seen[key] = parse_grade(reply)
-        grade = seen[key]
+    async for rec, grade in _scored(scorer, prompts, todo, stats, cancelled, log, "judge", score):
         if grade is None:
             if UNPARSABLE_FLAG not in rec.flags:
                 rec.flags.append(UNPARSABLE_FLAG)
