@@ -65,7 +65,8 @@ def test_sighup_stops_a_headless_classifier_and_keeps_finished_candidates(
     assert "Traceback" not in "\n".join(lines)
     # history first, then the files, then what the interruption kept
     history = next(i for i, x in enumerate(lines) if x.startswith("history: "))
-    report = lines.index(f"report: {out / 'data.json'}, {out / 'results.csv'}, {out / 'report.md'}")
+    files = ("data.json", "results.csv", "report.md", "chart_ranking.svg", "chart_confusion.svg")
+    report = lines.index("report: " + ", ".join(str(out / f) for f in files))
     assert history < report == len(lines) - 2
     assert lines[-1] == f"interrupted: finished results kept; partial report in {out}"
 
@@ -111,7 +112,16 @@ def test_reports_go_through_the_sink_given(tmp_path: Path) -> None:
     sink = ClassifyReportSink()
     result = run_classify(config, report=sink)
     assert sink.error is None and result.save_error is None
-    assert sink.written == [out / "data.json", out / "results.csv", out / "report.md"]
+    assert sink.written == [
+        out / name
+        for name in (
+            "data.json",
+            "results.csv",
+            "report.md",
+            "chart_ranking.svg",
+            "chart_confusion.svg",
+        )
+    ]
     assert json.loads(sink.written[0].read_text(encoding="utf-8"))["status"] == "completed"
 
     (tmp_path / "blocked" / "report.md").mkdir(parents=True)  # that one file cannot be written

@@ -158,6 +158,8 @@ def test_save_later_after_recording(tmp_path: Path) -> None:
     saved = save_result(result)
     assert saved.error is None and result.save_error is None
     assert sorted(p.name for p in saved.reports.values()) == [
+        "chart_confusion.svg",
+        "chart_ranking.svg",
         "data.json",
         "report.md",
         "results.csv",
