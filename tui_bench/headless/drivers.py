@@ -248,3 +248,53 @@ def _finish(
     elif status == "cancelled":
         log.line(f"interrupted: {kept} kept; partial report in {output}")
     return exit_code_for(status, passed, outputs_written=written)
+
+
+def run_pipeline(config: Any, *, as_json: bool = False, verbose: bool = False) -> int:
+    """Run a scenario's pipeline (``config``: a ``PipelineConfig``): a line per question,
+    the summary, then the history entry before the report files, so that a report that
+    cannot be written never loses the run (exit 3)."""
+    from tui_bench.core.pipeline.report import write_reports
+    from tui_bench.core.pipeline.runner import PipelineRunner
+    from tui_bench.core.pipeline.summary import summary_lines
+    from tui_bench.headless.pipeline_log import PipelineLogSink
+
+    log = PipelineLogSink(verbose=verbose)
+    runner = PipelineRunner(config, _publisher(_outputs(log, as_json)))
+    with cancel_on_signals(runner.cancel, log.line, step="question"):
+        result = runner.run()
+    for line in summary_lines(result):
+        log.line(line)
+    history = _record_pipeline(result, log)
+    reports: list[Path] = []
+    error = None
+    try:
+        reports = write_reports(result, config.output_dir)
+    except OSError as exc:
+        error = f"the reports could not be written to {config.output_dir} ({exc})"
+        if history is not None:
+            error += "; the results are in history"
+    return _finish(
+        log,
+        result.status,
+        passed=result.passed(),
+        written=error is None,
+        reports=reports,
+        output=config.output_dir,
+        kept=f"{len(result.questions)} finished question(s)",
+        error=error,
+    )
+
+
+def _record_pipeline(result: Any, log: LineSink) -> tuple[int, Path] | None:
+    import sqlite3
+
+    from tui_bench.core.pipeline.history import record_pipeline_run
+
+    try:
+        run_id, db = record_pipeline_run(result)
+    except (sqlite3.Error, OSError) as exc:
+        log.line(f"error: history entry not recorded: {exc}")
+        return None
+    log.line(_history_line(db, run_id))
+    return run_id, db

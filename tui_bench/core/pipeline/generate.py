@@ -1,0 +1,160 @@
+"""The generate stage: the LLM answers each question from the retrieved documents.
+
+The model runs exactly as in a plan's run: resolved like a plan's model (a builtin is
+assembled on first use), in its own worker process (``create_backend``), one request at
+a time, its record built by ``core.results.build_record`` (TTFT, decode tok/s, E2E,
+engine counters, the worker's peak RSS). If the worker dies on a request in a
+configuration its backend can make safer (llama.cpp's CPU weight repacking on some
+hosts), the model is reloaded in that configuration and the request tried again, once;
+the reason is kept and every later request carries the backend's flag, as the engine
+does. A worker that dies otherwise is reloaded for the next question (at most
+``MAX_RELOADS`` times).
+
+The prompt is :data:`TEMPLATE` filled with the question and ``{context}``: the top
+``CONTEXT_DOCS`` retrieved documents, each as ``[title]`` and its text, separated by a
+blank line (no retrieve stage: no context block).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tui_bench.core.errors import BackendError
+
+DEFAULT_MODEL = "builtin:smollm2-135m"
+DEFAULT_MAX_TOKENS = 64
+CONTEXT_DOCS = 3
+MAX_RELOADS = 2
+TEMPLATE = (
+    "Answer the customer's question using the help articles below. Be brief.\n\n"
+    "{context}\n\nQuestion: {question}"
+)
+TEMPLATE_NO_CONTEXT = "Answer the customer's question. Be brief.\n\nQuestion: {question}"
+
+
+def build_prompt(question: str, documents: Sequence[Any]) -> str:
+    """The template filled with the question and the documents (``title``, ``text``)."""
+    if not documents:
+        return TEMPLATE_NO_CONTEXT.format(question=question)
+    context = "\n\n".join(f"[{d.title}]\n{d.text}" if d.title else d.text for d in documents)
+    return TEMPLATE.format(context=context, question=question)
+
+
+def model_id(source: str) -> str:
+    """A model id (plan syntax) for a source: its file or builtin name."""
+    name = Path(source).stem if source.lower().endswith(".gguf") else source
+    return re.sub(r"[^A-Za-z0-9_.:@+-]+", "-", name).strip("-") or "model"
+
+
+class GenerateStage:
+    """One model, loaded once, answering the questions one by one (async)."""
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        max_tokens: int,
+        log: Callable[[str, str], None],
+        n_ctx: int = 2048,
+        repack: bool | str = "auto",
+    ) -> None:
+        from tui_bench.core.plan import Generation, ModelSpec
+
+        self.spec = ModelSpec(id=model_id(source), source=source, n_ctx=n_ctx, repack=repack)
+        self.gen = Generation(max_tokens=max_tokens)
+        self.log = log
+        self.backend: Any = None
+        self.local: Any = None
+        self.path: Path | None = None
+        self.load_ms: float | None = None
+        self.info: dict[str, Any] = {}
+        self.fallback: str | None = None  # why the model runs in another configuration
+        self.reloads = 0
+        self.last_wall_ms: float | None = None  # the last request's own wall time
+
+    async def open(self) -> None:
+        """Resolve and load the model; raises ``TuiBenchError`` (one line) on failure."""
+        import asyncio
+
+        from tui_bench.core.model_files import resolve_files
+
+        self.path, self.local = await asyncio.to_thread(resolve_files, self.spec, None)
+        await self._load()
+
+    async def _load(self) -> None:
+        from tui_bench.core.backends import create_backend
+
+        backend = create_backend(self.local, self.path)
+        backend.log = lambda level, text: self.log(level, f"{self.spec.id}: {text}")
+        try:
+            info = await backend.load()
+        except BaseException:
+            await backend.close()
+            raise
+        self.backend, self.load_ms = backend, info.load_ms
+        self.info = info.info | {"pid": info.pid}
+        if self.fallback:
+            self.info["fallback"] = self.fallback
+
+    async def answer(self, run_id: int, seq: int, qid: str, text: str) -> Any:
+        """One request: the question's ``RequestRecord`` (its failure inside, never
+        raised), retried once in a safer configuration after a configuration crash."""
+        from tui_bench.core.backends.base import GenRequest
+        from tui_bench.core.hostinfo import now_iso
+        from tui_bench.core.plan import PromptSpec
+        from tui_bench.core.results import build_record, failed_record
+
+        prompt = PromptSpec(id=qid, task="rag", text=text)
+        ids = dict(
+            run_id=run_id,
+            seq=seq,
+            model=self.spec.id,
+            prompt=qid,
+            task="rag",
+            repeat=0,
+            warmup=False,
+        )
+        while True:
+            if self.backend is None or not self.backend.alive:
+                if self.backend is not None:
+                    await self.backend.close()
+                    self.backend = None
+                    self.reloads += 1
+                    if self.reloads > MAX_RELOADS:
+                        msg = f"skipped: the worker died {self.reloads} times"
+                        return failed_record(**ids, started_at=now_iso(), error=msg)
+                    self.log("warning", f"{self.spec.id}: reloading the model after a crash")
+                try:
+                    await self._load()
+                except BackendError as exc:
+                    return failed_record(**ids, started_at=now_iso(), error=f"load failed: {exc}")
+            started = now_iso()
+            t0 = time.perf_counter_ns()
+            outcome = await self.backend.generate(GenRequest(prompt, self.gen), lambda _b: None)
+            self.last_wall_ms = (time.perf_counter_ns() - t0) / 1e6
+            rec = build_record(
+                **ids, started_at=started, outcome=outcome, prompt_cache=False, load_ms=self.load_ms
+            )
+            safer = None if rec.ok or self.fallback else self.backend.fallback()
+            if safer is not None:  # the configuration crashed, not the request
+                self.local, self.fallback = safer
+                self.log("warning", f"{self.spec.id}: {self.fallback}; reloading")
+                await self.backend.close()
+                self.backend = None
+                continue
+            if self.fallback and self.backend.fallback_flag:
+                rec.flags.append(self.backend.fallback_flag)
+            return rec
+
+    def cancel(self) -> None:
+        if self.backend is not None:
+            self.backend.cancel()
+
+    async def close(self) -> None:
+        if self.backend is not None:
+            await self.backend.close()
+            self.backend = None
