@@ -6,6 +6,7 @@ directories are used.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -80,3 +81,15 @@ def run_output_dir(plan_name: str, *, run_id: int | None = None) -> Path:
         return data_dir() / "runs" / f"run-{run_id}-{_safe(plan_name)}"
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return data_dir() / "runs" / f"{stamp}-{_safe(plan_name)}"
+
+
+def package_dir(module: str) -> Path | None:
+    """The folder of an installed package (models and data shipped as packages), found
+    without importing it; None when it is not installed."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))

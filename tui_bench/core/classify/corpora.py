@@ -20,7 +20,6 @@ without importing anything from it.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_bench.core.errors import UserError
+from tui_bench.core.paths import package_dir
 
 ISO_639_1 = {
     "bengali": "bn",
@@ -110,13 +110,13 @@ class CorpusExport:
 
 
 def _package_dir(module: str, package: str) -> Path:
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_dir(module)
+    if folder is None:
         raise UserError(
             f"corpus needs the package {package!r}: pip install {package} "
             f"(or pip install 'tui-bench[corpus]')"
         )
-    return Path(next(iter(spec.submodule_search_locations)))
+    return folder
 
 
 def _yaml() -> Any:

