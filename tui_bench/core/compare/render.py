@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_bench.core.compare.gate import METHOD, GateResult, GroupResult, MetricResult
-from tui_bench.core.fmt import MISSING, num
+from tui_bench.core.fmt import MISSING, num, signed_pct
 from tui_bench.core.redact import home_relative, redact
 from tui_bench.core.summary import METRIC
 
@@ -23,12 +23,8 @@ def value(m: MetricResult, v: float | None) -> str:
     return num(v, METRIC[m.metric].digits if m.metric in METRIC else 2)
 
 
-def rel(v: float | None) -> str:
-    return MISSING if v is None else f"{100 * v:+.1f}%"
-
-
 def ci(m: MetricResult) -> str:
-    return MISSING if m.ci95 is None else f"[{rel(m.ci95[0])}, {rel(m.ci95[1])}]"
+    return MISSING if m.ci95 is None else f"[{signed_pct(m.ci95[0])}, {signed_pct(m.ci95[1])}]"
 
 
 def mde(m: MetricResult) -> str:
@@ -55,7 +51,7 @@ def rows(g: GroupResult, threshold: float | None) -> list[list[str]]:
             f"{m.n_baseline}/{m.n_candidate}",
             value(m, m.baseline),
             value(m, m.candidate),
-            rel(m.rel_diff),
+            signed_pct(m.rel_diff),
             ci(m),
             MISSING if m.p_value is None else f"{m.p_value:.3g}",
             mde(m),
@@ -85,7 +81,7 @@ def gate_line(r: GateResult) -> str:
     limit = f"{100 * r.threshold:g}%"
     if not r.regressions:
         return f"gate: PASS: no metric regressed significantly beyond {limit}"
-    found = "; ".join(f"{g.model} {m.metric} {rel(m.rel_diff)}" for g, m in r.regressions)
+    found = "; ".join(f"{g.model} {m.metric} {signed_pct(m.rel_diff)}" for g, m in r.regressions)
     return f"gate: FAIL: {len(r.regressions)} regression(s) beyond {limit}: {found}"
 
 
