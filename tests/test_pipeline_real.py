@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
 from pathlib import Path
 
 import pytest
+from bench_helpers import cli_env, tui_bench_cmd
 
 from tui_bench.core.scenarios import SCENARIOS_ENV, find_scenario, load_rag_data
 
@@ -16,7 +18,10 @@ pytestmark = pytest.mark.real
 
 
 def test_support_rag_end_to_end(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    bench_home: Path,
 ) -> None:
     import joblib
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -101,3 +106,21 @@ def test_support_rag_end_to_end(
         assert len(store.get_requests(row.id)) == 4
     finally:
         store.close()
+
+    # listed per scenario with its averages, and its reports rebuilt from history as written
+    env = cli_env(bench_home)
+    listed = subprocess.run(
+        tui_bench_cmd("history", "--scenario", "support-rag"),
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    rate = data["success_rate"]
+    assert f"support-rag: 1 run; success rate {100 * rate:.0f}%" in listed.stdout
+    again = tmp_path / "again"
+    rebuilt = subprocess.run(
+        tui_bench_cmd("report", "latest", "-o", str(again)),
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    for name in ("report.md", "data.json"):
+        assert (again / name).read_bytes() == (out / name).read_bytes()

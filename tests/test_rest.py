@@ -7,7 +7,6 @@ import asyncio
 import math
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bench_helpers import REPO
+from bench_helpers import REPO, tui_bench_cmd
 from servers.fixtures import stop_server
 
 from tui_bench.core.store import Store
@@ -25,17 +24,6 @@ TOKEN = "s3cret-Token-for-tests"
 START_TIMEOUT_S = 60.0
 JOB_TIMEOUT_S = 180.0
 API = "/api/benchmarks"
-
-# the command as `tui-bench serve` runs it, through the package's main(); registered here
-# when the command group does not list it yet
-SERVE = (
-    "import sys\n"
-    "from tui_bench import cli\n"
-    "from tui_bench.cli.serve import serve\n"
-    "if 'serve' not in cli.cli.commands:\n"
-    "    cli.cli.add_command(serve)\n"
-    "cli.main(sys.argv[1:])\n"
-)
 
 PLAN = """\
 name = "{name}"
@@ -84,7 +72,7 @@ def start_serve(home: Path, token: str | None) -> Server:
     if token is not None:
         env["TUI_BENCH_API_TOKEN"] = token
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE, "serve", "--port", "0"],
+        tui_bench_cmd("serve", "--port", "0"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

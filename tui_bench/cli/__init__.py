@@ -13,7 +13,17 @@ import sys
 
 import click
 
-from tui_bench.cli import catalog, classify, doctor, history, ndcg, scenarios, suite
+from tui_bench.cli import (
+    catalog,
+    classify,
+    doctor,
+    history,
+    ndcg,
+    pipeline,
+    scenarios,
+    serve,
+    suite,
+)
 from tui_bench.cli import run as run_cmd
 
 _DEBUG = False
@@ -48,6 +58,8 @@ cli.add_command(classify.corpus)
 cli.add_command(doctor.doctor)
 cli.add_command(ndcg.ndcg)
 cli.add_command(scenarios.scenarios)
+cli.add_command(pipeline.pipeline)
+cli.add_command(serve.serve)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,9 +15,18 @@ from tui_bench.core.fmt import num, pct
 
 @click.command()
 @click.option("--plan", "plan_name", help="Only runs of this plan (its name).")
-@click.option("--kind", type=click.Choice(["llm", "classify"]), help="Only LLM or classifier runs.")
+@click.option(
+    "--kind",
+    type=click.Choice(["llm", "classify", "pipeline"]),
+    help="Only LLM, classifier or pipeline runs.",
+)
 @click.option(
     "--status", type=click.Choice(["running", "completed", "cancelled", "interrupted", "failed"])
+)
+@click.option(
+    "--scenario",
+    "scenario_id",
+    help="Only the runs of this scenario (pipeline runs, and plans so named), with averages.",
 )
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option(
@@ -28,14 +37,28 @@ from tui_bench.core.fmt import num, pct
     show_default=True,
 )
 def history(
-    plan_name: str | None, kind: str | None, status: str | None, limit: int, fmt: str
+    plan_name: str | None,
+    kind: str | None,
+    status: str | None,
+    scenario_id: str | None,
+    limit: int,
+    fmt: str,
 ) -> int:
     """List past runs with status, success rate and mean latency."""
     from tui_bench.core.store import Store
 
+    if scenario_id is not None and plan_name is not None and scenario_id != plan_name:
+        raise click.BadParameter(
+            "a scenario's runs are those of its plan name", param_hint="--plan"
+        )
     store = Store()
     try:
-        rows = store.iter_runs(plan=plan_name, status=status, kind=kind, limit=limit)
+        rows = store.iter_runs(plan=scenario_id or plan_name, status=status, kind=kind, limit=limit)
+        if scenario_id is not None and fmt == "table":
+            rows = list(rows)
+            _history_table(rows, store.path)
+            _scenario_averages(store, scenario_id, rows)
+            return 0
         if fmt == "json":
             # a row at a time, read from the database a batch at a time: memory stays flat
             for part in json_list_parts(r.as_dict() for r in rows):
@@ -48,6 +71,25 @@ def history(
     finally:
         store.close()
     return 0
+
+
+def _scenario_averages(store: Any, scenario_id: str, rows: list[Any]) -> None:
+    """The averages over the runs listed (core/run_listing.py's, as the REST face gives them)."""
+    from tui_bench.core.fmt import num, pct
+    from tui_bench.core.run_listing import averages, run_entry
+
+    a = averages([run_entry(store, r) for r in rows])
+    cost = (
+        f"{num(a['avg_cost'], 4)} {a['cost_currency']} per request ({a['cost_runs']} runs)"
+        if a["avg_cost"] is not None
+        else "not known"
+    )
+    latency = "–" if a["avg_latency_ms"] is None else f"{num(a['avg_latency_ms'], 1)} ms"
+    click.echo(
+        f"{scenario_id}: {a['n_runs']} run{'' if a['n_runs'] == 1 else 's'}; success rate {pct(a['success_rate'])} "
+        f"(mean of runs; pooled {pct(a['pooled_success_rate'])} of {a['n_measured']} requests); "
+        f"latency {latency} (mean of runs' means); cost {cost}"
+    )
 
 
 def json_list_parts(items: Iterable[dict[str, Any]]) -> Iterator[str]:
@@ -131,8 +173,13 @@ def report(run_id: str, output: Path) -> int:
     store = Store()
     try:
         rid = _run_id(store, run_id)
-        if store.get_run(rid).kind == "classify":
-            written = _classify_report_from_history(store.get_run(rid), output)
+        row = store.get_run(rid)
+        if row.kind == "classify":
+            written = _classify_report_from_history(row, output)
+        elif row.kind == "pipeline":
+            from tui_bench.core.pipeline.report import write_reports_from_data
+
+            written = write_reports_from_data(row.summary, output)
         else:
             written = write_reports(run_data_from_store(store, rid), output)
     finally:

@@ -3,7 +3,7 @@
 A job is one ``python -m tui_bench ...`` process (``run PLAN --headless`` or ``pipeline
 SCENARIO``). Its output (stdout and stderr together) is read by a thread into a ring of
 the last lines; the run id is taken from the first ``[run N] ...`` line the headless log
-prints. The process writes to the same history as everything else (``$TUI_BENCH_HOME`` is
+prints (a pipeline prints ``history: PATH (run N)`` once its run is stored). The process writes to the same history as everything else (``$TUI_BENCH_HOME`` is
 inherited), so its run is listed by the app and by ``tui-bench history`` as it goes.
 
 One job runs at a time: two benchmarks on one machine would measure each other. The API
@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-RUN_LINE = re.compile(r"^\[run (\d+)\]")
+# a plan's run says its id first ("[run 7] ..."); a pipeline's once it is stored
+# ("history: PATH (run 7)")
+RUN_LINE = re.compile(r"^\[run (\d+)\]|^history: .* \(run (\d+)\)$")
 KEEP_LINES = 200  # per job
 SHOW_LINES = 20  # in a job's view
 KEEP_JOBS = 100  # finished jobs forgotten beyond this, oldest first
@@ -78,7 +80,7 @@ class Job:
             with self.lock:
                 self.lines.append(line)
                 if self.run_id is None and (m := RUN_LINE.match(line)):
-                    self.run_id = int(m.group(1))
+                    self.run_id = int(m.group(1) or m.group(2))
         code = self.proc.wait()
         with self.lock:
             self.exit_code = code

@@ -15,12 +15,18 @@ from tui_bench.core.redact import home_relative, redact
 
 def write_reports(result: PipelineResult, output_dir: str | Path) -> list[Path]:
     """Write both files; raises OSError when the folder or a file cannot be written."""
+    return write_reports_from_data(result.to_dict(), output_dir)
+
+
+def write_reports_from_data(d: dict[str, Any], output_dir: str | Path) -> list[Path]:
+    """Both files from a result's dict: the live one, or the one history keeps (the same
+    files, byte for byte)."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     data, md = out / "data.json", out / "report.md"
-    payload = json.dumps(redact(result.to_dict()), indent=2, ensure_ascii=False, default=str)
+    payload = json.dumps(redact(d), indent=2, ensure_ascii=False, default=str)
     data.write_text(payload + "\n", encoding="utf-8")
-    md.write_text(home_relative(render_markdown(result)), encoding="utf-8")
+    md.write_text(home_relative(render_markdown(d)), encoding="utf-8")
     return [md, data]
 
 
@@ -28,8 +34,8 @@ def _esc(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(result: PipelineResult) -> str:
-    d = result.to_dict()
+def render_markdown(d: dict[str, Any]) -> str:
+    """report.md from a result's dict (``PipelineResult.to_dict()``)."""
     sc = d["scenario"]
     verdict = "PASS" if d["passed"] else ("FAIL" if d["status"] == "completed" else d["status"])
     lines = [

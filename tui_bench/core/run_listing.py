@@ -1,4 +1,5 @@
-"""``GET /api/benchmarks/results``: runs from the history, newest first, and their averages.
+"""Runs from the history, newest first, and their averages (``GET /api/benchmarks/results``,
+``tui-bench history --scenario ID``).
 
 A run is listed as ``tui-bench history`` lists it (the store's run list: status as shown,
 counts of a run still going), with its duration, its verdict and, when its plan has a
