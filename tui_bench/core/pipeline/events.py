@@ -1,6 +1,7 @@
 """Events the pipeline runner publishes: ``PipelineStarted`` → ``StageReady`` (per stage,
-after its setup: index built, classifier or model loaded) → ``QuestionFinished`` (per
-question, with its spans and results) → ``PipelineFinished``; ``core.events.Log`` lines
+after its setup: index built, classifier or model loaded) → ``StageStarted`` (per
+question and stage, as it begins) → ``QuestionFinished`` (per question, with its spans
+and results) → ``PipelineFinished``; ``core.events.Log`` lines
 between them."""
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ class StageReady(Event):
     setup_ms: float | None  # index build or model load; None for a skipped stage
     detail: dict[str, Any] = field(default_factory=dict)
     skipped: str | None = None  # why the stage does not run
+
+
+@dataclass
+class StageStarted(Event):
+    index: int  # the question's, from 1
+    question: str  # its id
+    stage: str
 
 
 @dataclass

@@ -10,6 +10,11 @@ the reason is kept and every later request carries the backend's flag, as the en
 does. A worker that dies otherwise is reloaded for the next question (at most
 ``MAX_RELOADS`` times).
 
+``mock:`` as the source runs the simulated backend instead (``core/backends/mock.py``:
+deterministic timings, text drawn from the prompt), with a plan's ``[models.mock]``
+options as ``name=value`` pairs: ``mock:ttft_ms=5,tokens_per_s=800``. It measures the
+pipeline's own machinery, not a model.
+
 The prompt is :data:`TEMPLATE` filled with the question and ``{context}``: the top
 ``CONTEXT_DOCS`` retrieved documents, each as ``[title]`` and its text, separated by a
 blank line (no retrieve stage: no context block).
@@ -23,7 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tui_bench.core.errors import BackendError
+from tui_bench.core.errors import BackendError, UserError
 
 DEFAULT_MODEL = "builtin:smollm2-135m"
 DEFAULT_MAX_TOKENS = 64
@@ -50,6 +55,31 @@ def model_id(source: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.:@+-]+", "-", name).strip("-") or "model"
 
 
+def model_spec(source: str, *, n_ctx: int = 2048, repack: bool | str = "auto") -> Any:
+    """The plan model a source stands for: ``mock:[name=value,...]`` the simulated
+    backend with those options, anything else a GGUF source (builtin, file, store).
+    ``UserError`` names the option at fault."""
+    from pydantic import ValidationError
+
+    from tui_bench.core.plan import MockOptions, ModelSpec
+
+    if not source.startswith("mock:"):
+        return ModelSpec(id=model_id(source), source=source, n_ctx=n_ctx, repack=repack)
+    options: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in source[len("mock:") :].split(","))):
+        name, sep, value = part.partition("=")
+        if not sep:
+            raise UserError(f"--model: {source}: {part!r} is not name=value (a mock option)")
+        options[name.strip()] = value.strip()
+    try:
+        mock = MockOptions.model_validate(options)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(map(str, err["loc"])) or "mock"
+        raise UserError(f"--model: {source}: {where}: {err['msg']}") from None
+    return ModelSpec(id="mock", backend="mock", n_ctx=n_ctx, mock=mock)
+
+
 class GenerateStage:
     """One model, loaded once, answering the questions one by one (async)."""
 
@@ -62,9 +92,9 @@ class GenerateStage:
         n_ctx: int = 2048,
         repack: bool | str = "auto",
     ) -> None:
-        from tui_bench.core.plan import Generation, ModelSpec
+        from tui_bench.core.plan import Generation
 
-        self.spec = ModelSpec(id=model_id(source), source=source, n_ctx=n_ctx, repack=repack)
+        self.spec = model_spec(source, n_ctx=n_ctx, repack=repack)
         self.gen = Generation(max_tokens=max_tokens)
         self.log = log
         self.backend: Any = None

@@ -26,6 +26,7 @@ from tui_bench.core.pipeline.generate import (
     TEMPLATE,
     GenerateStage,
     build_prompt,
+    model_spec,
 )
 from tui_bench.core.pipeline.result import PipelineResult, QuestionResult, generate_figures
 from tui_bench.core.pipeline.retrieve import (
@@ -59,6 +60,7 @@ class PipelineConfig:
         ):
             if value is not None and value < 1:
                 raise UserError(f"{name}: must be at least 1, got {value}")
+        model_spec(self.model)  # a bad mock: option, said before anything runs
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -198,6 +200,7 @@ class PipelineRunner:
             qr = QuestionResult(id=q.id, label=q.label)
             top: list[Any] = []
             if retriever is not None:
+                self.publish(pe.StageStarted(n, q.id, "retrieve"))
                 with measure() as w:
                     found = retriever.search(q.text)
                 qr.spans.append(StageSpan("retrieve", w.wall_ms, w.cpu_ms))
@@ -208,6 +211,7 @@ class PipelineRunner:
                 qr.retrieve = {"top": [[d, round(s, 6)] for d, s in found.top], "metrics": metrics}
                 top = [docs[doc_id] for doc_id, _ in found.top[:CONTEXT_DOCS]]
             if classifier is not None:
+                self.publish(pe.StageStarted(n, q.id, "classify"))
                 with measure() as w:
                     pred = classifier.predict(q.text)
                 qr.spans.append(StageSpan("classify", w.wall_ms, w.cpu_ms))
@@ -217,6 +221,7 @@ class PipelineRunner:
                     "correct": pred.label == q.label,
                 }
             if gen is not None and not self._cancel.is_set():
+                self.publish(pe.StageStarted(n, q.id, "generate"))
                 rec = await gen.answer(0, n - 1, q.id, build_prompt(q.text, top))
                 wall = gen.last_wall_ms if gen.last_wall_ms is not None else 0.0
                 note = f"fallback: {gen.fallback}" if gen.fallback else None
