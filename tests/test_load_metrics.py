@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from servers.fault_server import PROMPT_N, FaultServer
-from servers.metrics_server import CACHED_N, MetricsServer
+from servers.metrics_server import CACHED_N, QUEUE_S, MetricsServer
 
 from tui_bench.core.engine import Engine
 from tui_bench.core.events import Event, LevelFinished, Log
@@ -87,6 +87,7 @@ def test_llama_server_counters_match_the_clients_counts(llamacpp_server: Metrics
             "llamacpp:n_decode_total",
         ]
         assert server["cache_hit_rate"] is None
+        assert server["queue_ms_mean"] is None  # llama-server counts no queue time
     # the fake answers requests in parallel: two users are two requests in flight
     s2 = levels[1].summary
     assert 1 < s2["achieved_concurrency"] <= 2 + 1e-9
@@ -104,6 +105,9 @@ def test_vllm_prefix_cache_hit_rate_from_counter_deltas(vllm_server: MetricsServ
         assert server["output_tokens"] == REQUESTS * MAX_TOKENS
         assert "vllm:prefix_cache_hits_total" in server["counters"]
         assert server["requests"] == 0  # the fake's request counter stands still
+        # the queue-time histogram's sum and count over the level: its mean wait
+        assert (server["queue_count"], server["queue_s_sum"]) == (REQUESTS, REQUESTS * QUEUE_S)
+        assert server["queue_ms_mean"] == 1000 * QUEUE_S
 
 
 def test_a_server_without_metrics_is_said_once() -> None:

@@ -83,11 +83,14 @@ requests = {REQUESTS}
         assert 0 < lv["achieved_concurrency"] <= users + 1e-9
         assert lv["backend_max_concurrency"] is None  # tui-bench sends them all at once
         assert lv["server"] == {"absent": f"{smol_server.url[:-3]}/metrics answered HTTP 404"}
-    # four requests in flight at the client, queued one after another in the server
+    # four requests in flight at the client, queued one after another in the server: the
+    # four users sent at once, so the last one served waited for the first one's whole
+    # answer before its own first token (true however fast or busy the host is)
     assert levels["c=4"]["achieved_concurrency"] > 1
-    assert levels["c=4"]["ttft_from_send_ms"]["p90"] > levels["c=1"]["ttft_from_send_ms"]["p90"]
     data = json.loads((out / "data.json").read_text())
     measured = [r for r in data["requests"] if r.get("level") and not r["warmup"]]
+    four = [r for r in measured if r["level"] == "c=4"]
+    assert max(r["ttft_ms"] for r in four) > min(r["e2e_ms"] for r in four)
     assert len(measured) == 3 * REQUESTS
     assert all(r["finish_reason"] in ("stop", "length") and not r["flags"] for r in measured)
     # per level in the log, the capacity at the end; the missing endpoint said once

@@ -4,8 +4,9 @@
 answer the ``ok`` and ``cached`` modes stream: with ``flavour="llamacpp"`` llama-server's
 names (prompt tokens, tokens predicted, decode calls: one per token), with
 ``flavour="vllm"`` vLLM's (prompt and generation tokens, prefix cache queries and hits:
-the ``cached`` mode's 5 cached prompt tokens are hits). Labels and comments are written as
-servers write them, so the parser meets the real shape.
+the ``cached`` mode's 5 cached prompt tokens are hits; the time requests waited in its
+queue as a histogram, ``QUEUE_S`` per request). Labels and comments are written as servers
+write them, so the parser meets the real shape.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from servers.fault_server import PROMPT_N, FaultServer
 
 CACHED_N = 5  # as the fault server's "cached" mode reports
+QUEUE_S = 0.125  # each answered request waited this long in the fake vLLM's queue
 
 
 class MetricsServer(FaultServer):
@@ -26,6 +28,7 @@ class MetricsServer(FaultServer):
         self.predicted = 0
         self.cache_hits = 0
         self.cache_queries = 0
+        self.answered = 0
         self.scrapes = 0
 
     def exposition(self) -> str:
@@ -51,6 +54,11 @@ class MetricsServer(FaultServer):
             f'vllm:request_success_total{{finished_reason="length",{name}}} 1.0\n'
             f'vllm:request_success_total{{finished_reason="stop",{name}}} 2.0\n'
             f"vllm:num_requests_running{{{name}}} 0.0\n"
+            "# TYPE vllm:request_queue_time_seconds histogram\n"
+            f'vllm:request_queue_time_seconds_bucket{{le="0.1",{name}}} 0.0\n'
+            f'vllm:request_queue_time_seconds_bucket{{le="+Inf",{name}}} {float(self.answered)}\n'
+            f"vllm:request_queue_time_seconds_sum{{{name}}} {QUEUE_S * self.answered}\n"
+            f"vllm:request_queue_time_seconds_count{{{name}}} {float(self.answered)}\n"
         )
 
     async def _route(
@@ -90,4 +98,5 @@ class MetricsServer(FaultServer):
             self.prompt_tokens += PROMPT_N
             self.cache_queries += PROMPT_N
             self.cache_hits += CACHED_N if mode == "cached" else 0
+            self.answered += 1
         return await super()._stream(mode, rest, body, reader, writer)

@@ -134,6 +134,7 @@ def _resource_rows(levels: Sequence[LevelSummary]) -> list[list[str]]:
                 else MISSING,
                 num(server.get("tokens_per_decode"), 2),
                 pct(hit) if hit is not None else MISSING,
+                num(server.get("queue_ms_mean"), 1),
                 num(s.queue_ms.get("p50"), 1) if s.serialises else MISSING,
             ]
         )
@@ -183,7 +184,8 @@ def markdown(contexts: Sequence[dict[str, Any]], records: Sequence[RequestRecord
                 "server / client output tokens",
                 "server tokens per decode",
                 "prefix cache hit rate",
-                "queue ms p50",
+                "server queue ms mean",
+                "queue ms p50 (in tui-bench)",
             ],
             _resource_rows(levels),
         )

@@ -18,6 +18,10 @@ Counters read (the first name present in each row wins):
   ``vllm:prefix_cache_queries_total`` (older builds: ``vllm:gpu_prefix_cache_*``); the
   hit rate is hits / queries over the level
 - requests: ``vllm:request_success_total`` (summed over its labels)
+- time waiting in the server's queue, a histogram's sum and count:
+  ``vllm:request_queue_time_seconds``, ``sglang:queue_time_seconds``; the mean queue time
+  over the level is Δsum / Δcount (llama-server keeps no such counter, only a gauge of
+  deferred requests)
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ COUNTERS: dict[str, tuple[str, ...]] = {
     "cache_hits": ("vllm:prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits_total"),
     "cache_queries": ("vllm:prefix_cache_queries_total", "vllm:gpu_prefix_cache_queries_total"),
     "requests": ("vllm:request_success_total",),
+    "queue_s_sum": ("vllm:request_queue_time_seconds_sum", "sglang:queue_time_seconds_sum"),
+    "queue_count": ("vllm:request_queue_time_seconds_count", "sglang:queue_time_seconds_count"),
 }
 SCRAPE_TIMEOUT_S = 3.0
 _LINE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
@@ -95,12 +101,20 @@ class ServerDelta:
         out = self.values.get("output_tokens")
         return None if not calls or out is None else out / calls
 
+    @property
+    def queue_ms_mean(self) -> float | None:
+        """The mean time the level's requests waited in the server's queue."""
+        n = self.values.get("queue_count")
+        total = self.values.get("queue_s_sum")
+        return None if not n or total is None else 1000.0 * total / n
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "counters": self.names,
             **{k: round(v, 3) for k, v in self.values.items()},
             "cache_hit_rate": _r(self.cache_hit_rate),
             "tokens_per_decode": _r(self.tokens_per_decode),
+            "queue_ms_mean": _r(self.queue_ms_mean),
         }
 
 
