@@ -67,6 +67,7 @@ class TuiBenchApp(App[int]):
         Binding("f2", "new_run", "New run", id="app.new-run"),
         Binding("f3", "history", "History", id="app.history"),
         Binding("f4", "classify", "Classifiers", show=False, id="app.classify"),
+        Binding("f5", "pipeline", "Pipeline", show=False, id="app.pipeline"),
     ]
 
     def __init__(
@@ -290,17 +291,26 @@ class TuiBenchApp(App[int]):
 
     def action_classify(self) -> None:
         """The classifier benchmark: back to its run or setup screen, or a new setup."""
+        from tui_bench.tui.runs import ClassifyRun, FinalTraining
         from tui_bench.tui.screens.classify import ClassifySetupScreen
 
+        self._open_mode(ClassifySetupScreen, (ClassifyRun, FinalTraining))
+
+    def action_pipeline(self) -> None:
+        """The pipeline mode: back to its run or setup screen, or a new setup."""
+        from tui_bench.tui.runs import PipelineRun
+        from tui_bench.tui.screens.pipeline.setup import PipelineSetupScreen
+
+        self._open_mode(PipelineSetupScreen, (PipelineRun,))
+
+    def _open_mode(self, setup: type[Screen[None]], runs: tuple[type, ...]) -> None:
         busy = self._running_screen()
-        if busy is not None and not isinstance(self.active, LlmRun) and busy in self.screen_stack:
-            target = busy
+        if busy is not None and isinstance(self.active, runs) and busy in self.screen_stack:
+            target: Screen[object] | None = busy
         else:
-            target = next(
-                (s for s in self.screen_stack if isinstance(s, ClassifySetupScreen)), None
-            )
+            target = next((s for s in self.screen_stack if isinstance(s, setup)), None)
         if target is None:
-            self.push_screen(ClassifySetupScreen())
+            self.push_screen(setup())
             return
         while self.screen is not target:
             if self.screen is self._running_screen():
@@ -309,7 +319,7 @@ class TuiBenchApp(App[int]):
             self.pop_screen()
 
     def _refuse_leaving(self) -> None:
-        if isinstance(self.active, LlmRun):
+        if self.active is not None and self.active.kind in ("run-llm", "run-pipeline"):
             self.notify("a run is in progress: cancel it first (c)", severity="warning")
         else:
             self.notify("training in progress: cancel it first", severity="warning")
@@ -326,18 +336,14 @@ class TuiBenchApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand(
-            "New run", "Open the wizard: choose or compose a plan", self.action_new_run
-        )
-        yield SystemCommand(
-            "History", "Browse past runs, open results, compare", self.action_history
-        )
-        yield SystemCommand("Help", "Keys of this screen", self.action_help)
-        yield SystemCommand(
-            "Classifier benchmark",
-            "Find the best text classifier for your labelled data",
-            self.action_classify,
-        )
+        for title, help_text, action in (
+            ("New run", "Open the wizard: choose or compose a plan", self.action_new_run),
+            ("History", "Browse past runs, open results, compare", self.action_history),
+            ("Help", "Keys of this screen", self.action_help),
+            ("Classifier benchmark", "Find the best text classifier", self.action_classify),
+            ("Pipeline", "A scenario's stages timed, the bottleneck named", self.action_pipeline),
+        ):
+            yield SystemCommand(title, help_text, action)
         for title, help_text, callback in getattr(screen, "palette_commands", list)():
             yield SystemCommand(title, help_text, callback)
         run = self.active

@@ -1,6 +1,6 @@
 """The runs the app drives, one controller per kind: an LLM plan (:class:`LlmRun`), a
-classifier benchmark (:class:`ClassifyRun`) and the training of the model chosen from its
-ranking (:class:`FinalTraining`).
+classifier benchmark (:class:`ClassifyRun`), the training of the model chosen from its
+ranking (:class:`FinalTraining`) and a scenario's pipeline (:class:`PipelineRun`).
 
 The app starts every controller the same way (one worker per run, in the group named by
 ``kind``, ``exit_on_error=False``), routes the end of its worker back to it, and asks the
@@ -31,11 +31,13 @@ from tui_bench.tui.state.classify import ClassifyLiveState, ClassifySink
 if TYPE_CHECKING:
     from tui_bench.core.classify.runner import ClassifyConfig
     from tui_bench.core.engine import Engine, RunOutcome
+    from tui_bench.core.pipeline.runner import PipelineConfig, PipelineRunner
     from tui_bench.core.plan import LoadedPlan
     from tui_bench.core.store import Store
+    from tui_bench.tui.pipeline_bridge import PipelineOutcome
     from tui_bench.tui.state.llm import LiveState
 
-RUN_GROUPS = ("run-llm", "run-classify", "train-final")
+RUN_GROUPS = ("run-llm", "run-classify", "train-final", "run-pipeline")
 
 # (title, body, yes, no) of the confirmation dialogs
 Prompt = tuple[str, str, str, str]
@@ -405,3 +407,76 @@ class FinalTraining(RunController):
 
     def present(self, app: Any) -> None:
         self.screen.final_ended(self)
+
+
+class PipelineRun(RunController):
+    """A scenario's pipeline in a thread (the runner's own event loop drives the model);
+    its PipelineRunScreen shows the state. The run is stored in history, then reported."""
+
+    kind = "run-pipeline"
+    thread = True
+    cancel_prompt = (
+        "Cancel the pipeline?",
+        "It stops after the running stage (a generating answer stops at its next token). "
+        "Finished questions are kept, stored in the history and reported.",
+        "Cancel pipeline",
+        "Keep running",
+    )
+    quit_prompt = (
+        "Quit tui-bench?",
+        "A pipeline is running. Quitting cancels it after the running stage; finished "
+        "questions stay in the history.",
+        "Cancel and quit",
+        "Keep running",
+    )
+
+    def __init__(self, config: PipelineConfig, screen: Any, *, from_cli: bool = False) -> None:
+        from tui_bench.tui.state.pipeline import PipelineLiveState
+
+        super().__init__(screen, from_cli=from_cli)  # screen: its PipelineRunScreen
+        self.config = config
+        self.state = PipelineLiveState(label=config.scenario)
+        self.runner: PipelineRunner | None = None
+
+    @property
+    def outcome(self) -> PipelineOutcome | None:
+        return self.result  # type: ignore[no-any-return]
+
+    @property
+    def cancelling(self) -> bool:
+        return self.state.cancel.is_set()
+
+    def cancel(self) -> None:
+        self.state.request_cancel()
+        if self.runner is not None:
+            self.runner.cancel()
+        self.screen.repaint()
+
+    def _run(self) -> PipelineOutcome:
+        from tui_bench.core.pipeline.runner import PipelineRunner
+        from tui_bench.tui.pipeline_bridge import run_scenario
+        from tui_bench.tui.state.pipeline import PipelineSink
+
+        self.runner = PipelineRunner(self.config, PipelineSink(self.state).handle)
+        if self.state.cancel.is_set():  # cancelled before the runner existed
+            self.runner.cancel()
+        return run_scenario(self.runner, self.state)
+
+    def work(self) -> PipelineOutcome | None:
+        worker = get_current_worker()
+        return run_at_start_priority(self._run, abandon=lambda: worker.is_cancelled)
+
+    @property
+    def exit_code(self) -> int | None:
+        o = self.outcome
+        if o is None:
+            return super().exit_code
+        return exit_code_for(o.status, o.passed, outputs_written=o.report_error is None)
+
+    def failed(self, err: BaseException) -> None:
+        super().failed(err)
+        self.state.fail(self.error or "", f"the pipeline stopped: {self.error}")
+
+    def present(self, app: Any) -> None:
+        if self.outcome is not None or self.error is not None:  # else: abandoned
+            self.screen.run_ended(self)

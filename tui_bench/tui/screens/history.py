@@ -24,6 +24,7 @@ from tui_bench.core.store import RunRow
 from tui_bench.core.summary import METRIC
 from tui_bench.tui.format import MISSING, num, signed_pct, verdict_content, when
 from tui_bench.tui.screens.compare_gate import GateMixin
+from tui_bench.tui.screens.history_open import not_compared, open_past_run
 from tui_bench.tui.widgets.footer import Footer
 from tui_bench.tui.widgets.header import AppHeader
 from tui_bench.tui.widgets.run_list import RUN_COLUMNS, append_rows, run_cells
@@ -40,7 +41,7 @@ COMPARE_COLUMNS = (
     ("base", "median base"),
     ("cand", "median cand"),
 )
-KINDS = [("LLM runs", "llm"), ("classifiers", "classify")]
+KINDS = [("LLM runs", "llm"), ("classifiers", "classify"), ("pipelines", "pipeline")]
 STATUSES = ("completed", "cancelled", "interrupted", "running", "failed")
 # runs read at a time: the first page shows at once, whatever the history holds
 PAGE = 100
@@ -71,9 +72,9 @@ class HistoryScreen(Screen[None]):
     }
     """
     HELP = (
-        "Every run kept in the history database, newest first (LLM runs or classifier runs: "
-        f"the first selector), {PAGE} at a time: moving down towards the last one shown, or m, "
-        "reads the next ones. Enter opens a run's results. "
+        "Every run kept in the history database, newest first (LLM runs, classifier runs or "
+        f"pipelines: the first selector), {PAGE} at a time: moving down towards the last one "
+        "shown, or m, reads the next ones. Enter opens a run's results. "
         "Mark one run as baseline (b) and another as candidate (c), then compare them (d): "
         "per model and metric, the relative difference of medians with its 95% interval, a "
         "Mann-Whitney U p-value and a verdict."
@@ -304,29 +305,7 @@ class HistoryScreen(Screen[None]):
         if row is None:
             self.notify("no run selected", severity="warning")
             return
-        if row.kind == "classify":
-            self._open_classify(row)
-            return
-        from tui_bench.tui.screens.results import ResultsScreen
-
-        self.app.push_screen(ResultsScreen(row.id))
-
-    def _open_classify(self, row: RunRow) -> None:
-        """A classifier run's ranking, rebuilt from what the history holds."""
-        from tui_bench.core.classify.runner import ClassifyResult
-        from tui_bench.tui.classify_bridge import ClassifyOutcome, report_files
-        from tui_bench.tui.screens.classify_results import ClassifyResultsScreen
-
-        try:
-            result = ClassifyResult.from_dict(row.summary or {})
-        except Exception as exc:  # an entry from an older or damaged database
-            self.notify(f"run {row.id}: cannot be shown ({exc})", severity="error")
-            return
-        store = self.app.store  # type: ignore[attr-defined]
-        outcome = ClassifyOutcome(
-            result, report_files(row.output_dir), row.id, store.path, from_history=True
-        )
-        self.app.push_screen(ClassifyResultsScreen(outcome))
+        open_past_run(self.app, row)
 
     def action_mark(self, label: str) -> None:
         row = self.selected_row()
@@ -334,10 +313,7 @@ class HistoryScreen(Screen[None]):
             self.notify("no run selected", severity="warning")
             return
         if row.kind != "llm":
-            self.notify(
-                "compare works on LLM runs; a classifier run ranks its candidates itself",
-                severity="warning",
-            )
+            self.notify(not_compared(row.kind), severity="warning")
             return
         rid = row.id
         store = self.app.store  # type: ignore[attr-defined]
