@@ -9,8 +9,12 @@ imbalance table (``classify-setup.svg``), the run (``classify-live.svg``) and th
 ranking (``classify.svg``). And a load test: a concurrency sweep on the mock backend's
 simulated server (4 slots), its live load panel with two levels drawn and the third
 running (``load-live.svg``) and the capacity on the results screen (``load-results.svg``).
+And the pipeline of the shipped ``support-rag`` scenario with the simulated model
+(``mock:``): live with two questions' bars drawn (``pipeline-live.svg``), then its results
+with the bottleneck named (``pipeline.svg``).
 
-    python scripts/screenshots.py [--out screenshots] [--size 100x30] [--only llm|classify|load]
+    python scripts/screenshots.py [--out screenshots] [--size 100x30]
+        [--only llm|classify|load|pipeline]
 
 Timings come from the simulated models (fixed rates with seeded jitter): the pictures
 change little from one run to the next. The classifier's are real training times.
@@ -222,11 +226,46 @@ async def capture_classify(out: Path, size: tuple[int, int], workdir: Path) -> l
     return written
 
 
+PIPELINE_MOCK = "mock:ttft_ms=400,tokens_per_s=300,load_ms=1,prompt_tokens_per_s=20000"
+
+
+async def capture_pipeline(out: Path, size: tuple[int, int]) -> list[Path]:
+    """support-rag's pipeline from F5, on the simulated model (no classifier: skipped)."""
+    from tui_bench.tui.screens.pipeline.live import PipelineRunScreen
+    from tui_bench.tui.screens.pipeline.results import PipelineResultsScreen
+    from tui_bench.tui.screens.pipeline.setup import PipelineSetupScreen
+
+    app = quiet_app(REPO / "plans")
+    written: list[Path] = []
+    shot = shooter(app, out, written)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("f5")
+        await _wait(pilot, lambda: isinstance(app.screen, PipelineSetupScreen))
+        setup = app.screen
+        for key, value in (("model", PIPELINE_MOCK), ("max_tokens", "32"), ("limit", "6")):
+            setup.query_one(f"#pl-set-{key}").value = value  # type: ignore[attr-defined]
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+r")
+        await _wait(pilot, lambda: isinstance(app.screen, PipelineRunScreen))
+        run = app.screen
+        assert isinstance(run, PipelineRunScreen)
+        await _wait(pilot, lambda: run.state.done >= 2, timeout=120)
+        await pilot.pause(0.3)  # a repaint at 4 Hz
+        shot("pipeline-live")
+        await _wait(pilot, lambda: isinstance(app.screen, PipelineResultsScreen), timeout=120)
+        await pilot.pause(0.5)
+        shot("pipeline")
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=REPO / "screenshots")
     ap.add_argument("--size", default="100x30", help="terminal size, WIDTHxHEIGHT")
-    ap.add_argument("--only", choices=["llm", "classify", "load"], help="only these screenshots")
+    ap.add_argument(
+        "--only", choices=["llm", "classify", "load", "pipeline"], help="only these screenshots"
+    )
     args = ap.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -239,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
             written += asyncio.run(capture(out, (width, height)))
         if args.only in (None, "load"):
             written += asyncio.run(capture_load(out, (width, height)))
+        if args.only in (None, "pipeline"):
+            written += asyncio.run(capture_pipeline(out, (width, height)))
         if args.only in (None, "classify"):
             cwd = Path.cwd()
             try:

@@ -108,8 +108,10 @@ async def test_a_stored_pipeline_opens_from_history() -> None:
         await pilot.pause()
         screen = app.screen
         head = text_of(app, "#pr-head")
-        assert head.startswith("support-rag · completed · FAIL · 3 of 24 questions")
-        assert f"run {run_id}" in head
+        assert head == (
+            f"support-rag · completed · FAIL · run {run_id} · 3 of 24 questions · success 67% "
+            "· model mock:"
+        )
 
         stages = screen.query_one("#pr-stages", DataTable)
         assert column(stages, "stage") == ["retrieve ◀", "classify", "generate"]

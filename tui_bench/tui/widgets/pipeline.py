@@ -6,7 +6,9 @@ generate), so that it reads without colour too, with a legend naming each stage 
 its share. Cells are apportioned by the largest remainder: each stage gets the whole
 cells of ``share × width``, and the cells left go to the largest fractional parts
 (ties: the earlier stage), so the segments always fill the bar exactly and a share is
-never off by more than one cell.
+never off by more than one cell. The stages' median shares need not sum to 1 (each is
+a median of its own): their bar is scaled to fill the line, and the legend gives the
+medians themselves.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ class QuestionBars(Widget):
     DEFAULT_CSS = """
     QuestionBars { height: 1fr; border: round $primary 40%; padding: 0 1; }
     """
-    RESERVED = 6 + 14  # the id before the bar, e2e and the mark after it
+    RESERVED = 6 + 15  # the id before the bar; its e2e time and mark after it
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

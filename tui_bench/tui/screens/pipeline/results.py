@@ -140,16 +140,16 @@ def question_rows(d: Mapping[str, Any]) -> list[tuple[str | None, list[Any]]]:
 
 
 def head_content(d: Mapping[str, Any], run_id: int | None) -> Content:
-    """``support-rag · completed · FAIL · 2 of 24 questions · success 100% · run 5``"""
+    """``support-rag · completed · FAIL · run 5 · 2 of 24 questions · success 100% · model …``"""
     sc = d["scenario"]
     verdict = ("PASS", "bold $success") if d["passed"] else ("FAIL", "bold $error")
     return Content.assemble(
         (sc["id"], "bold"),
         f" · {d['status']} · ",
         verdict,
+        f" · run {run_id}" if run_id is not None else "",
         f" · {len(d['questions'])} of {sc['tasks_total']} questions · success "
         f"{pct(d['success_rate'])} · model {d['config']['model']}",
-        f" · run {run_id}" if run_id is not None else "",
     )
 
 
