@@ -32,9 +32,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from tui_bench.core.errors import TuiBenchError, UserError
+from tui_bench.core.run_listing import LIMIT_DEFAULT, LIMIT_MAX, list_results
 from tui_bench.rest.jobs import SHOW_LINES, JobBusy, Jobs
 from tui_bench.rest.launch import CommandOptions, LaunchError, launch_for
-from tui_bench.core.run_listing import LIMIT_DEFAULT, LIMIT_MAX, list_results
 
 TOKEN_ENV = "TUI_BENCH_API_TOKEN"
 PREFIX = "/api/benchmarks"
