@@ -183,6 +183,10 @@ class LlamaCppBackend(Backend):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.proc.wait(), 10)
 
+    def _load_options(self) -> dict[str, Any]:
+        """What a subclass adds to the worker's load command (the embedder: embeddings)."""
+        return {}
+
     # -- Backend ------------------------------------------------------------------------
 
     async def load(self) -> LoadInfo:
@@ -214,6 +218,7 @@ class LlamaCppBackend(Backend):
                     "repack": spec.repack is not False,
                     "poll": spec.poll,
                     "prio": spec.prio,
+                    **self._load_options(),
                 }
             )
             msg = await self._recv(spec.load_timeout_s)

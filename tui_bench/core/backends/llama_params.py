@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui_bench.core.backends.llama_devices import SPLIT_MODES, Placement, has_field
+from tui_bench.core.backends.llama_embed import embedding_params
 
 # llama_flash_attn_type
 FA_AUTO, FA_DISABLED, FA_ENABLED = -1, 0, 1
@@ -104,4 +105,6 @@ def context_params(ll: Any, cmd: dict[str, Any], n_threads: int) -> tuple[Any, d
         flash["set_via"] = "flash_attn"
     else:
         flash["note"] = "not applied: this binding has no flash attention setting"
+    if cmd.get("embeddings"):
+        embedding_params(cparams, cmd)
     return cparams, flash

@@ -1,5 +1,6 @@
 """The llama.cpp worker process: loads one GGUF model and generates on request (or, for
-the quality scorers, reads answers: the ``score`` op in :mod:`.llama_score`).
+the quality scorers, reads answers: the ``score`` op in :mod:`.llama_score`; or, loaded
+for embeddings, turns texts into vectors: the ``embed`` op in :mod:`.llama_embed`).
 
 Started by :mod:`tui_bench.core.backends.llama_cpp` as ``python -m
 tui_bench.core.backends.llama_worker``. It speaks JSON lines: commands on stdin,
@@ -52,6 +53,7 @@ from tui_bench.core.backends.llama_devices import (
     offload_status,
     registry,
 )
+from tui_bench.core.backends.llama_embed import embed_texts
 from tui_bench.core.backends.llama_log import LogCapture, native_abort, parse_load_log
 from tui_bench.core.backends.llama_params import context_params, model_params
 from tui_bench.core.backends.llama_score import score_answer
@@ -231,6 +233,14 @@ class Model:
 
     # -- generation ---------------------------------------------------------------------
 
+    def before_decode(self) -> None:
+        """The test-only fault switches (see the module's doc), before a request's decode."""
+        if _fault_repack_crash and self.repack and not self.decoded:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        if _fault_abort and not self.decoded:
+            native_abort(self.ll, _fault_abort)
+        self.decoded = True
+
     def _sampler(self, cmd: dict[str, Any]) -> Any:
         ll = self.ll
         sparams = ll.llama_sampler_chain_default_params()
@@ -300,11 +310,7 @@ class Model:
 
         todo = tokens[n_keep:]
         arr = (ll.llama_token * len(todo))(*todo)
-        if _fault_repack_crash and self.repack and not self.decoded:
-            os.kill(os.getpid(), signal.SIGSEGV)
-        if _fault_abort and not self.decoded:
-            native_abort(ll, _fault_abort)
-        self.decoded = True
+        self.before_decode()
         rc = ll.llama_decode(ctx, ll.llama_batch_get_one(arr, len(todo)))
         if rc != 0:
             ll.llama_sampler_free(chain)
@@ -467,6 +473,10 @@ def main() -> int:
                 if model is None:
                     raise RuntimeError("no model loaded")
                 chan.send(score_answer(model, cmd))
+            elif op == "embed":  # the embedding retriever's vectors (.llama_embed)
+                if model is None:
+                    raise RuntimeError("no model loaded")
+                chan.send(embed_texts(model, cmd))
             elif op == "exit":
                 break
             else:
