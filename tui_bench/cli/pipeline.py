@@ -35,6 +35,27 @@ import click
     help="Words shared by neighbouring windows.",
 )
 @click.option(
+    "--retriever",
+    type=click.Choice(["tfidf", "embed"]),
+    default="tfidf",
+    show_default=True,
+    help="TF-IDF cosine (scikit-learn), or embedding cosine from a GGUF (--embed-model).",
+)
+@click.option(
+    "--embed-model",
+    default="builtin:smollm2-135m",
+    show_default=True,
+    help="With --retriever embed: any GGUF (builtin, file, store). The default is a small "
+    "causal LM; an embedding GGUF (nomic-embed, bge, e5 ...) retrieves far better.",
+)
+@click.option(
+    "--embed-pooling",
+    type=click.Choice(["mean", "cls", "last"]),
+    default="mean",
+    show_default=True,
+    help="How llama.cpp pools a text's token vectors into one.",
+)
+@click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Folder for report.md and data.json."
 )
 @click.option("--json", "as_json", is_flag=True, help="NDJSON events on stdout.")
@@ -48,6 +69,9 @@ def pipeline(
     top_k: int,
     chunk_words: int | None,
     overlap: int,
+    retriever: str,
+    embed_model: str,
+    embed_pooling: str,
     output: Path | None,
     as_json: bool,
     verbose: bool,
@@ -75,6 +99,9 @@ def pipeline(
         top_k=top_k,
         chunk_words=chunk_words,
         overlap=overlap,
+        retriever=retriever,
+        embed_model=embed_model,
+        embed_pooling=embed_pooling,
     )
     config.validate()
     check_output_dir(config.output_dir)

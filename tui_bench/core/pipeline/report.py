@@ -53,6 +53,7 @@ def render_markdown(d: dict[str, Any]) -> str:
             else ""
         ),
         f"- model: {d['config']['model']}, max_tokens {d['config']['max_tokens']}",
+        *_retriever_line(d),
         f"- success rate: {pct(d['success_rate'])}",
         "",
         "## Time per stage",
@@ -80,6 +81,20 @@ def render_markdown(d: dict[str, Any]) -> str:
     lines += _quality(d)
     lines += _questions(d)
     return "\n".join(lines) + "\n"
+
+
+def _retriever_line(d: dict[str, Any]) -> list[str]:
+    """Which retriever ran (its method as the run recorded it); none without the stage."""
+    detail = (d["setup"].get("retrieve") or {}).get("detail") or {}
+    if not detail.get("method"):
+        return []
+    line = f"- retriever: {_esc(detail['method'])}, top-k {detail.get('top_k')}"
+    emb = detail.get("embedder") or {}
+    if emb:
+        line += f"; embedder {_esc(emb.get('source'))}, {emb.get('n_embd')} dimensions"
+        if emb.get("fallback"):
+            line += f" ({_esc(emb['fallback'])})"
+    return [line]
 
 
 def _quality(d: dict[str, Any]) -> list[str]:

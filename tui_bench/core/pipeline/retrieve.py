@@ -1,4 +1,5 @@
-"""The retrieve stage: TF-IDF cosine over a scenario's documents, and its metrics.
+"""The retrieve stage: TF-IDF cosine over a scenario's documents, and its metrics (the
+embedding retriever, :mod:`.retrieve_embed`, shares the chunking and the ranking).
 
 The index is scikit-learn's ``TfidfVectorizer`` (sublinear tf, English stop words) fitted
 once on every document's title and text (its build time is reported apart, like a
@@ -53,48 +54,70 @@ class TfidfRetriever:
         chunk_words: int | None = None,
         overlap: int = 0,
     ) -> None:
-        if top_k < 1:
-            raise UserError(f"--top-k: must be at least 1, got {top_k}")
-        if chunk_words is not None and (chunk_words < 1 or not 0 <= overlap < chunk_words):
-            raise UserError(
-                f"chunk_words/overlap: need chunk_words ≥ 1 and 0 ≤ overlap < chunk_words, "
-                f"got {chunk_words}/{overlap}"
-            )
+        check_settings(top_k, chunk_words, overlap)
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.documents = list(documents)
         self.top_k = top_k
         self.chunk_words, self.overlap = chunk_words, overlap
-        texts: list[str] = []
-        self._owner: list[int] = []  # chunk -> document index
-        for i, doc in enumerate(self.documents):
-            for chunk in _chunks(f"{doc.title} {doc.text}".strip(), chunk_words, overlap):
-                texts.append(chunk)
-                self._owner.append(i)
+        texts, self._owner = chunk_documents(self.documents, chunk_words, overlap)
         self._vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english")
         self._matrix = self._vectorizer.fit_transform(texts)
         self.n_chunks = len(texts)
 
     def search(self, query: str) -> Retrieved:
-        import numpy as np
         from sklearn.metrics.pairwise import cosine_similarity
 
         sims = cosine_similarity(self._vectorizer.transform([query]), self._matrix)[0]
-        best = np.full(len(self.documents), -np.inf)
-        np.maximum.at(best, np.asarray(self._owner), sims)
-        order = sorted(range(len(self.documents)), key=lambda i: (-best[i], i))
-        ranking = [(self.documents[i].id, float(best[i])) for i in order]
-        return Retrieved(ranking=ranking, top_k=self.top_k)
+        return rank_documents(self.documents, self._owner, sims, self.top_k)
 
     def info(self) -> dict[str, Any]:
         return {
             "method": "tf-idf cosine (scikit-learn, sublinear tf, English stop words)",
+            "retriever": "tfidf",
             "documents": len(self.documents),
             "chunks": self.n_chunks,
             "chunk_words": self.chunk_words,
             "overlap": self.overlap if self.chunk_words else None,
             "top_k": self.top_k,
         }
+
+
+def check_settings(top_k: int, chunk_words: int | None, overlap: int) -> None:
+    """``UserError`` for a top-k or chunking a retriever cannot use."""
+    if top_k < 1:
+        raise UserError(f"--top-k: must be at least 1, got {top_k}")
+    if chunk_words is not None and (chunk_words < 1 or not 0 <= overlap < chunk_words):
+        raise UserError(
+            f"chunk_words/overlap: need chunk_words ≥ 1 and 0 ≤ overlap < chunk_words, "
+            f"got {chunk_words}/{overlap}"
+        )
+
+
+def chunk_documents(
+    documents: Sequence[Document], chunk_words: int | None, overlap: int
+) -> tuple[list[str], list[int]]:
+    """The texts a retriever indexes (each document's title and text, whole or in
+    windows) and, for each, the index of its document."""
+    texts: list[str] = []
+    owner: list[int] = []
+    for i, doc in enumerate(documents):
+        for chunk in _chunks(f"{doc.title} {doc.text}".strip(), chunk_words, overlap):
+            texts.append(chunk)
+            owner.append(i)
+    return texts, owner
+
+
+def rank_documents(
+    documents: Sequence[Document], owner: Sequence[int], sims: Any, top_k: int
+) -> Retrieved:
+    """Every document ranked by its best chunk's score (ties: the collection's order)."""
+    import numpy as np
+
+    best = np.full(len(documents), -np.inf)
+    np.maximum.at(best, np.asarray(owner), np.asarray(sims, dtype=np.float64))
+    order = sorted(range(len(documents)), key=lambda i: (-best[i], i))
+    return Retrieved(ranking=[(documents[i].id, float(best[i])) for i in order], top_k=top_k)
 
 
 def _chunks(text: str, words: int | None, overlap: int) -> list[str]:

@@ -1,6 +1,6 @@
 """Runs a scenario's pipeline question by question: retrieve → classify → generate.
 
-Setup first (the TF-IDF index built, the classifier loaded and its labels checked, the
+Setup first (the TF-IDF index built or the documents embedded, the classifier loaded and its labels checked, the
 LLM loaded: each timed apart, never inside a question's spans), then per question each
 stage of the scenario in order, each its own span (:mod:`.spans`). The runner prints
 nothing: it publishes events (:mod:`.events`, ``core.events.Log``) and returns a
@@ -10,12 +10,15 @@ nothing: it publishes events (:mod:`.events`, ``core.events.Log``) and returns a
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tui_bench.core.backends.llama_embed import DEFAULT_POOLING, POOLING
+from tui_bench.core.backends.llama_embedder import DEFAULT_EMBED_MODEL
 from tui_bench.core.errors import UserError
 from tui_bench.core.events import Event, Log
 from tui_bench.core.pipeline import events as pe
@@ -35,6 +38,7 @@ from tui_bench.core.pipeline.retrieve import (
     TfidfRetriever,
     retrieval_metrics,
 )
+from tui_bench.core.pipeline.retrieve_embed import RETRIEVERS, EmbeddingRetriever
 from tui_bench.core.pipeline.spans import StageSpan, measure
 
 Publish = Callable[[Event], None]
@@ -51,6 +55,9 @@ class PipelineConfig:
     top_k: int = DEFAULT_TOP_K
     chunk_words: int | None = None
     overlap: int = 0
+    retriever: str = "tfidf"
+    embed_model: str = DEFAULT_EMBED_MODEL
+    embed_pooling: str = DEFAULT_POOLING
 
     def validate(self) -> None:
         for name, value in (
@@ -60,6 +67,16 @@ class PipelineConfig:
         ):
             if value is not None and value < 1:
                 raise UserError(f"{name}: must be at least 1, got {value}")
+        if self.retriever not in RETRIEVERS:
+            raise UserError(
+                f"--retriever: expected one of {', '.join(RETRIEVERS)}, got {self.retriever}"
+            )
+        if self.retriever == "embed" and self.embed_pooling not in POOLING:
+            raise UserError(
+                f"--embed-pooling: expected one of {', '.join(POOLING)}, got {self.embed_pooling}"
+            )
+        if self.retriever == "embed" and self.embed_model.startswith("mock:"):
+            raise UserError(f"--embed-model: {self.embed_model}: the embedder needs a GGUF model")
         model_spec(self.model)  # a bad mock: option, said before anything runs
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,17 +147,52 @@ class PipelineRunner:
         result: PipelineResult,
     ) -> None:
         stages = scenario.stages
-        retriever = None
-        if "retrieve" in stages:
-            with measure() as w:
-                retriever = TfidfRetriever(
-                    data.documents,
-                    top_k=self.config.top_k,
-                    chunk_words=self.config.chunk_words,
-                    overlap=self.config.overlap,
+        retriever: Any = None
+        try:
+            if "retrieve" in stages:
+                retriever = await self._retriever(data.documents, result)
+            await self._open_rest(scenario, data, questions, retriever, classifier, result)
+        finally:
+            if isinstance(retriever, EmbeddingRetriever):
+                await retriever.close()
+
+    async def _retriever(self, documents: list[Any], result: PipelineResult) -> Any:
+        """The retrieve stage built (TF-IDF index or embedded documents), its setup timed."""
+        cfg = self.config
+        settings = dict(top_k=cfg.top_k, chunk_words=cfg.chunk_words, overlap=cfg.overlap)
+        retriever: Any
+        with measure() as w:
+            if cfg.retriever == "embed":
+                self.publish(Log("info", f"retrieve: embedding documents with {cfg.embed_model}"))
+                log = lambda lvl, msg: self.publish(Log(lvl, msg))  # noqa: E731
+                retriever = EmbeddingRetriever(
+                    documents,
+                    source=cfg.embed_model,
+                    pooling=cfg.embed_pooling,
+                    log=log,
+                    **settings,
                 )
-            result.setup["retrieve"] = {"setup_ms": w.wall_ms, "detail": retriever.info()}
-            self.publish(pe.StageReady("retrieve", w.wall_ms, retriever.info()))
+                try:
+                    await retriever.open()
+                except BaseException:
+                    await retriever.close()
+                    raise
+            else:
+                retriever = TfidfRetriever(documents, **settings)
+        result.setup["retrieve"] = {"setup_ms": w.wall_ms, "detail": retriever.info()}
+        self.publish(pe.StageReady("retrieve", w.wall_ms, retriever.info()))
+        return retriever
+
+    async def _open_rest(
+        self,
+        scenario: Any,
+        data: Any,
+        questions: list[Any],
+        retriever: Any,
+        classifier: Any,
+        result: PipelineResult,
+    ) -> None:
+        stages = scenario.stages
         if "classify" in stages:
             if classifier is None:
                 why = "no classifier given (--classifier DIR: a model saved by tui-bench classify)"
@@ -203,7 +255,11 @@ class PipelineRunner:
                 self.publish(pe.StageStarted(n, q.id, "retrieve"))
                 with measure() as w:
                     found = retriever.search(q.text)
-                qr.spans.append(StageSpan("retrieve", w.wall_ms, w.cpu_ms))
+                    if inspect.isawaitable(found):  # embeddings: the question goes to the worker
+                        found = await found
+                # the embedding worker's CPU time is not this process's: none, as for generate
+                cpu = None if isinstance(retriever, EmbeddingRetriever) else w.cpu_ms
+                qr.spans.append(StageSpan("retrieve", w.wall_ms, cpu))
                 ranking = [doc_id for doc_id, _ in found.ranking]
                 metrics: dict[str, Any] = {}
                 for k in ks:
