@@ -7,7 +7,6 @@ import asyncio
 import math
 import os
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,12 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 from bench_helpers import REPO, tui_bench_cmd
-from servers.fixtures import stop_server
+from servers.fixtures import start_listening, stop_server
 
 from tui_bench.core.store import Store
 
 TOKEN = "s3cret-Token-for-tests"
-START_TIMEOUT_S = 60.0
 JOB_TIMEOUT_S = 180.0
 API = "/api/benchmarks"
 
@@ -71,24 +69,13 @@ def start_serve(home: Path, token: str | None) -> Server:
     env |= {"TUI_BENCH_HOME": str(home), "PYTHONUNBUFFERED": "1"}
     if token is not None:
         env["TUI_BENCH_API_TOKEN"] = token
-    proc = subprocess.Popen(
+    proc, url, stderr = start_listening(
         tui_bench_cmd("serve", "--port", "0"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+        env,
         cwd=REPO,
+        prefix="listening on http://127.0.0.1:",
     )
-    stderr: list[str] = []
-    threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True).start()  # type: ignore[arg-type]
-    first: list[str] = []
-    reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
-    reader.start()
-    reader.join(START_TIMEOUT_S)
-    if not first or not first[0].startswith("listening on http://127.0.0.1:"):
-        stop_server(proc)
-        raise RuntimeError(f"the server did not start: {first} {''.join(stderr)[-2000:]}")
-    return Server(first[0].split("listening on ", 1)[1].strip(), proc, stderr)
+    return Server(url, proc, stderr)
 
 
 def run_in_process(home: Path, plan: Path) -> None:

@@ -79,23 +79,7 @@ def start_llama_server(
         *(["--api-key-env", "TEST_SERVER_KEY"] if api_key else []),
         *(["--timings", "on"] if timings else []),
     ]
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-    )
-    stderr: list[str] = []
-    threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True).start()  # type: ignore[arg-type]
-    first: list[str] = []
-    reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
-    reader.start()
-    reader.join(START_TIMEOUT_S)
-    if not first or not first[0].startswith("listening on "):
-        stop_server(proc)
-        raise RuntimeError(f"the server did not start: {first} {''.join(stderr)[-2000:]}")
-    root = first[0].split("listening on ", 1)[1].strip()
+    proc, root, stderr = start_listening(cmd, {**os.environ, **env, "PYTHONUNBUFFERED": "1"})
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
@@ -109,6 +93,27 @@ def start_llama_server(
             raise RuntimeError(f"the server never answered /v1/models: {''.join(stderr)[-2000:]}")
         time.sleep(0.2)
     return RealServer(f"{root}/v1", proc, stderr)
+
+
+def start_listening(
+    cmd: list[str], env: dict[str, str], *, cwd: Path | None = None, prefix: str = "listening on "
+) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """A server process whose first stdout line is ``listening on URL``: (the process, the
+    URL, its stderr lines as they come); stopped, and an error, when that line does not
+    come within the start timeout."""
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd
+    )
+    stderr: list[str] = []
+    threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True).start()  # type: ignore[arg-type]
+    first: list[str] = []
+    reader = threading.Thread(target=lambda: first.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(START_TIMEOUT_S)
+    if not first or not first[0].startswith(prefix):
+        stop_server(proc)
+        raise RuntimeError(f"the server did not start: {first} {''.join(stderr)[-2000:]}")
+    return proc, first[0].split("listening on ", 1)[1].strip(), stderr
 
 
 def stop_server(proc: subprocess.Popen[str]) -> None:
