@@ -208,20 +208,25 @@ def _history_line(db: Path, run_id: int) -> str:
     return f"history: {db} (run {run_id})"
 
 
-def _record_classify(result: Any, log: LineSink) -> tuple[int, Path] | None:
-    """Record the benchmark in history and say where: (run id, database), or None when
-    it could not be (one error line; the files written next still keep the results)."""
+def _record(record: Any, result: Any, log: LineSink) -> tuple[int, Path] | None:
+    """Record a mode's result in history (``record``: its ``record_*_run``) and say where:
+    (run id, database), or None when it could not be (one error line; the files written
+    next still keep the results)."""
     import sqlite3
 
-    from tui_bench.core.classify.history import record_classify_run
-
     try:
-        run_id, db = record_classify_run(result)
+        run_id, db = record(result)
     except (sqlite3.Error, OSError) as exc:
         log.line(f"error: history entry not recorded: {exc}")
         return None
     log.line(_history_line(db, run_id))
     return run_id, db
+
+
+def _record_classify(result: Any, log: LineSink) -> tuple[int, Path] | None:
+    from tui_bench.core.classify.history import record_classify_run
+
+    return _record(record_classify_run, result, log)
 
 
 def _finish(
@@ -287,14 +292,6 @@ def run_pipeline(config: Any, *, as_json: bool = False, verbose: bool = False) -
 
 
 def _record_pipeline(result: Any, log: LineSink) -> tuple[int, Path] | None:
-    import sqlite3
-
     from tui_bench.core.pipeline.history import record_pipeline_run
 
-    try:
-        run_id, db = record_pipeline_run(result)
-    except (sqlite3.Error, OSError) as exc:
-        log.line(f"error: history entry not recorded: {exc}")
-        return None
-    log.line(_history_line(db, run_id))
-    return run_id, db
+    return _record(record_pipeline_run, result, log)

@@ -283,11 +283,42 @@ def run_benchmark(config: ClassifyConfig, state: ClassifyLiveState) -> ClassifyO
     return outcome
 
 
-class ClassifyRun(RunController):
+class ModeRun(RunController):
+    """A mode's run in a worker thread, its live state folding the mode's events (the
+    classifier benchmark, the pipeline): the outcome is the thread's result; cancelling
+    is the state's flag; a failure is said in the state's log; the end goes to the
+    mode's run screen (:class:`~tui_bench.tui.screens.mode_run.ModeRunScreen`)."""
+
+    STOPPED = "the run stopped"
+    state: Any
+
+    @property
+    def outcome(self) -> Any:
+        return self.result
+
+    @property
+    def cancelling(self) -> bool:
+        return bool(self.state.cancel.is_set())
+
+    def cancel(self) -> None:
+        self.state.request_cancel()
+        self.screen.repaint()
+
+    def failed(self, err: BaseException) -> None:
+        super().failed(err)
+        self.state.fail(self.error or "", f"{self.STOPPED}: {self.error}")
+
+    def present(self, app: Any) -> None:
+        if self.outcome is not None or self.error is not None:  # else: abandoned
+            self.screen.run_ended(self)
+
+
+class ClassifyRun(ModeRun):
     """A classifier benchmark in a thread; its ClassifyRunScreen shows the state."""
 
     kind = "run-classify"
     thread = True
+    STOPPED = "the benchmark stopped"
     cancel_prompt = (
         "Cancel the benchmark?",
         "It stops after the current epoch (a candidate that fits in one go finishes "
@@ -314,14 +345,6 @@ class ClassifyRun(RunController):
     def outcome(self) -> ClassifyOutcome | None:
         return self.result  # type: ignore[no-any-return]
 
-    @property
-    def cancelling(self) -> bool:
-        return self.state.cancel.is_set()
-
-    def cancel(self) -> None:
-        self.state.request_cancel()
-        self.screen.repaint()
-
     def work(self) -> ClassifyOutcome | None:
         worker = get_current_worker()
         config, state = self.config, self.state
@@ -334,14 +357,6 @@ class ClassifyRun(RunController):
         if self.outcome is not None:  # a classifier benchmark has no threshold to miss
             return exit_code_for(self.outcome.result.status, passed=True)
         return super().exit_code
-
-    def failed(self, err: BaseException) -> None:
-        super().failed(err)
-        self.state.fail(self.error or "", f"the benchmark stopped: {self.error}")
-
-    def present(self, app: Any) -> None:
-        if self.outcome is not None or self.error is not None:  # else: abandoned
-            self.screen.run_ended(self)
 
 
 class FinalTraining(RunController):
@@ -409,12 +424,13 @@ class FinalTraining(RunController):
         self.screen.final_ended(self)
 
 
-class PipelineRun(RunController):
+class PipelineRun(ModeRun):
     """A scenario's pipeline in a thread (the runner's own event loop drives the model);
     its PipelineRunScreen shows the state. The run is stored in history, then reported."""
 
     kind = "run-pipeline"
     thread = True
+    STOPPED = "the pipeline stopped"
     cancel_prompt = (
         "Cancel the pipeline?",
         "It stops after the running stage (a generating answer stops at its next token). "
@@ -442,15 +458,10 @@ class PipelineRun(RunController):
     def outcome(self) -> PipelineOutcome | None:
         return self.result  # type: ignore[no-any-return]
 
-    @property
-    def cancelling(self) -> bool:
-        return self.state.cancel.is_set()
-
     def cancel(self) -> None:
-        self.state.request_cancel()
         if self.runner is not None:
             self.runner.cancel()
-        self.screen.repaint()
+        super().cancel()
 
     def _run(self) -> PipelineOutcome:
         from tui_bench.core.pipeline.runner import PipelineRunner
@@ -472,11 +483,3 @@ class PipelineRun(RunController):
         if o is None:
             return super().exit_code
         return exit_code_for(o.status, o.passed, outputs_written=o.report_error is None)
-
-    def failed(self, err: BaseException) -> None:
-        super().failed(err)
-        self.state.fail(self.error or "", f"the pipeline stopped: {self.error}")
-
-    def present(self, app: Any) -> None:
-        if self.outcome is not None or self.error is not None:  # else: abandoned
-            self.screen.run_ended(self)
