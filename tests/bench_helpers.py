@@ -7,6 +7,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 PLANS = REPO / "plans"
@@ -27,3 +28,21 @@ def cli_env(home: Path) -> dict[str, str]:
 
 def tui_bench_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "tui_bench", *args]
+
+
+def load_error(backend: Any) -> str:
+    """What a backend's load raises, as the run would say it ("loaded" if it loads)."""
+    import asyncio
+
+    from tui_bench.core.errors import BackendError
+
+    async def go() -> str:
+        try:
+            await backend.load()
+        except BackendError as exc:
+            return str(exc)
+        finally:
+            await backend.close()
+        return "loaded"
+
+    return asyncio.run(go())

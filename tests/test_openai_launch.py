@@ -11,11 +11,11 @@ from typing import Any
 
 import psutil
 import pytest
-from bench_helpers import smollm2_file
+from bench_helpers import load_error, smollm2_file
 
 from tui_bench.core.backends.openai import OpenAIBackend
 from tui_bench.core.engine import Engine
-from tui_bench.core.errors import BackendError, PlanError
+from tui_bench.core.errors import PlanError
 from tui_bench.core.plan import LoadedPlan, load_plan, parse_plan
 
 MAX_TOKENS = 8
@@ -84,16 +84,7 @@ def test_a_server_that_cannot_start_is_one_line() -> None:
     loaded = plan({"launch": True, "source": "no-such-model.gguf", "load_timeout_s": 60})
     backend = OpenAIBackend(loaded.plan.models[0])
 
-    async def go() -> str:
-        try:
-            await backend.load()
-        except BackendError as exc:
-            return str(exc)
-        finally:
-            await backend.close()
-        return "loaded"
-
-    msg = asyncio.run(go())
+    msg = load_error(backend)
     assert msg.startswith(
         "smol: the launched server did not start: --model no-such-model.gguf: "
         "model file not found: no-such-model.gguf"

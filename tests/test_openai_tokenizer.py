@@ -15,14 +15,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bench_helpers import smollm2_file
+from bench_helpers import load_error, smollm2_file
 from servers.fault_server import MODEL, FaultServer
 from servers.fixtures import RealServer, start_llama_server, stop_server
 
 from tui_bench.core.backends.base import GenRequest
 from tui_bench.core.backends.openai import OpenAIBackend
 from tui_bench.core.engine import Engine
-from tui_bench.core.errors import BackendError
 from tui_bench.core.plan import LoadedPlan, parse_plan
 
 MAX_TOKENS = 8
@@ -132,16 +131,7 @@ def test_an_unreadable_tokenizer_is_a_one_line_load_error(
     loaded = plan([openai_model(server.url("ok"), id="m", tokenizer=str(bad))])
     backend = OpenAIBackend(loaded.plan.models[0])
 
-    async def go() -> str:
-        try:
-            await backend.load()
-        except BackendError as exc:
-            return str(exc)
-        finally:
-            await backend.close()
-        return "loaded"
-
-    msg = asyncio.run(go())
+    msg = load_error(backend)
     assert msg.startswith(f"m: tokenizer {bad}: cannot read it as a GGUF: ")
     assert "\n" not in msg
 
