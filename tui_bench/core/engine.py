@@ -441,7 +441,6 @@ class Engine:
                 if safer is not None:
                     # the configuration crashed, not the request: it again, once, in the safer one
                     local, fallback = safer  # the backend's spec (resolved files) made safer
-                    spec = spec.model_copy(update={"repack": local.repack})
                     self.publish(Log("warning", f"{spec.id}: {fallback}; reloading"))
                     await backend.close()
                     backend = None
