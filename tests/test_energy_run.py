@@ -63,7 +63,8 @@ def test_the_engine_measures_the_idle_baseline_before_the_first_model_loads(
     if gpu == "counter":
         # 80 W on the test clock, over the default 2 s
         assert lines == [
-            "idle baseline: 80.0 W on the GPUs over 2 s (energy figures are also given net of it)"
+            "idle baseline: 80.0 W on the GPUs over 2 s "
+            "(energy figures are also given net of the idle watts of the model's GPUs)"
         ]
     else:
         assert lines == ["idle baseline not measured: no NVIDIA GPU (NVML: Driver Not Loaded)"]

@@ -127,11 +127,29 @@ def test_a_mig_slice_by_uuid(monkeypatch: pytest.MonkeyPatch, value: str) -> Non
     assert p.sample(None).used_mb == pytest.approx(2000)
 
 
-def test_a_mig_gpu_given_by_uuid_shows_all_its_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "value",
+    [
+        "GPU-a100",  # the whole GPU: CUDA takes one of its slices
+        "0",
+        None,  # unset: every GPU
+        # two slices named: a CUDA process enumerates the first only
+        "MIG-11111111-aaaa-0000-0000-000000000001,MIG-22222222-aaaa-0000-0000-000000000002",
+    ],
+)
+def test_a_cuda_process_sees_one_mig_device_and_the_choice_is_marked_estimated(
+    monkeypatch: pytest.MonkeyPatch, value: str | None
+) -> None:
     a100, _, _ = mig_gpu()
-    p = probe(monkeypatch, [a100], CUDA_VISIBLE_DEVICES="GPU-a100")
-    assert [d.label for d in p.devices] == ["GPU 0 MIG 0", "GPU 0 MIG 1"]
-    assert p.sample(None).used_mb == pytest.approx(3000)
+    env = {} if value is None else {"CUDA_VISIBLE_DEVICES": value}
+    p = probe(monkeypatch, [a100], **env)
+    assert [(d.label, d.cuda_index) for d in p.devices] == [("GPU 0 MIG 0", 0)]
+    assert p.sample(None).used_mb == pytest.approx(1000)  # not both slices' 3000
+    assert not p.order_exact
+    assert p.visible_note.endswith(
+        "; MIG: a CUDA process enumerates one MIG device, taken to be GPU 0 MIG 0 (estimated)"
+    )
+    assert p.describe()["order_exact"] is False
 
 
 # --------------------------------------------------------------------------- llama.cpp's devices

@@ -81,3 +81,25 @@ def test_the_models_vram_is_never_a_zero_the_driver_did_not_give() -> None:
     sink.handle(TelemetrySample("m", 1, 1000, 50.0, 900.0, 81559.0, 700.0))
     assert state.vram_proc_seen and state.vram_proc_mb[-1] == 700.0
     assert "VRAM model 700 MiB of 79.6 GiB" in _memory_text(state)
+
+
+def test_per_process_memory_lost_mid_run_shows_n_a_with_the_reason_not_zero() -> None:
+    """The model's own VRAM was read, then NVML's PIDs turned out to be another
+    namespace's (a container found while the model runs): n/a and why, never 0 MB."""
+    state, sink = _state()
+    sink.handle(TelemetrySample("m", 1, 1000, 50.0, 900.0, 81559.0, 700.0))
+    assert "VRAM model 700 MiB of 79.6 GiB" in _memory_text(state)
+    why = "the worker (PID 42) uses the GPU but NVML never lists it"
+    lost = TelemetrySample("m", 2, 1000, 50.0, 900.0, 81559.0, None)
+    lost.vram_proc_state, lost.vram_proc_reason = "n/a (container PIDs)", why
+    sink.handle(lost)
+    assert list(state.vram_proc_mb) == [700.0, None]  # no made-up zero in the history
+    text = _memory_text(state)
+    assert "VRAM model n/a (container PIDs)" in text and "model 0" not in text
+    assert "the worker (PID 42) uses the GPU" in text
+    # a sample without the model's figure and no reason from the driver: n/a, not zero
+    state, sink = _state()
+    sink.handle(TelemetrySample("m", 1, 1000, 50.0, 900.0, 81559.0, 700.0))
+    sink.handle(TelemetrySample("m", 2, 1000, 50.0, 900.0, 81559.0, None))
+    text = _memory_text(state)
+    assert "VRAM model n/a (not reported by the driver)" in text and "model 0" not in text

@@ -16,6 +16,11 @@ depending on the GPU. The definitions (the report's legend repeats them):
   ``idle W × duration``.
 - Throttling: every slowdown reason a sample showed during the request becomes a flag
   ``throttled_<reason>``.
+- A device that stops answering mid-run: its last counter reading stands in, so a sum
+  over the window would leave out what it spent; such a request gets the flag
+  ``gpu_partial`` and no energy figure.
+- The idle baseline is kept per device; a request's net figures subtract the idle watts
+  of the devices its model uses only.
 
 Energy is attributed to a model only when it runs on the GPU (:func:`model_uses_gpu`):
 a CPU model beside an idle GPU would otherwise be charged the GPU's idle draw.
@@ -34,6 +39,9 @@ from typing import Any
 # names NVML's clock-event reasons: "power", "thermal" ...). metrics.FLAG_TEXT explains them.
 FLAG_ENERGY_SHORT = "energy_short"
 FLAG_THROTTLED = "throttled_"
+# A GPU stopped answering during the request (its last readings stood in): no energy
+# figure, which would count nothing for that device, and its VRAM may be stale.
+FLAG_GPU_PARTIAL = "gpu_partial"
 # A request or phase shorter than this many counter update periods gets no figure: the
 # counter can be stale by up to one period at each end.
 SHORT_PERIODS = 2.0
@@ -158,6 +166,19 @@ def request_energy(
     if t_last_ns - t_first_ns >= SHORT_PERIODS * period_ns:
         out.decode_j = (e_last - e_first) / 1000
     return out
+
+
+def idle_for(idle: dict[str, float], labels: Sequence[str] | None) -> float | None:
+    """The idle watts of the devices ``labels`` (those whose counters a reading sums), from
+    the per-device baseline; None if one of them has no baseline. ``labels`` None (a probe
+    that does not say): the whole baseline."""
+    if not idle:
+        return None
+    if labels is None:
+        return sum(idle.values())
+    if not labels or any(label not in idle for label in labels):
+        return None
+    return sum(idle[label] for label in labels)
 
 
 def idle_power_w(points: Sequence[tuple[int, float]]) -> float | None:

@@ -37,7 +37,6 @@ from tui_bench.core.events import (
     RunFinished,
     RunStarted,
     Sink,
-    TelemetrySample,
     TokensGenerated,
 )
 from tui_bench.core.load.runner import load_for, run_levels
@@ -109,10 +108,10 @@ class Engine:
                 if not isinstance(event, Log):
                     self.publish(Log("error", f"sink {type(sink).__name__} failed: {exc}"))
 
-    def _publish_threadsafe(self, sample: TelemetrySample) -> None:
+    def _publish_threadsafe(self, event: Event) -> None:  # samples, GPU failures
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self.publish, sample)
+            loop.call_soon_threadsafe(self.publish, event)
 
     # -- control --------------------------------------------------------------------------
 
@@ -426,10 +425,8 @@ class Engine:
                     if fallback:
                         info["fallback"] = fallback
                     self.model_info[spec.id] = info
-                    if self._telemetry is not None:
-                        # VRAM, energy and slowdowns of the devices llama.cpp reports
-                        self._telemetry.gpu.use_model_devices(info.get("gpu_devices"))
-                        self._telemetry.set_target(spec.id, backend.pid, info)
+                    if self._telemetry is not None:  # the devices llama.cpp reports
+                        self._telemetry.model_loaded(spec.id, backend.pid, info)
                     self.publish(ModelLoaded(spec.id, load_ms, backend.pid, info))
                     if info.get("warning"):
                         self.publish(Log("warning", f"{spec.id}: {info['warning']}"))
@@ -454,8 +451,8 @@ class Engine:
             if backend is not None:
                 await backend.close()
                 self._backend = None
-                if self._telemetry is not None:
-                    self._telemetry.set_target(None, None)
+                if self._telemetry is not None:  # what was learnt meanwhile, in its info
+                    self._telemetry.model_ended(self.model_info.get(spec.id))
                 self.publish(ModelUnloaded(spec.id))
         return seq
 

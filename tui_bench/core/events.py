@@ -104,6 +104,14 @@ class TelemetrySample(Event):
     energy_mj: float | None = None
     # Active clock-event (throttle) reasons on the model's GPUs: "power", "thermal", ...
     throttle: tuple[str, ...] = ()
+    # Some GPU did not answer this sample: its last figures stood in for it in the sums;
+    # which device and why ("GPU 1: NVML: GPU is lost")
+    gpu_partial: bool = False
+    gpu_errors: tuple[str, ...] = ()
+    # Why vram_proc_mb cannot be read while a model runs: the per-process memory state
+    # ("n/a (container PIDs)", "no") and its reason; None while it can be
+    vram_proc_state: str | None = None
+    vram_proc_reason: str | None = None
 
 
 @dataclass

@@ -40,6 +40,21 @@ def model_setup(info: dict[str, Any]) -> list[str]:
     buffers = _buffers(info.get("buffers_mib"))
     if buffers:
         bits.append(buffers)
+    bits += _gpu_telemetry(info.get("gpu_telemetry"))
+    return bits
+
+
+def _gpu_telemetry(use: Any) -> list[str]:
+    """What the GPU probe could not read for the model (telemetry.py ``gpu_telemetry``):
+    its own VRAM where the process list cannot name it, devices that stopped answering."""
+    if not isinstance(use, dict):
+        return []
+    bits = []
+    proc = use.get("proc_memory") or {}
+    if proc.get("readable") is False and use.get("devices"):  # not for a model on the CPU
+        bits.append(f"per-process VRAM {proc.get('state')}: {proc.get('reason')}")
+    if use.get("failures"):
+        bits.append("GPU stopped answering: " + "; ".join(use["failures"]))
     return bits
 
 
@@ -53,7 +68,8 @@ def _offload(info: dict[str, Any]) -> list[str]:
     if not layers.get("offloaded"):
         return [head]
     devices = info.get("gpu_devices") or []
-    where = ", ".join(f"{d.get('name')} ({d.get('description')})" for d in devices) or "GPU"
+    where = ", ".join(f"{d.get('name')} ({d.get('description')}{_free(d)})" for d in devices)
+    where = where or "GPU"
     bits = [f"{head}: {layers['offloaded']}/{layers.get('total')} layers on {where}"]
     place = info.get("placement") or {}
     if place.get("split_mode"):
@@ -65,6 +81,16 @@ def _offload(info: dict[str, Any]) -> list[str]:
             text += f": {place.get('reason')}"
         bits.append(text)
     return bits
+
+
+def _free(device: dict[str, Any]) -> str:
+    """``; free 80,000 → 61,250 MiB``: the device's free memory before the model loaded
+    and after its context was created (llama.cpp's figures), where known."""
+    before, after = device.get("free_mib"), device.get("free_after_mib")
+    if before is None and after is None:
+        return ""
+    shown = [MISSING if x is None else f"{x:,.0f}" for x in (before, after)]
+    return f"; free {shown[0]} → {shown[1]} MiB" if after is not None else f"; free {shown[0]} MiB"
 
 
 def _buffers(buffers: Any) -> str:

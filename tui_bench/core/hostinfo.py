@@ -65,6 +65,18 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def gpu_description() -> dict[str, Any]:
+    """The GPU facts an LLM run records (:func:`tui_bench.core.gpu.facts.describe`), for
+    a run that keeps no probe of its own (pipelines, classifiers): NVML opened, read, closed."""
+    from tui_bench.core.gpu import GpuProbe
+
+    probe = GpuProbe()
+    try:
+        return probe.describe()
+    finally:
+        probe.close()
+
+
 def host(gpu: dict[str, Any] | None = None) -> dict[str, Any]:
     import psutil
 

@@ -19,7 +19,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui_bench.core.energy import FLAG_ENERGY_SHORT, FLAG_THROTTLED
+from tui_bench.core.energy import FLAG_ENERGY_SHORT, FLAG_GPU_PARTIAL, FLAG_THROTTLED
 
 NS_PER_MS = 1_000_000
 NS_PER_S = 1_000_000_000
@@ -48,6 +48,8 @@ FLAG_TEXT = {
     FLAG_REPACK_OFF: "measured with weight repacking off: with it on, the model crashed on this "
     "host (a different configuration from the plan's)",
     FLAG_ENERGY_SHORT: "shorter than two updates of the GPU energy counter: no energy figure",
+    FLAG_GPU_PARTIAL: "a GPU stopped answering NVML during the request: its last readings stood "
+    "in (VRAM may be stale), and no energy figure is given (it would be under-counted)",
     FLAG_THROTTLED + "power": "the GPU held its clocks down to stay under its power limit",
     FLAG_THROTTLED + "thermal": "the GPU slowed its clocks because it ran hot",
     FLAG_THROTTLED + "hw_thermal": "the GPU's hardware slowed its clocks because it ran hot",

@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from tui_bench.core.energy import FLAG_ENERGY_SHORT, model_uses_gpu
+from tui_bench.core.energy import FLAG_ENERGY_SHORT, FLAG_GPU_PARTIAL, model_uses_gpu
 from tui_bench.core.fmt import num
 from tui_bench.core.results import RequestRecord
 from tui_bench.core.stats import Summary
@@ -61,6 +61,11 @@ def absent_reason(g: GroupSummary, model: dict[str, Any], gpu: dict[str, Any]) -
     counter = gpu.get("energy")
     if isinstance(counter, dict) and counter.get("supported") is False:
         return f"no energy counter ({counter.get('reason')})"
+    if g.flags.get(FLAG_GPU_PARTIAL):
+        return (
+            "a GPU stopped answering NVML during the requests, so their energy would be "
+            f"under-counted (flag {FLAG_GPU_PARTIAL}; the run log names the device and why)"
+        )
     if g.flags.get(FLAG_ENERGY_SHORT):
         return (
             "every request was shorter than two updates of the GPU energy counter "
@@ -153,8 +158,8 @@ def markdown(
     ]
     if idle is not None:
         out.append(
-            f"- **net**: minus the idle baseline ({num(idle, 1)} W, the GPUs' power before the "
-            "first model loaded) over the same time."
+            f"- **net**: minus the idle baseline ({num(idle, 1)} W median, the idle power of "
+            "the model's GPUs, measured before the first model loaded) over the same time."
         )
     out.append("")
     return out

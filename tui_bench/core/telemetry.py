@@ -7,11 +7,16 @@ take a sample themselves so that even a very short request has two.
 
 The GPU side is :class:`~tui_bench.core.gpu.GpuProbe` (the devices the model's worker
 uses, read through NVML). Without an NVIDIA driver it reports a clean "no NVIDIA GPU"
-state with the reason, and VRAM figures are ``None``, never zero.
+state with the reason, and VRAM figures are ``None``, never zero. A device that stops
+answering mid-run is said once in the run log (a ``Log`` through ``publish``), and every
+request window that saw it is marked partial (flag ``gpu_partial``, no energy figure).
+:meth:`Telemetry.model_loaded` and :meth:`Telemetry.model_ended` keep in the model's info
+what was measured for it (``gpu_telemetry``: devices, per-process memory, failures).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -19,13 +24,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui_bench.core.energy import (
+    FLAG_GPU_PARTIAL,
     RequestEnergy,
     UpdatePeriod,
+    idle_for,
     idle_power_w,
     model_uses_gpu,
     request_energy,
+    throttle_flags,
 )
-from tui_bench.core.events import TelemetrySample
+from tui_bench.core.events import Event, Log, TelemetrySample
 
 # The GPU probe lives in tui_bench.core.gpu; these names stay importable from here.
 from tui_bench.core.gpu import MB, GpuDevice, GpuProbe, GpuReading
@@ -48,8 +56,10 @@ class Peaks:
     gpu: bool = True  # the model runs on the GPU: its energy and slowdowns are the model's
     period_ns: int | None = None
     idle_w: float | None = None
+    partial: bool = False  # some GPU did not answer during the window (last figures stood in)
 
     def update(self, s: TelemetrySample) -> None:
+        self.partial = self.partial or s.gpu_partial
         if s.rss_kb is not None:
             self.rss_kb = max(self.rss_kb or 0, s.rss_kb)
         if s.vram_used_mb is not None:
@@ -62,6 +72,9 @@ class Peaks:
 
     def request_energy(self, raw: RawTiming) -> RequestEnergy:
         """The request's joules (``raw``: its timestamps, on the samples' clock) and flags."""
+        if self.partial:  # a device's counter stood still: the sum would leave it out
+            flags = throttle_flags(self.throttle) if self.gpu else []
+            return RequestEnergy(flags=[*flags, FLAG_GPU_PARTIAL])
         if not self.gpu:
             return RequestEnergy()
         tokens = raw.token_t_ns
@@ -86,7 +99,7 @@ class Telemetry:
 
     def __init__(
         self,
-        publish: Callable[[TelemetrySample], None] | None = None,
+        publish: Callable[[Event], None] | None = None,
         *,
         interval_s: float = 0.1,
         gpu: GpuProbe | None = None,
@@ -103,7 +116,10 @@ class Telemetry:
         self._window: Peaks | None = None
         self._uses_gpu = False  # the current target runs on the GPU (energy is its own)
         self._period = UpdatePeriod()  # of the GPUs' energy counter
-        self.idle_w: float | None = None  # idle baseline (measure_idle)
+        self.idle_w: float | None = None  # idle baseline (measure_idle), every device
+        self.idle_by_device: dict[str, float] = {}  # the same, by device label
+        self._failures: dict[str, str] = {}  # label -> reason: each device's first failure
+        self._model_failures: dict[str, str] = {}  # ... of those, while this model ran
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -142,7 +158,35 @@ class Telemetry:
             self._model, self._pid, self._proc = model, pid, proc
             self._uses_gpu = uses_gpu
 
+    def model_loaded(self, model: str, pid: int | None, info: dict[str, Any]) -> None:
+        """Measure the devices llama.cpp reports for the loaded model (its ``gpu_devices``;
+        without them, every visible one), sample its worker, and note in ``info`` what is
+        measured (``gpu_telemetry``)."""
+        self.gpu.use_model_devices(info.get("gpu_devices"))
+        self.set_target(model, pid, info)
+        with self._lock:
+            self._model_failures = {}
+        self._note(info)
+
+    def model_ended(self, info: dict[str, Any] | None) -> None:
+        """The model is unloaded: ``info`` gets what was learnt while it ran (per-process
+        memory found unreadable, devices that failed), and sampling stops targeting it."""
+        if info is not None:
+            self._note(info)
+        self.set_target(None, None)
+
+    def _note(self, info: dict[str, Any]) -> None:
+        from tui_bench.core.gpu.facts import in_use
+
+        if isinstance(self.gpu, GpuProbe) and self.gpu.available:
+            with self._lock:
+                failures = dict(self._model_failures)
+            info["gpu_telemetry"] = in_use(self.gpu, failures)
+
     def sample(self) -> TelemetrySample:
+        return self._read()[0]
+
+    def _read(self) -> tuple[TelemetrySample, GpuReading]:
         with self._lock:
             model, pid, proc = self._model, self._pid, self._proc
         rss = cpu = None
@@ -166,12 +210,45 @@ class Telemetry:
             g.proc_mb,
             g.energy_mj,
             g.throttle,
+            g.partial,
+            g.errors,
+            g.proc_state,
+            g.proc_reason,
         )
         with self._lock:
             self._period.feed(s.t_ns, s.energy_mj)
             if self._window is not None:
                 self._window.update(s)
-        return s
+        if g.errors:
+            self._first_failures(g.errors)
+        return s, g
+
+    def _first_failures(self, errors: tuple[str, ...]) -> None:
+        """One run-log line for each device's first failure (the reading marks every one)."""
+        fresh: list[tuple[str, str]] = []
+        with self._lock:
+            for err in errors:
+                label, _, why = err.partition(": ")
+                self._model_failures.setdefault(label, why)
+                if label not in self._failures:
+                    self._failures[label] = why
+                    fresh.append((label, why))
+        name_of = getattr(self.gpu, "name_of", None)
+        for label, why in fresh:
+            name = name_of(label) if name_of is not None else None
+            device = f"{label} ({name})" if name else label
+            self._emit(
+                Log(
+                    "warning",
+                    f"{device} stopped answering ({why}): its last readings stand in, and "
+                    f"requests measured meanwhile are flagged {FLAG_GPU_PARTIAL} (no energy figure)",
+                )
+            )
+
+    def _emit(self, event: Event) -> None:
+        if self.publish is not None:
+            with contextlib.suppress(RuntimeError):  # event loop closed while shutting down
+                self.publish(event)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -183,8 +260,10 @@ class Telemetry:
                     return
 
     def window_start(self) -> None:
+        # the idle watts of the devices measured now (the model's), not of every GPU
+        idle = idle_for(self.idle_by_device, getattr(self.gpu, "energy_labels", None))
         with self._lock:
-            self._window = Peaks(gpu=self._uses_gpu, idle_w=self.idle_w)
+            self._window = Peaks(gpu=self._uses_gpu, idle_w=idle)
         self.sample()
 
     def window_end(self) -> Peaks:
@@ -195,27 +274,33 @@ class Telemetry:
         return peaks
 
     def measure_idle(self, seconds: float = IDLE_BASELINE_S) -> str:
-        """The GPUs' idle power over ``seconds``, before a model is loaded: later request
-        windows carry it (their net figures subtract it). Sampled every ``IDLE_STEP_S``,
-        which also pins down the counter's update period. Returns the run log's line."""
+        """Each GPU's idle power over ``seconds``, before a model is loaded: later request
+        windows carry the idle watts of the devices their model uses (their net figures
+        subtract it). Sampled every ``IDLE_STEP_S``, which also pins down the counter's
+        update period. Returns the run log's line."""
         if not self.gpu.available:
             return f"idle baseline not measured: {self.gpu.reason}"
-        points: list[tuple[int, float]] = []
+        points: dict[str, list[tuple[int, float]]] = {}
         end = self._clock() + int(seconds * 1e9)
         while True:
-            s = self.sample()
-            if s.energy_mj is not None:
-                points.append((s.t_ns, s.energy_mj))
+            s, g = self._read()
+            per = g.energy_by_device or ({"": s.energy_mj} if s.energy_mj is not None else {})
+            for label, mj in per.items():
+                points.setdefault(label, []).append((s.t_ns, mj))
             if self._clock() >= end:
                 break
             time.sleep(IDLE_STEP_S)
-        watts = idle_power_w(points)
+        idle = {k: w for k, pts in points.items() if (w := idle_power_w(pts)) is not None}
+        watts = sum(idle.values()) if idle else None
         with self._lock:
-            self.idle_w = watts
+            self.idle_w, self.idle_by_device = watts, idle
         if watts is not None:
+            each = [f"{k} {w:.1f} W" for k, w in idle.items() if k]
+            each += [f"{k} not measured" for k in points if k not in idle]
+            per_device = f": {', '.join(each)}" if len(each) > 1 else ""
             return (
-                f"idle baseline: {watts:.1f} W on the GPUs over {seconds:g} s "
-                "(energy figures are also given net of it)"
+                f"idle baseline: {watts:.1f} W on the GPUs over {seconds:g} s{per_device} "
+                "(energy figures are also given net of the idle watts of the model's GPUs)"
             )
         if not points:
             return "idle baseline not measured: the GPUs expose no energy counter"

@@ -53,6 +53,29 @@ class LineSink:
             self.line(f"{event.level}: {event.message}")
 
 
+def gpu_header(gpu: dict[str, Any]) -> str:
+    """The run header's GPUs: each device the worker will use with its memory and MIG
+    mode, then whether per-process memory can be read (the reason when it cannot)."""
+    if not gpu.get("available"):
+        return str(gpu.get("reason", "no GPU"))
+    shown = []
+    for d in gpu.get("devices", []):
+        total = d.get("total_mb")
+        bits = [f"{total:,} MiB" if total is not None else f"memory {d.get('memory', 'n/a')}"]
+        if d.get("mig_index") is not None:
+            bits.append(f"MIG slice {d['mig_index']}")
+        elif d.get("mig_mode"):
+            bits.append(f"MIG {d['mig_mode']}")
+        shown.append(f"{d.get('name')} ({', '.join(bits)})")
+    text = ", ".join(shown)
+    proc = gpu.get("proc_memory") or {}
+    if proc:
+        text += f"; per-process VRAM {proc.get('state')}"
+        if proc.get("readable") is False and proc.get("reason"):
+            text += f" ({proc['reason']})"
+    return text
+
+
 class LogSink(LineSink):
     """Readable progress lines of a plan's run (stderr by default)."""
 
@@ -67,12 +90,7 @@ class LogSink(LineSink):
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self.total = event.n_measured + event.n_warmup
-            gpu = event.host.get("gpu", {})
-            gpu_text = (
-                ", ".join(d["name"] for d in gpu.get("devices", []))
-                if gpu.get("available")
-                else gpu.get("reason", "no GPU")
-            )
+            gpu_text = gpu_header(event.host.get("gpu", {}))
             self.line(
                 f"[run {event.run_id}] {event.plan}: {len(event.models)} model(s) × {len(event.prompts)} prompt(s) "
                 f"× {event.repeats} repeat(s) = {event.n_measured} measured + {event.n_warmup} warm-up request(s)"

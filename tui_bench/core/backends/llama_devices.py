@@ -245,6 +245,16 @@ def registry(ll: Any, *, memory: bool = False) -> tuple[list[dict[str, Any]], li
     return backends, found[DEV_GPU] or found[DEV_IGPU]
 
 
+def with_free_after(
+    devices: list[dict[str, Any]], after: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The devices of llama.cpp's load log (their ``free_mib``: free memory before the
+    load) with ``free_after_mib``: free memory once the context was created, from
+    :func:`registry` read then (``after``), matched by name (``CUDA0``); None where unknown."""
+    free = {d.get("name"): d.get("free_mib") for d in after}
+    return [d | {"free_after_mib": free.get(d.get("name"))} for d in devices]
+
+
 def gpu_libraries(ll: Any) -> list[str]:
     """GPU backend libraries beside libllama (``cuda``, ``vulkan`` ...)."""
     try:

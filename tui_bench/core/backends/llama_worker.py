@@ -52,6 +52,7 @@ from tui_bench.core.backends.llama_devices import (
     gpu_libraries,
     offload_status,
     registry,
+    with_free_after,
 )
 from tui_bench.core.backends.llama_embed import embed_texts
 from tui_bench.core.backends.llama_log import LogCapture, native_abort, parse_load_log
@@ -126,6 +127,7 @@ class Model:
             reason = _log.last_error() or "context creation failed"
             raise RuntimeError(f"llama.cpp could not create a context for {path}: {reason}")
         self.ctx = ctx
+        self.free_after = registry(ll, memory=True)[1] if gpus else []  # weights, KV, compute
         self.pool = ThreadPool(ll, n_threads, int(cmd.get("poll", 50)), int(cmd.get("prio", 0)))
         self.pool.attach(ctx)
         self.load_ms = (perf_ns() - t0) / 1e6
@@ -171,7 +173,7 @@ class Model:
             "threadpool": self.pool.describe(),
             "offload": status.to_json(),
             "gpu_layers": layers,
-            "gpu_devices": parsed["devices"],
+            "gpu_devices": with_free_after(parsed["devices"], self.free_after),
             "buffers_mib": parsed["buffers_mib"],
             "placement": self.placement.to_json(),
             "flash_attn": {**self.flash, "resolved": parsed["flash_attn"]},

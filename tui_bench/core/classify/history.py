@@ -24,7 +24,7 @@ def record_classify_run(result: Any, store: Store | None = None) -> tuple[int, P
             plan_path=str(data["config"]["data"]),
             plan_raw=data["config"],
             started_at=data["started_at"],
-            host={**hostinfo.host(), "versions": hostinfo.versions()},
+            host={**hostinfo.host(hostinfo.gpu_description()), "versions": hostinfo.versions()},
             threshold=None,
             n_planned=len(trainings),
         )

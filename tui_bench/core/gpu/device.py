@@ -15,7 +15,11 @@ class GpuReading:
     is None when no device answered, never zero.
 
     ``partial``: some device did not answer this time; its last figures stand in for it
-    (so a sum does not drop), and ``errors`` says which device failed and why."""
+    (so a sum does not drop), and ``errors`` says which device failed and why
+    (``"GPU 1: NVML: GPU is lost"``). ``energy_by_device``: each counter's reading (mJ) by
+    device label, what ``energy_mj`` sums. ``proc_state``/``proc_reason``: why the model
+    process's own memory cannot be read (``n/a (container PIDs)``), for a sample that
+    asked for a process; None while it can be."""
 
     used_mb: float | None = None
     total_mb: float | None = None
@@ -24,6 +28,9 @@ class GpuReading:
     throttle: tuple[str, ...] = ()
     partial: bool = False
     errors: tuple[str, ...] = ()
+    energy_by_device: dict[str, float] = field(default_factory=dict)
+    proc_state: str | None = None
+    proc_reason: str | None = None
 
 
 @dataclass

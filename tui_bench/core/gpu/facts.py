@@ -111,6 +111,24 @@ def describe(probe: ProbeState) -> dict[str, Any]:
     return out
 
 
+def in_use(probe: ProbeState, failures: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the probe measured for one model, kept in its info (``gpu_telemetry``): the
+    devices and why those, whether its own memory could be read (found out while it ran:
+    a container may show only then) and the devices that stopped answering meanwhile."""
+    out: dict[str, Any] = {
+        "devices": [f"{d.label} ({d.name})" for d in probe.devices],
+        "selection": probe.selection_note,
+        "proc_memory": {
+            "readable": probe.procs.readable,
+            "state": probe.procs.label,
+            "reason": probe.procs.reason,
+        },
+    }
+    if failures:
+        out["failures"] = [f"{label}: {why}" for label, why in failures.items()]
+    return out
+
+
 def host_line(gpu: dict[str, Any]) -> str:
     """A report's GPU line from :func:`describe`'s facts: the model's devices (memory
     where NVML gives it), driver and CUDA versions, ``CUDA_VISIBLE_DEVICES`` when set, and

@@ -97,6 +97,16 @@ class GpuProbe:
         return [d for d in self.visible if d.cuda_index in self._selected]
 
     @property
+    def energy_labels(self) -> list[str]:
+        """The measured devices whose energy counter a reading sums."""
+        return [d.label for d in self.devices if d.error is None and d.energy]
+
+    def name_of(self, label: str) -> str | None:
+        """The name NVML gives the device labelled ``label`` (``GPU 1``, ``GPU 0 MIG 2``)."""
+        found = [d.name for g in self.gpus for d in (g, *g.slices) if d.label == label]
+        return found[0] if found else None
+
+    @property
     def total_mb(self) -> float | None:
         known = [d.total_mb for d in self.devices if d.error is None and d.total_mb is not None]
         return sum(known) if self.available and known else None
@@ -167,14 +177,29 @@ class GpuProbe:
         if answered:
             used = sum(u for u, _ in mem.values()) / MB
             total = sum(t for _, t in mem.values()) / MB
-        energy = self._energy(devices, errors)
+        per_device: dict[str, float] = {}
+        energy = self._energy(devices, errors, per_device)
         throttle = self._throttle(devices)
         proc = self._proc(pid, devices, errors) if pid is not None else None
+        unreadable = pid is not None and proc is None and self.procs.readable is False
+        why = (self.procs.label, self.procs.reason) if unreadable else None
         return GpuReading(
-            used, total, proc, energy, throttle, partial=bool(errors), errors=tuple(errors)
+            used,
+            total,
+            proc,
+            energy,
+            throttle,
+            partial=bool(errors),
+            errors=tuple(errors),
+            energy_by_device=per_device,
+            proc_state=why[0] if why else None,
+            proc_reason=why[1] if why else None,
         )
 
-    def _energy(self, devices: list[GpuDevice], errors: list[str]) -> float | None:
+    def _energy(
+        self, devices: list[GpuDevice], errors: list[str], per_device: dict[str, float]
+    ) -> float | None:
+        """The summed counter of ``devices``; each one's reading goes into ``per_device``."""
         nv = self._nvml
         values: dict[str, int] = {}
         answered = 0
@@ -192,6 +217,7 @@ class GpuProbe:
         if not answered:
             return None
         self._last_energy.update(values)
+        per_device.update({k: float(v) for k, v in values.items()})
         return float(sum(values.values()))
 
     def _throttle(self, devices: list[GpuDevice]) -> tuple[str, ...]:

@@ -10,8 +10,9 @@ numbers in ``CUDA_VISIBLE_DEVICES`` are read in that order. UUIDs (``GPU-...``,
 ``MIG-...``, abbreviated as CUDA allows) are exact. Once a model is loaded, the PCI bus
 ids llama.cpp reports for its devices are exact too (:func:`match_reported`).
 
-A MIG-enabled GPU is seen through its MIG devices (slices): those given by ``MIG-`` UUID,
-or all of its slices, in NVML's order, when the GPU itself is visible.
+A MIG-enabled GPU is seen through its MIG devices (slices). A CUDA process enumerates one
+MIG device: the first given by ``MIG-`` UUID, or, when the GPU itself is visible, its
+first slice in NVML's order (then an estimate, said in the note, when it has several).
 """
 
 from __future__ import annotations
@@ -55,6 +56,25 @@ def units(gpu: GpuDevice) -> list[GpuDevice]:
     return list(gpu.slices) if gpu.mig_mode == "enabled" else [gpu]
 
 
+def cuda_units(gpu: GpuDevice) -> list[GpuDevice]:
+    """What CUDA enumerates of a visible GPU: itself, or with MIG on a single MIG device
+    (a CUDA process enumerates one MIG device), taken to be the first slice NVML lists."""
+    return list(gpu.slices[:1]) if gpu.mig_mode == "enabled" else [gpu]
+
+
+def _one_mig(chosen: list[GpuDevice], guessed: bool) -> tuple[list[GpuDevice], str]:
+    """CUDA enumerates one MIG device per process: the first of ``chosen``'s slices;
+    ``guessed``: a whole MIG GPU was made visible, so which of its slices is an estimate."""
+    slices = [d for d in chosen if d.is_slice]
+    if not slices or (len(slices) == 1 and not guessed):
+        return chosen, ""
+    kept = [d for d in chosen if not d.is_slice or d is slices[0]]
+    return kept, (
+        "; MIG: a CUDA process enumerates one MIG device, taken to be "
+        f"{slices[0].label} (estimated)"
+    )
+
+
 def _by_prefix(devices: list[GpuDevice], prefix: str) -> GpuDevice | None:
     """CUDA accepts the first characters of a UUID when they name one device."""
     p = prefix.lower()
@@ -91,24 +111,32 @@ def resolve(gpus: list[GpuDevice], visible: str | None, order: str | None) -> Vi
         how += " (estimated: NVML cannot tell CUDA's order of different GPU models)"
     chosen: list[GpuDevice] = []
     stopped: str | None = None
+    # a whole MIG GPU with several slices made visible: which one CUDA takes is a guess
+    guessed = False
     if visible is None:
-        chosen = [u for g in ranked for u in units(g)]
+        chosen = [u for g in ranked for u in cuda_units(g)]
+        guessed = any(g.mig_mode == "enabled" and len(g.slices) > 1 for g in ranked)
         note = f"{VISIBLE_ENV} unset: every GPU, {how}"
     else:
         numbered = False
+        g: GpuDevice | None
         for raw in visible.split(","):
             token = raw.strip()
             found: list[GpuDevice] = []
+            g = None  # the GPU the entry names, MIG slices aside
             if re.fullmatch(r"[+-]?\d+", token):
                 n = int(token)
-                found = units(ranked[n]) if 0 <= n < len(ranked) else []
+                g = ranked[n] if 0 <= n < len(ranked) else None
+                found = cuda_units(g) if g is not None else []
                 numbered = numbered or bool(found)
             elif token.startswith("MIG-"):
                 s = _mig(gpus, token)
                 found = [s] if s is not None else []
             elif token.startswith("GPU-"):
                 g = _by_prefix(gpus, token)
-                found = units(g) if g is not None else []
+                found = cuda_units(g) if g is not None else []
+            if g is not None and g.mig_mode == "enabled" and len(g.slices) > 1:
+                guessed = True
             if not found:
                 stopped = token
                 break
@@ -122,9 +150,10 @@ def resolve(gpus: list[GpuDevice], visible: str | None, order: str | None) -> Vi
                 note += f", numbers counted {how}"
             if stopped is not None:
                 note += f"; {stopped!r} names no device, so only the devices before it count"
+    chosen, mig_note = _one_mig(chosen, guessed)
     for i, d in enumerate(chosen):
         d.cuda_index = i
-    return Visible(chosen, exact, note)
+    return Visible(chosen, exact and not mig_note, note + mig_note)
 
 
 def _bus(bus_id: str | None) -> tuple[int, int, int, int] | None:

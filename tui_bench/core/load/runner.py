@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 from tui_bench.core import hostinfo
 from tui_bench.core.backends.base import Backend, GenRequest, TokenBatch
-from tui_bench.core.energy import request_energy
+from tui_bench.core.energy import FLAG_GPU_PARTIAL, request_energy
 from tui_bench.core.events import (
     Event,
     LevelFinished,
@@ -232,6 +232,8 @@ class LoadRunner:
         """The GPUs' joules from the level's first send to its last token."""
         if not peaks.gpu:
             return None
+        if peaks.partial:  # a GPU stopped answering: the sum would leave its energy out
+            return {"energy_j": None, "idle_w": None, "flags": [FLAG_GPU_PARTIAL]}
         mine = [
             r
             for r in self.engine.records

@@ -28,7 +28,7 @@ def record_pipeline_run(result: PipelineResult, store: Store | None = None) -> t
             plan_path=scenario.get("source"),
             plan_raw={"scenario": scenario["id"], **data["config"]},
             started_at=result.started_at,
-            host={**hostinfo.host(), "versions": hostinfo.versions()},
+            host={**hostinfo.host(hostinfo.gpu_description()), "versions": hostinfo.versions()},
             threshold=scenario.get("thresholds", {}).get("success_rate"),
             n_planned=n,
         )

@@ -141,10 +141,11 @@ class LiveState(LiveStateBase):
         self.telemetry_model: str | None = None
         self.rss_kb: deque[float] = deque(maxlen=TELEMETRY_POINTS)
         self.vram_used_mb: deque[float] = deque(maxlen=TELEMETRY_POINTS)
-        self.vram_proc_mb: deque[float] = deque(maxlen=TELEMETRY_POINTS)
+        self.vram_proc_mb: deque[float | None] = deque(maxlen=TELEMETRY_POINTS)  # None: n/a
         # what NVML says of per-process memory (host facts: "n/a (container PIDs)" ...),
         # and whether any sample gave the model's own VRAM: until one does, no zero is shown
         self.vram_proc_note = ""
+        self.vram_proc_reason = ""  # why the latest sample gave none (a container found mid-run)
         self.vram_proc_seen = False
         # the GPUs' power (from their energy counter), the slowdown reasons active now,
         # and the last request's energy figures (None where not measured)
@@ -170,6 +171,13 @@ class LiveState(LiveStateBase):
 
     def current_label(self) -> str:
         return self.current.label
+
+
+def _proc_note(state: object) -> str:
+    """The live view's word for per-process memory that cannot be read: ``n/a (container
+    PIDs)`` as NVML's state says it, else ``n/a`` (the reason follows it)."""
+    text = str(state or "")
+    return text if text.startswith("n/a") else "n/a"
 
 
 class BridgeSink(LoadFolds, EventSink[LiveState]):
@@ -203,7 +211,8 @@ class BridgeSink(LoadFolds, EventSink[LiveState]):
             s.vram_total_mb = float(sum(d.get("total_mb", 0) for d in gpu.get("devices", [])))
             proc = gpu.get("proc_memory") or {}
             if proc.get("readable") is False:
-                s.vram_proc_note = str(proc.get("state") or "n/a")
+                s.vram_proc_note = _proc_note(proc.get("state"))
+                s.vram_proc_reason = str(proc.get("reason") or "")
         else:
             s.gpu_reason = str(gpu.get("reason") or "no NVIDIA GPU")
         if s.ram_total_kb is None and e.host.get("ram_gb"):
@@ -307,7 +316,10 @@ class BridgeSink(LoadFolds, EventSink[LiveState]):
         if e.vram_used_mb is not None:
             s.vram_used_mb.append(e.vram_used_mb)
             s.vram_proc_seen = s.vram_proc_seen or e.vram_proc_mb is not None
-            s.vram_proc_mb.append(e.vram_proc_mb or 0.0)
+            s.vram_proc_mb.append(e.vram_proc_mb)  # None stays None: never a made-up zero
+            if e.vram_proc_state is not None:
+                s.vram_proc_note = _proc_note(e.vram_proc_state)
+                s.vram_proc_reason = e.vram_proc_reason or ""
             if e.vram_total_mb:
                 s.vram_total_mb = e.vram_total_mb
         s.power.feed(e.t_ns, e.energy_mj)

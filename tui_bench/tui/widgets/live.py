@@ -45,7 +45,7 @@ def median(xs: Sequence[float]) -> float | None:
 
 
 def _spark(
-    values: Sequence[float], width: int, height: int, upper: float | None, style: str
+    values: Sequence[float | None], width: int, height: int, upper: float | None, style: str
 ) -> list[Content]:
     return [Content.styled(row, style) for row in spark_rows(values, width, height, upper)]
 
@@ -156,14 +156,19 @@ class MemoryView(LiveView):
             lines.append(energy)
         if gap:
             lines.append(Content(""))
-        if s.vram_proc_seen:
+        if s.vram_proc_seen and proc is not None:
             lines.append(
                 Content.assemble(("VRAM ", "bold"), f"model {mem_mb(proc)} of {mem_mb(total)}")
             )
             lines += _spark(s.vram_proc_mb, width, spark_h, total, SPARK_ALT)
         else:  # never a zero the driver did not give
             note = s.vram_proc_note or "not reported by the driver"
+            if s.vram_proc_seen and not s.vram_proc_note:
+                note = f"n/a ({note})"  # read before, not now
             lines.append(Content.assemble(("VRAM ", "bold"), "model ", (note, "$text-muted")))
+            if s.vram_proc_reason and s.vram_proc_note:
+                for row in textwrap.wrap(s.vram_proc_reason, max(10, width))[:2]:
+                    lines.append(Content.styled(row, "$text-muted"))
         if s.gpu_name and len(lines) < height:
             lines.append(Content.styled(s.gpu_name, "$text-muted"))
         return Content("\n").join(lines[:height])

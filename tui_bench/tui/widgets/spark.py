@@ -14,16 +14,19 @@ from collections.abc import Sequence
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 
 
-def spark_rows(values: Sequence[float], width: int, height: int, upper: float | None) -> list[str]:
-    """The text rows (top first) of a sparkline of the last ``width`` values."""
+def spark_rows(
+    values: Sequence[float | None], width: int, height: int, upper: float | None
+) -> list[str]:
+    """The text rows (top first) of a sparkline of the last ``width`` values (None: a value
+    not read, left blank)."""
     if width <= 0 or height <= 0:
         return []
     shown = list(values)[-width:]
-    top = upper if upper is not None else max(shown, default=0.0)
+    top = upper if upper is not None else max((v for v in shown if v is not None), default=0.0)
     levels = height * 8
     cols: list[int] = []
     for v in shown:
-        if top <= 0 or v <= 0:
+        if top <= 0 or v is None or v <= 0:
             cols.append(0)
             continue
         lv = round(min(v, top) / top * levels)
