@@ -353,7 +353,9 @@ def test_one_rule_gives_the_across_category_gold_and_the_top_choice() -> None:
     model, why = rk.best_overall(rows)
     assert gold.model == model == "q"
     assert next(a for a in agg if a.model == "p").mean_f1_macro == pytest.approx(0.77)
-    assert why == "best mean rank (1.50 over 2 cells); better than chance in all 2 cells"
+    assert why == (
+        "best mean place (1.50 over 2 cells, mean rank 1.50); better than chance in all 2 cells"
+    )
     assert [a.verdict for a in agg] == ["better than chance in all 2 cells"] * 3
     # a model not better than chance in one of its cells keeps its rank, not its medal
     tests[("c2", None)] = _test({**above, "q": (-0.01, 0.2)}, top="q")

@@ -21,7 +21,7 @@ from sklearn.metrics import (
 from tui_bench.core.classify import significance as sig
 from tui_bench.core.classify.chance import expected_macro_f1, priors_of, stratified_result
 from tui_bench.core.classify.splits import make_folds
-from tui_bench.core.classify.train import TrainJob, run_job
+from tui_bench.core.classify.train import CandidateResult, TrainJob, run_job
 from tui_bench.core.stats import corrected_resampled_t
 
 
@@ -183,3 +183,67 @@ def test_a_hold_out_cell_is_tested_by_bootstrap_against_the_better_baseline() ->
     assert test.vs_baseline[other.candidate] == pytest.approx(expected)
     expected = sig._interval(scores[other.candidate] - scores[top.candidate])
     assert test.vs_top[other.candidate] == pytest.approx(expected)
+
+
+def _predicted(name: str, y: list[str], pred: list[str], classes: list[str]) -> CandidateResult:
+    """A hold-out result whose scores are scikit-learn's on its own predictions."""
+    f1 = f1_score(y, pred, average="macro", labels=classes, zero_division=0)
+    acc = sum(a == b for a, b in zip(y, pred, strict=True)) / len(y)
+    return CandidateResult(
+        candidate=name,
+        category="topic",
+        language=None,
+        baseline=name == "majority",
+        n_classes=len(classes),
+        classes=classes,
+        n_train=100,
+        n_test=len(y),
+        folds=1,
+        f1_macro=float(f1),
+        accuracy=acc,
+        test_pred=pred,
+    )
+
+
+def test_places_are_shared_when_the_interval_to_the_place_above_holds_zero() -> None:
+    """Medals as the LLM ranking gives them: a candidate tied with the best of the place
+    above shares it (sport counting), and only an interval that excludes zero makes a
+    place of its own."""
+    from tui_bench.core.classify import rank as rk
+
+    classes = ["a", "b"]
+    y = ["a", "b"] * 100
+    wrong = {"a": "b", "b": "a"}
+
+    def with_errors(rows: set[int]) -> list[str]:
+        return [wrong[v] if i in rows else v for i, v in enumerate(y)]
+
+    members = [
+        _predicted("best", y, with_errors(set(range(0, 200, 20))), classes),  # 10 wrong
+        _predicted("twin", y, with_errors(set(range(0, 200, 20)) | {1}), classes),  # 11
+        _predicted("weak", y, with_errors(set(range(0, 200, 3))), classes),  # 67 wrong
+        _predicted("weak2", y, with_errors(set(range(0, 200, 3)) | {4}), classes),  # 68
+        _predicted("majority", y, ["a"] * 200, classes),
+    ]
+    folds = [(list(range(100)), list(range(200)))]
+    test = sig.cell_test(members, y, folds, seed=0, n_resamples=400)
+    assert test.place == {"best": 1, "twin": 1, "weak": 3, "weak2": 3}
+    # each decided against the first of the place above, with that pair's interval
+    assert test.vs_place["twin"][0] == "best" and test.vs_place["weak"][0] == "best"
+    assert test.vs_place["weak2"][0] == "weak"
+    weak_ci = test.vs_place["weak"][1]
+    assert weak_ci[1] < 0  # a third of the rows wrong against a twentieth: clearly below
+    twin_ci = test.vs_place["twin"][1]
+    assert twin_ci[0] <= 0 <= twin_ci[1]
+    rows = {r.model: r for r in rk.rank_cells(members, {("topic", None): test})}
+    assert [rows[m].rank for m in ("best", "twin", "weak", "weak2")] == [1, 2, 3, 4]
+    assert [rows[m].medal for m in ("best", "twin", "weak", "weak2")] == ["🥇", "🥇", "🥉", "🥉"]
+    assert (rows["twin"].tied_with, rows["weak2"].tied_with, rows["weak"].tied_with) == (
+        "best",
+        "weak",
+        None,
+    )
+    assert (rows["weak"].place_of, rows["weak"].place_low, rows["weak"].place_high) == (
+        "best",
+        *weak_ci,
+    )

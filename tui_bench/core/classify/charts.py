@@ -89,7 +89,7 @@ def _rank_mark(row: RankedRow, y: float) -> list[str]:
         out.append(
             f'<circle class="medal" cx="20" cy="{coord(y)}" r="9" fill="{MEDAL_COLOURS[row.medal]}"/>'
         )
-    out.append(f'<text x="20" y="{coord(y + 4)}" text-anchor="middle">{row.rank}</text>')
+    out.append(f'<text x="20" y="{coord(y + 4)}" text-anchor="middle">{row.shown_place}</text>')
     return out
 
 

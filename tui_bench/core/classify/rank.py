@@ -8,25 +8,31 @@
   with every cell, never ranked, never awarded a medal; the better of the two on
   macro-F1 is the cell's baseline, and each candidate shows how far its macro-F1 is above
   it. Whether that difference is real comes from ``significance`` (a :class:`CellTest`
-  per cell): a 95% interval of (candidate − baseline) macro-F1. Medals (🥇 🥈 🥉) go to
-  ranks 1-3 whose interval lies above zero; every other candidate says "not better than
-  chance". A candidate whose interval of the difference to the top candidate holds zero
-  is marked tied with it. Without a test (a result built by hand), no medal: a medal
-  needs an interval. A failed candidate is listed last, unranked.
+  per cell): a 95% interval of (candidate − baseline) macro-F1. Places come from the
+  same tests, counted as the LLM medals count them: a candidate whose interval of the
+  difference to the best candidate of the place above holds zero shares that place
+  ("tied with" it); two candidates tied first are both first, the next is third. Medals
+  (🥇 🥈 🥉) go to places 1-3 whose interval to the baseline lies above zero; every other
+  candidate says "not better than chance". Without a test (a result built by hand), no
+  place and no medal: a medal needs an interval. A failed candidate is listed last,
+  unranked. ``rank`` stays the ordinal position (what the choice averages).
 - One rule orders the across-category tables and makes the top choice: the lowest mean
-  rank over the cells, ties by more first places, then shorter total training time,
-  then name (:func:`choice_key`). Ranks are ordinal within each cell, so averaging them
-  never adds a binary F1 to a 10-class F1. Tables: binary (2-class) cells, multi-class
-  cells, and, when a run has both, every cell (the table the top choice is read from).
-  A model missing a cell of a table (failed) is listed unranked. A medal there needs the
-  model to be better than chance in every cell of the table.
+  place over the cells, then the lowest mean rank, then more first places, then shorter
+  total training time, then name (:func:`choice_key`). Places and ranks are ordinal
+  within each cell, so averaging them never adds a binary F1 to a 10-class F1. Tables:
+  binary (2-class) cells, multi-class cells, and, when a run has both, every cell (the
+  table the top choice is read from). A model missing a cell of a table (failed) is
+  listed unranked. Models with the same mean place share a place there (one cell: the
+  cell's own places); a medal needs the model to be better than chance in every cell of
+  the table.
 - Overall (what ``choose="top"`` takes): that rule over every cell (of each language,
   training by language). Its reason says in how many cells the model beat chance.
 - Language balance (optional, by-language runs): for each category and model, with the
   macro-F1 of each language, score = mean − λ · sd (population sd over the languages),
   binary and multi-class languages of a category scored apart. Models are ranked per
   category on that score; the output states λ. With it, ``choose="top"`` takes one model
-  for every language: the lowest mean language-balanced rank.
+  for every language: the lowest mean language-balanced rank. The score has no interval,
+  so this table gives ranks and no medals.
 """
 
 from __future__ import annotations
@@ -54,14 +60,19 @@ class CellTest:
 
     ``vs_baseline``: per candidate, the 95% interval of its macro-F1 minus the baseline's;
     ``vs_top``: per candidate other than the top one, the interval of its macro-F1 minus
-    the top one's. ``method``: "bootstrap" (paired, over the test rows) or "corrected t"
-    (Nadeau & Bengio, over the folds)."""
+    the top one's; ``place``: each candidate's place (1-based, shared when tied);
+    ``vs_place``: per candidate after the first, the best candidate of the place above
+    it (or of the place it shares) and the interval of the difference to it.
+    ``method``: "bootstrap" (paired, over the test rows) or "corrected t" (Nadeau &
+    Bengio, over the folds)."""
 
     method: str
     baseline: str | None
     top: str | None
     vs_baseline: dict[str, tuple[float, float]] = field(default_factory=dict)
     vs_top: dict[str, tuple[float, float]] = field(default_factory=dict)
+    place: dict[str, int] = field(default_factory=dict)
+    vs_place: dict[str, tuple[str, tuple[float, float]]] = field(default_factory=dict)
 
 
 def group_of(n_classes: int) -> Group:
@@ -104,15 +115,25 @@ class RankedRow:
     ci_high: float | None = None
     beats_chance: bool | None = None  # None: a baseline, a failure, or untested
     verdict: str = ""  # BETTER | NOT_BETTER | "" (baseline, failed, untested)
-    tied_with: str | None = None  # the top candidate, when the difference may be zero
+    tied_with: str | None = None  # the first of the place it shares (the top for place 1)
     # the 95% interval of (macro-F1 − the top candidate's); None for the top itself
     top_low: float | None = None
     top_high: float | None = None
     best_baseline: bool = False  # the baseline the candidates of this cell are held to
+    place: int | None = None  # shared when tied (sport counting); None: untested
+    place_of: str | None = None  # the candidate its place was decided against
+    # the 95% interval of (macro-F1 − place_of's)
+    place_low: float | None = None
+    place_high: float | None = None
 
     @property
     def cell(self) -> tuple[str, str | None]:
         return (self.category, self.language)
+
+    @property
+    def shown_place(self) -> int | None:
+        """The place tables print: shared when tied; the rank where the cell was untested."""
+        return self.place if self.place is not None else self.rank
 
     def to_dict(self, digits: int | None = None) -> dict[str, Any]:
         """Full precision unless ``digits`` is given (reports are rebuilt from it)."""
@@ -174,10 +195,18 @@ def _row(
     beats = None if ci is None else ci[0] > 0
     verdict = "" if beats is None or res.baseline else (BETTER if beats else NOT_BETTER)
     vs_top = test.vs_top.get(res.candidate) if test is not None and res.ok else None
-    tied = test.top if vs_top is not None and vs_top[0] <= 0 <= vs_top[1] else None
+    place = None
+    if test is not None and res.ok and not res.baseline:  # a test built by hand: its rank
+        place = test.place.get(res.candidate) if test.place else rank
+    against = test.vs_place.get(res.candidate) if test is not None and res.ok else None
+    tied = None
+    if test is not None and test.vs_place:
+        tied = against[0] if against and test.place.get(against[0]) == place else None
+    elif test is not None and vs_top is not None and vs_top[0] <= 0 <= vs_top[1]:
+        tied = test.top  # a test built by hand, without places
     return RankedRow(
         rank=rank,
-        medal=medal_for(rank, bool(beats)) if not res.baseline else "",
+        medal=medal_for(place, bool(beats)) if not res.baseline else "",
         model=res.candidate,
         category=res.category,
         language=res.language,
@@ -202,6 +231,10 @@ def _row(
         tied_with=tied,
         top_low=vs_top[0] if vs_top is not None else None,
         top_high=vs_top[1] if vs_top is not None else None,
+        place=place,
+        place_of=against[0] if against is not None else None,
+        place_low=against[1][0] if against is not None else None,
+        place_high=against[1][1] if against is not None else None,
     )
 
 
@@ -228,9 +261,15 @@ class AggregateRow:
     wins: int
     total_train_time_s: float
     n_better: int = 0  # cells where the model is better than chance
+    mean_place: float | None = None
+    place: int | None = None  # shared by the same mean place (sport counting)
 
     def to_dict(self, digits: int | None = None) -> dict[str, Any]:
         return _rounded(asdict(self), digits)
+
+    @property
+    def shown_place(self) -> int | None:
+        return self.place if self.place is not None else self.rank
 
     @property
     def verdict(self) -> str:
@@ -246,10 +285,21 @@ def chance_count(n_better: int, n_cells: int) -> str:
     return f"{BETTER} in {n_better} of {n_cells} cells"
 
 
-def choice_key(rows: Sequence[RankedRow], model: str) -> tuple[float, int, float, str]:
-    """The one rule: lowest mean rank, then more first places, then shorter total
-    training time, then name. ``rows``: the model's ranked rows over the cells compared."""
+def place_of(row: RankedRow) -> int:
+    """The row's place; its rank where the cell had no test (a result built by hand)."""
+    return row.place if row.place is not None else row.rank or 0
+
+
+def mean_place(rows: Sequence[RankedRow]) -> float:
+    return round(statistics.fmean(place_of(r) for r in rows), TIE_DIGITS)
+
+
+def choice_key(rows: Sequence[RankedRow], model: str) -> tuple[float, float, int, float, str]:
+    """The one rule: lowest mean place, then lowest mean rank, then more first places,
+    then shorter total training time, then name. ``rows``: the model's ranked rows over
+    the cells compared."""
     return (
+        mean_place(rows),
         statistics.fmean(r.rank or 0 for r in rows),
         -sum(1 for r in rows if r.rank == 1),
         sum(r.train_time_s or 0.0 for r in rows),
@@ -293,6 +343,7 @@ def aggregate(rows: Sequence[RankedRow]) -> list[AggregateRow]:
                     wins=sum(1 for r in mine if r.rank == 1),
                     total_train_time_s=sum(r.train_time_s or 0.0 for r in mine),
                     n_better=sum(1 for r in mine if r.beats_chance),
+                    mean_place=mean_place(mine) if mine else None,
                 )
             )
         complete = sorted(
@@ -301,7 +352,9 @@ def aggregate(rows: Sequence[RankedRow]) -> list[AggregateRow]:
         )
         for i, e in enumerate(complete, start=1):
             e.rank = i
-            e.medal = medal_for(i, e.n_cells > 0 and e.n_better == e.n_cells)
+            same = i > 1 and complete[i - 2].mean_place == e.mean_place
+            e.place = complete[i - 2].place if same else i
+            e.medal = medal_for(e.place, e.n_cells > 0 and e.n_better == e.n_cells)
         out.extend(complete)
         out.extend(e for e in entries if e.n_missing)
     return out
@@ -324,12 +377,16 @@ def best_overall(
         return None, "no candidate finished every benchmarked category"
     model = min(complete, key=lambda m: choice_key(complete[m], m))
     mine = complete[model]
-    mean_rank = choice_key(mine, model)[0]
+    key = choice_key(mine, model)
     where = f" in {language}" if by_language and language else ""
     n_better = sum(1 for r in mine if r.beats_chance)
+    tied = sorted(m for m, rs in complete.items() if m != model and mean_place(rs) == key[0])
+    tie = (
+        f"; tied on places with {', '.join(tied)}, ahead by observed macro-F1 only" if tied else ""
+    )
     return model, (
-        f"best mean rank{where} ({mean_rank:.2f} over {len(cells)} cells); "
-        f"{chance_count(n_better, len(cells))}"
+        f"best mean place{where} ({key[0]:.2f} over {len(cells)} cells, mean rank "
+        f"{key[1]:.2f}){tie}; {chance_count(n_better, len(cells))}"
     )
 
 
@@ -401,8 +458,7 @@ def language_balance(rows: Sequence[RankedRow], penalty: float) -> list[Language
             )
         entries.sort(key=lambda e: (-_r(e.score), -_r(e.mean_f1_macro), e.model))
         for i, e in enumerate(entries, start=1):
-            e.rank = i
-            e.medal = medal_for(i, True)
+            e.rank = i  # no medal: the score has no interval to tell a tie
         out.extend(entries)
     return out
 

@@ -243,10 +243,12 @@ def _ranking_section(result: ClassifyResult) -> list[str]:
         "shown in every table, never ranked: majority (always the commonest training class) "
         "and stratified (guessing by the class priors; its expected scores are computed, "
         "not sampled). 'vs baseline' is macro-F1 minus the better baseline's, with its 95% "
-        f"interval ({detail.method_text(result.significance)}). A medal goes to a top-three "
-        "candidate whose interval lies above zero; any other candidate is 'not better than "
-        "chance'. 'vs top' is the difference to the top candidate: when its interval holds "
-        "zero, the two are tied."
+        f"interval ({detail.method_text(result.significance)}). Places come from the same "
+        "intervals: a candidate whose difference to the best candidate of the place above "
+        "holds zero shares that place ('tied with' it); places count as in sport (two tied "
+        "first, the next is third). A medal goes to a place of the first three whose "
+        "interval to the baseline lies above zero; any other candidate is 'not better than "
+        "chance'. 'vs top' is the difference to the top candidate."
     )
     lines.append("")
     cells: dict[tuple[str, str | None], list[Any]] = {}
@@ -288,7 +290,7 @@ def _ranking_line(row: Any, cv: bool) -> str:
     elif row.rank is None:
         rank = "failed"
     else:
-        rank = f"{row.medal} {row.rank}".strip()
+        rank = f"{row.medal} {row.shown_place}".strip()
     minority = (
         f"{score(row.minority_f1)} ({_esc(row.minority_class)})" if row.minority_class else MISSING
     )
@@ -310,9 +312,11 @@ def _aggregate_section(result: ClassifyResult) -> list[str]:
     lines = [
         "## Across categories",
         "",
-        "One rule orders these tables and makes the top choice: the lowest mean rank over "
-        "the cells, ties by more first places, then shorter total training time. Ranks are "
-        "ordinal within each category, so binary and multi-class categories can share a "
+        "One rule orders these tables and makes the top choice: the lowest mean place over "
+        "the cells (places shared when tied), then the lowest mean rank, then more first "
+        "places, then shorter total training time; models with the same mean place share "
+        "a place here. Places and ranks are ordinal within each category, so binary and "
+        "multi-class categories can share a "
         "mean rank; their macro-F1 scales differ, so mean macro-F1 is shown per kind only "
         "as a figure. A medal needs the model to be better than chance in every cell of "
         "the table.",
@@ -330,7 +334,11 @@ def _aggregate_section(result: ClassifyResult) -> list[str]:
             "|---|---|---:|---:|---:|---|---:|---:|---:|---:|",
         ]
         for a in rows:
-            rank = f"{a.medal} {a.rank}".strip() if a.rank else f"{MISSING} ({a.n_missing} missing)"
+            rank = (
+                f"{a.medal} {a.shown_place}".strip()
+                if a.rank
+                else f"{MISSING} ({a.n_missing} missing)"
+            )
             lines.append(
                 f"| {rank} | {a.model} | {a.n_cells} | {num(a.mean_rank, 2)} | {a.wins} "
                 f"| {a.n_better} of {a.n_cells} | {score(a.mean_f1_macro)} "

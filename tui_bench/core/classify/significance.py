@@ -19,11 +19,17 @@ ways, by how the cell was split:
 
 Better than chance: the interval of (candidate − baseline) lies above zero. Tied with the
 top candidate: the interval of (candidate − top) holds zero.
+
+Places, as ``tui-bench``'s LLM medals count them (``core/medals``): going down the
+macro-F1 order, each candidate is compared with the best candidate of the place above
+it (the first of that place); it takes a place of its own only when the interval of
+(candidate − that one) excludes zero, else it shares that place. Places are counted as
+in sport: two candidates tied first are both first, the next is third.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -160,6 +166,13 @@ def cell_test(
             test.vs_baseline[r.candidate] = _interval(s - scores[base.candidate])
             if r is not top and top.candidate in scores:
                 test.vs_top[r.candidate] = _interval(s - scores[top.candidate])
+
+        def boot_interval(a: CandidateResult, b: CandidateResult) -> tuple[float, float] | None:
+            if a.candidate not in scores or b.candidate not in scores:
+                return None
+            return _interval(scores[a.candidate] - scores[b.candidate])
+
+        _places(test, real, boot_interval)
         return test
     n_train = float(np.mean([len(tr) for tr, _ in folds]))
     n_test = float(np.mean([len(te) for _, te in folds]))
@@ -179,7 +192,36 @@ def cell_test(
             vs_top = t_interval(r, top)
             if vs_top is not None:
                 test.vs_top[r.candidate] = vs_top
+    _places(test, real, t_interval)
     return test
+
+
+def _places(
+    test: CellTest,
+    real: Sequence[CandidateResult],
+    interval: Callable[[CandidateResult, CandidateResult], tuple[float, float] | None],
+) -> None:
+    """The places of ``real`` (best first; see the module's doc) into ``test``: a
+    candidate without an interval to the one above shares its place (never a verdict
+    without a test)."""
+    groups: list[list[CandidateResult]] = []
+    for r in real:
+        if not groups:
+            groups.append([r])
+            continue
+        leader = groups[-1][0]
+        ci = interval(r, leader)
+        if ci is not None:
+            test.vs_place[r.candidate] = (leader.candidate, ci)
+        if ci is not None and (ci[0] > 0 or ci[1] < 0):
+            groups.append([r])
+        else:
+            groups[-1].append(r)
+    place = 1
+    for group in groups:
+        for r in group:
+            test.place[r.candidate] = place
+        place += len(group)
 
 
 def _holdout_scores(

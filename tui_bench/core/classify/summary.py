@@ -33,10 +33,15 @@ def ranking_lines(result: Any) -> list[str]:
         for r in rows:
             if r.baseline or r.rank is None:
                 continue
-            rank = f"{r.medal or '  '} {r.rank}"  # a medal is two cells wide
+            rank = f"{r.medal or '  '} {r.shown_place}"  # a medal is two cells wide
             verdict = r.verdict or "untested"
             if r.tied_with:
-                verdict += f"; tied with {r.tied_with} {interval(r.top_low, r.top_high)}"
+                low, high = (
+                    (r.place_low, r.place_high)
+                    if r.place_low is not None
+                    else (r.top_low, r.top_high)
+                )
+                verdict += f"; tied with {r.tied_with} {interval(low, high)}"
             lines.append(
                 f"{PREFIX}   {rank} {r.model:<{width}}  macro-F1 {score(r.f1_macro)}  "
                 f"vs baseline {signed(r.f1_vs_baseline)} {interval(r.ci_low, r.ci_high)}  "

@@ -56,8 +56,11 @@ def detail_text(result: Any, row: Any) -> Content:
         if row.rank == 1:
             parts.append((" · the top candidate", "$text-muted"))
         elif row.top_low is not None:
-            tied = f" tied with {row.tied_with}" if row.tied_with else ""
-            parts.append(f" · vs top {_interval(row.top_low, row.top_high)}{tied}")
+            parts.append(f" · vs top {_interval(row.top_low, row.top_high)}")
+        if row.tied_with and row.place_low is not None:
+            parts.append(f" · tied with {row.tied_with} {_interval(row.place_low, row.place_high)}")
+        elif row.tied_with:
+            parts.append(f" · tied with {row.tied_with}")
         parts.append("\n")
     if res is None or not res.per_class:
         if not row.baseline:

@@ -83,7 +83,7 @@ def rank_cell(row: Any) -> Content:
     if row.medal:
         return Content(row.medal)
     if row.rank is not None:
-        return Content(f"{row.rank}.")
+        return Content(f"{row.shown_place}.")
     return Content.styled("✗", "$text-error")
 
 
@@ -139,7 +139,8 @@ def _verdict(row: Any) -> list[Any]:
     if not row.beats_chance:
         return [delta, Content.styled(row.verdict, "$text-warning")]
     if row.tied_with:
-        return [delta, Content.styled("tied with the top", "$text-success")]
+        tie = "tied with the top" if row.place == 1 else f"tied with {row.tied_with}"
+        return [delta, Content.styled(tie, "$text-success")]
     return [delta, Content.styled(row.verdict, "$text-success")]
 
 
@@ -158,7 +159,7 @@ def aggregate_rows(result: Any, group: str) -> list[Row]:
         rank = (
             Content(a.medal)
             if a.medal
-            else Content(f"{a.rank}.")
+            else Content(f"{a.shown_place}.")
             if a.rank
             else Content.styled(MISSING, "dim")
         )
