@@ -158,7 +158,13 @@ def test_a_shuffled_label_column_is_not_better_than_chance(
     first = next(i for i, x in enumerate(lines) if x.startswith("[1/"))
     assert estimate < first and "an estimate" in lines[estimate]
     data_json = json.loads((out / "data.json").read_text(encoding="utf-8"))
-    assert data_json["estimate"]["seconds"] > 0 and data_json["estimate"]["probe_rows"] == 200
+    est = data_json["estimate"]
+    assert est["seconds"] > 0 and est["probe_rows"] == 200
+    # its parts: one per candidate of the cell, adding up to the whole over the workers
+    ranked_models = {r["model"] for r in data_json["results"] if not r["baseline"]}
+    assert sorted(p[0] for p in est["per_training"]) == sorted(ranked_models)
+    parts = sum(p[3] for p in est["per_training"])
+    assert parts / est["workers"] == pytest.approx(est["seconds"])
     # every candidate: not better than chance; no medal anywhere, no "best"
     ranked = [x for x in lines if x.startswith("[ranking]   ")]
     assert len(ranked) == 4

@@ -110,6 +110,47 @@ def test_progress_names_the_run_and_its_pace() -> None:
     assert state.progress().left_s() is None
 
 
+def test_a_classifier_counts_time_left_from_its_estimate_and_a_transformer_s_own_steps() -> None:
+    """Trainings differ too much in size for the pace so far (a one-second scikit-learn
+    fit first would promise a fine-tune's minutes in seconds): the time left is the
+    estimate's share of each training not finished, the running transformer's own time
+    left in place of its share."""
+    from types import SimpleNamespace
+
+    from tui_bench.core.classify.events import (
+        CandidateFinished,
+        ClassifyStarted,
+        DurationEstimated,
+        StepProgress,
+    )
+
+    clock = FakeClock()
+    state = ClassifyLiveState(label="data.csv", clock=clock)
+    sink = ClassifySink(state)
+    sink.handle(ClassifyStarted("data.csv", 100, ["topic"], ["char-svm", "ft"], [], False, 2, 1, 3))
+    per = [("char-svm", "topic", None, 2.0), ("ft", "topic", None, 100.0)]
+    sink.handle(DurationEstimated(102.0, "about 102 s", {"workers": 1, "per_training": per}))
+    sink.handle(CandidateStarted("char-svm", "topic", None, 0, 3))
+    clock.ns = 1 * S
+    assert state.progress().left_s() == pytest.approx(101.0)  # 1 s of char-svm's 2, ft's 100
+    result = SimpleNamespace(
+        candidate="char-svm",
+        category="topic",
+        language=None,
+        ok=True,
+        f1_macro=0.8,
+        accuracy=0.9,
+        train_time_s=2.0,
+    )
+    sink.handle(CandidateFinished(result))
+    sink.handle(CandidateStarted("ft", "topic", None, 1, 3))
+    clock.ns = 31 * S
+    assert state.progress().left_s() == pytest.approx(70.0)  # its share less 30 s
+    sink.handle(StepProgress("ft", "topic", None, 1, 2, 5, 20, 1.2, 8.0, 240.0))
+    assert state.progress().left_s() == pytest.approx(240.0)  # its own steps say more
+    # the pace so far alone would have said (31 s / 1 done) x 2 to go = 62 s
+
+
 def test_the_llm_state_names_the_request_in_flight_and_cancels_per_token() -> None:
     state = LiveState(clock=FakeClock())
     state.current.label = "fast / story / rep 1"

@@ -26,7 +26,7 @@ import random
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tui_bench.core.classify import candidates as cand
@@ -50,6 +50,9 @@ class DurationEstimate:
     n_trainings: int  # candidate fits planned (baseline excluded), folds counted
     workers: int
     skipped: list[str]  # candidates whose probe failed (not counted)
+    # each training's own share (candidate, category, language, seconds), folds counted,
+    # before dividing by the workers: what the live view's time left is made of
+    per_training: list[tuple[str, str, str | None, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -167,6 +170,7 @@ def estimate_duration(
     total = 0.0
     largest_probe = largest_train = n_trainings = n_folds = 0
     skipped: list[str] = []
+    per_training: list[tuple[str, str, str | None, float]] = []
     for cell in cells:
         cell_folds = folds[cell.key]
         n_folds = max(n_folds, len(cell_folds))
@@ -193,7 +197,9 @@ def estimate_duration(
                     skipped.append(name)
                 continue
             rounds = epochs if spec.by_epochs else 1
-            total += (fixed_s + probe_s * factor * rounds) * len(cell_folds)
+            seconds = (fixed_s + probe_s * factor * rounds) * len(cell_folds)
+            per_training.append((name, cell.category, cell.language, seconds))
+            total += seconds
             n_trainings += len(cell_folds)
     workers = effective_jobs(jobs, max(1, n_trainings))
     return DurationEstimate(
@@ -205,6 +211,7 @@ def estimate_duration(
         n_trainings=n_trainings,
         workers=workers,
         skipped=skipped,
+        per_training=per_training,
     )
 
 

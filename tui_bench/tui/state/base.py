@@ -57,9 +57,15 @@ class RunProgress:
     cancelling: bool
     status: str | None  # how it ended: completed, cancelled, failed
     error: str | None  # what stopped it when it could not end on its own
+    # the run's own figure of the time left, where its items differ too much in size for
+    # the pace so far to tell (a classifier's transformer beside scikit-learn fits)
+    left_hint_s: float | None = None
 
     def left_s(self) -> float | None:
-        """Time left at the pace so far; None before the first item or after the last."""
+        """Time left: the run's own figure, else at the pace so far; None before the
+        first item or after the last."""
+        if self.left_hint_s is not None and self.done < self.total:
+            return self.left_hint_s
         if not 0 < self.done < self.total:
             return None
         return self.elapsed_s / self.done * (self.total - self.done)
@@ -158,6 +164,11 @@ class LiveStateBase:
         """What is being measured now, for the status line; subclasses name it."""
         return ""
 
+    def left_hint(self, now_ns: int) -> float | None:
+        """The time left as the run itself knows it (callers hold the lock); None: the
+        pace so far tells it."""
+        return None
+
     def progress(self, now_ns: int | None = None) -> RunProgress:
         with self.lock:
             return RunProgress(
@@ -171,6 +182,7 @@ class LiveStateBase:
                 cancelling=self.cancelling,
                 status=self.status,
                 error=self.error,
+                left_hint_s=self.left_hint(self.clock() if now_ns is None else now_ns),
             )
 
     def snapshot(self) -> RunView:

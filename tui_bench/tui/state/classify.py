@@ -118,6 +118,28 @@ class ClassifyLiveState(LiveStateBase):
         self.finals: list[FinalModelSaved] = []
         self.final_current: FinalTraining | None = None
         self.finished: ClassifyFinished | None = None
+        # the estimate's seconds per training and its workers (DurationEstimated)
+        self.estimated: dict[Key, float] = {}
+        self.estimate_workers = 1
+
+    def left_hint(self, now_ns: int) -> float | None:
+        """What the estimate gave the trainings not finished, a transformer's own time
+        left (its steps so far) in place of its share; None without an estimate."""
+        if not self.estimated or self.finished is not None:
+            return None
+        done = {(r.candidate, r.category, r.language) for r in self.results}
+        left = 0.0
+        for key, seconds in self.estimated.items():
+            if key in done:
+                continue
+            t = self.in_flight.get(key)
+            if t is None:
+                left += seconds
+            elif t.eta_s is not None:
+                left += t.eta_s
+            else:
+                left += max(0.0, seconds - (now_ns - t.started_ns) / 1e9)
+        return left / max(1, self.estimate_workers)
 
     def request_cancel(self) -> bool:
         """Ask the run to stop after the current epoch; False when it already stops."""
@@ -175,7 +197,13 @@ class ClassifySink(EventSink[ClassifyLiveState]):
 
     @folds(DurationEstimated)
     def _estimated(self, e: DurationEstimated) -> None:
-        self.state.add_log("info", f"estimated duration: {e.text}")
+        s = self.state
+        s.add_log("info", f"estimated duration: {e.text}")
+        s.estimate_workers = int(e.estimate.get("workers") or 1)
+        s.estimated = {
+            (name, category, language): float(seconds)
+            for name, category, language, seconds in e.estimate.get("per_training") or []
+        }
 
     @folds(CandidateStarted)
     def _candidate_started(self, e: CandidateStarted) -> None:
