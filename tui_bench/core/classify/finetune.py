@@ -16,8 +16,9 @@ caller. The recipe, one for every encoder:
   validation macro-F1 (the best epoch's weights kept, ``patience`` epochs without
   improvement end it); seeds fixed (Python, NumPy, torch);
 - on an NVIDIA GPU: CUDA, bf16 autocast where the GPU has it (else fp16 with a gradient
-  scaler), batches of ``GPU_BATCH``, the memory peak from ``torch.cuda``, utilisation and
-  the process's memory from NVML (``gpu_watch``); on the CPU: the threads the run may use
+  scaler), batches of ``GPU_BATCH`` halved while a probe pass runs out of memory
+  (``fit_batch``), the memory peak from ``torch.cuda``, utilisation and the process's
+  memory from NVML (``gpu_watch``); on the CPU: the threads the run may use
   (``cpus.default_threads``), batches of ``CPU_BATCH``, and a warning that it is slow.
 
 Progress goes out as events: ``StepProgress`` at most every ``STEP_EVENT_S`` seconds (and
@@ -40,6 +41,7 @@ import numpy as np
 import torch
 from sklearn.metrics import f1_score
 
+from tui_bench.core.classify import fit_batch
 from tui_bench.core.classify.events import EpochProgress, StepProgress
 from tui_bench.core.events import Event, Log
 
@@ -156,13 +158,20 @@ class FineTuned:
     it with ``save_pretrained`` (model and tokenizer), loadable by transformers alone."""
 
     def __init__(
-        self, model: Any, tokenizer: Any, classes: Sequence[str], max_length: int, device: Any
+        self,
+        model: Any,
+        tokenizer: Any,
+        classes: Sequence[str],
+        max_length: int,
+        device: Any,
+        train_batch: int | None = None,
     ) -> None:
         self.model, self.tokenizer = model, tokenizer
         self.classes = list(classes)
         self.max_length = max_length
         self.device = device
-        self.batch_size = batch_size_for(device, max_length) * 2  # no gradients kept
+        trained = train_batch or batch_size_for(device, max_length)
+        self.batch_size = trained * 2  # no gradients kept
 
     def predict_ids(self, texts: Sequence[str]) -> list[int]:
         self.model.eval()
@@ -199,10 +208,33 @@ def _autocast(device: torch.device) -> Any:
     return torch.autocast("cuda", dtype=torch.bfloat16 if _bf16(device) else torch.float16)
 
 
-def _device_note(where: Where, device: torch.device, threads: int, batch: int, length: int) -> Log:
-    head = f"{where.candidate} on {where.category}" + (
+def _try_batch(
+    model: Any, tokenizer: Any, texts: Sequence[str], n: int, length: int, device: Any, loss_fn: Any
+) -> None:
+    """One forward and backward pass on the ``n`` longest texts padded to ``length`` (the
+    most a training batch can hold); the gradients dropped after it."""
+    longest = sorted(texts, key=len, reverse=True)[:n]
+    enc = tokenizer(
+        longest, truncation=True, max_length=length, padding="max_length", return_tensors="pt"
+    ).to(device)
+    model.train()
+    try:
+        with _autocast(device):
+            logits = model(**enc).logits
+        target = torch.zeros(len(longest), dtype=torch.long, device=device)
+        loss_fn(logits.float(), target).backward()
+    finally:
+        model.zero_grad(set_to_none=True)
+
+
+def _head(where: Where) -> str:
+    return f"{where.candidate} on {where.category}" + (
         f"/{where.language}" if where.language else ""
     )
+
+
+def _device_note(where: Where, device: torch.device, threads: int, batch: int, length: int) -> Log:
+    head = _head(where)
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
         precision = "bf16" if _bf16(device) else "fp16"
@@ -256,9 +288,24 @@ def fit_transformer(
     index = {c: i for i, c in enumerate(classes)}
     y_fit = torch.tensor([index[labels[i]] for i in fit_rows])
     length = max_length_for(tokenizer, fit_texts, max_length)
-    batch = batch_size_for(device, length)
-    ft = FineTuned(model.to(device), tokenizer, classes, length, device)
+    planned = batch_size_for(device, length)
+    hold = fit_batch.hold_step() if where is not None else None  # test-only
+    oom_step = fit_batch.oom_step()  # test-only
     where = where or Where(model_name, "", None)
+    weights = torch.tensor([class_weight.get(c, 1.0) for c in classes], dtype=torch.float32)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(device))
+    model.to(device)
+    batch, too_big = planned, list[int]()
+    if fit_batch.needs_probe(device):
+        batch, too_big = fit_batch.fitting_batch(
+            planned,
+            lambda n: _try_batch(model, tokenizer, fit_texts, n, length, device, loss_fn),
+            device,
+        )
+        seed_all(seed)  # the training as it would be without the probe's dropout draws
+    ft = FineTuned(model, tokenizer, classes, length, device, batch)
+    if too_big:
+        emit(Log("warning", fit_batch.halved_note(_head(where), planned, batch, too_big)))
     if where.fold in (None, 1):
         emit(_device_note(where, device, n_threads, batch, length))
 
@@ -270,8 +317,6 @@ def fit_transformer(
     schedule = get_linear_schedule_with_warmup(
         optimizer, max(1, round(WARMUP_FRACTION * total_steps)), total_steps
     )
-    weights = torch.tensor([class_weight.get(c, 1.0) for c in classes], dtype=torch.float32)
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(device))
     scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda" and not _bf16(device))
     rng = np.random.default_rng(seed)
 
@@ -297,6 +342,8 @@ def fit_transformer(
                 rows = order[(step - 1) * batch : step * batch]
                 enc = _encode(tokenizer, [fit_texts[i] for i in rows], ft).to(device)
                 target = y_fit[rows].to(device)
+                if epoch == 1 and step == oom_step:
+                    raise torch.cuda.OutOfMemoryError(fit_batch.FAULT_OOM_AT_STEP)
                 with _autocast(device):
                     logits = model(**enc).logits
                 loss = loss_fn(logits.float(), target)
@@ -314,7 +361,7 @@ def fit_transformer(
                 if stop():
                     cancelled = True
                     break
-                if now - last_event >= STEP_EVENT_S or step == steps_per_epoch:
+                if now - last_event >= STEP_EVENT_S or step in (steps_per_epoch, hold):
                     last_event = now
                     left = _time_left(step_times, total_steps, eval_s, epoch, epochs)
                     emit(
@@ -332,6 +379,8 @@ def fit_transformer(
                             fold=where.fold,
                         )
                     )
+                if epoch == 1 and step == hold:
+                    fit_batch.hold_until(stop)
             if cancelled:
                 break
             train_s = time.perf_counter() - t_epoch
@@ -379,6 +428,8 @@ def fit_transformer(
             )
             if val_rows and stale >= patience:
                 break
+    except torch.cuda.OutOfMemoryError:
+        raise fit_batch.out_of_memory_at(batch) from None  # one line, not torch's page
     finally:
         gpu = watch.stop()
     if cancelled:
@@ -392,6 +443,7 @@ def fit_transformer(
         "threads": n_threads if device.type == "cpu" else None,
         "max_length": length,
         "batch_size": batch,
+        "batch_size_planned": planned,
         "learning_rate": lr,
         "parameters": params,
         "load_s": load_s,

@@ -129,6 +129,22 @@ def _start_tracker() -> None:
         mp_tracker.ensure_running()
 
 
+FAULT_PREFIX = "TUI_BENCH_FAULT_"  # the test-only switches (``fit_batch``)
+
+
+def _faults() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(FAULT_PREFIX)}
+
+
+def _with_faults(faults: dict[str, str], fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn`` in a worker with the caller's test-only switches as they are now: a worker
+    is kept between calls, and its environment is the one it started with."""
+    for key in [k for k in os.environ if k.startswith(FAULT_PREFIX) and k not in faults]:
+        del os.environ[key]
+    os.environ.update(faults)
+    return fn(*args, **kwargs)
+
+
 def run_isolated(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` in one loky worker process, reused between calls (joblib
     would run a single job in this process); its exception is raised here, and a worker
@@ -139,7 +155,7 @@ def run_isolated(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
     _start_tracker()
     executor = get_memmapping_executor(1, timeout=WORKER_IDLE_S, initializer=_worker_setup)
-    return executor.submit(fn, *args, **kwargs).result()
+    return executor.submit(_with_faults, _faults(), fn, *args, **kwargs).result()
 
 
 class _EventChannel:
@@ -259,8 +275,10 @@ def _train_parallel(
                 )
             else:
                 runner = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
+                faults = _faults()
                 done = runner(
-                    delayed(_worker)(job, channel.address, channel.authkey) for job in jobs
+                    delayed(_with_faults)(faults, _worker, job, channel.address, channel.authkey)
+                    for job in jobs
                 )
             for res in done:
                 returned[by_key[(res.candidate, res.category, res.language)]] = res

@@ -117,7 +117,8 @@ def per_class_section(result: Any) -> list[str]:
 def training_section(result: Any) -> list[str]:
     """Each transformer that trained: where (device, precision, threads), its maximum
     length and batch, examples per second and seconds per epoch, and per epoch the
-    training loss and the validation macro-F1; on a GPU its memory peak and utilisation."""
+    training loss and the validation macro-F1; on a GPU its memory peak and utilisation.
+    A batch halved to fit in GPU memory says the one planned."""
     trained = [r for r in result.results if r.training]
     if not trained:
         return []
@@ -137,11 +138,14 @@ def training_section(result: Any) -> list[str]:
             device += f", {t['threads']} threads"
         peak = t.get("gpu_memory_peak_mib")
         util = t.get("gpu_util_mean_pct")
+        batch = str(t.get("batch_size", MISSING))
+        if t.get("batch_size_planned") not in (None, t.get("batch_size")):
+            batch += f" (planned {t['batch_size_planned']})"
         losses = " ▸ ".join(num(v, 3) for v in t.get("train_loss_by_epoch") or []) or MISSING
         f1s = " ▸ ".join(score(v) for v in r.val_f1_by_epoch) or MISSING
         lines.append(
             f"| {_esc(cell_name(r.category, r.language))} | {_esc(r.candidate)} | {device} "
-            f"| {t.get('max_length', MISSING)} | {t.get('batch_size', MISSING)} "
+            f"| {t.get('max_length', MISSING)} | {batch} "
             f"| {num(t.get('examples_per_s'))} | {num(t.get('epoch_s'))} | {losses} | {f1s} "
             f"| {MISSING if peak is None else f'{peak:.0f} MiB'} "
             f"| {MISSING if util is None else f'{util:.0f}%'} |"

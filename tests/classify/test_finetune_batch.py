@@ -1,0 +1,114 @@
+"""The batch a fine-tune trains with when GPU memory is short, on any machine: the test-only
+switches of ``fit_batch`` make the probe and a training step raise CUDA's out-of-memory
+error, and the real packaged MiniLM trains (in this process) on 60 short rows."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from finetune_helpers import easy_rows, expected_batch, expected_device, fit_rows
+
+from tui_bench.core.classify.events import StepProgress
+from tui_bench.core.classify.final import train_final
+from tui_bench.core.classify.report_detail import training_section
+from tui_bench.core.classify.splits import make_folds
+from tui_bench.core.classify.train import TrainJob, run_job
+from tui_bench.core.events import Log
+
+MINILM = "builtin:minilm-l6"
+OOM_ABOVE = "TUI_BENCH_FAULT_OOM_ABOVE_BATCH"
+OOM_AT_STEP = "TUI_BENCH_FAULT_OOM_AT_STEP"
+
+
+def _job() -> TrainJob:
+    texts, labels = easy_rows(60)
+    folds = make_folds(labels, test_size=0.2, cv=None, seed=0)
+    job = TrainJob(0, 1, MINILM, "topic", None, texts, labels, folds, epochs=1, seed=0)
+    job.max_length = 16
+    job.threads = 1  # a busy machine's other work slows several spinning threads down
+    return job
+
+
+def _halvings(planned: int, limit: int) -> list[int]:
+    """The batches that ran out of memory: ``planned`` halved while above ``limit``."""
+    out = []
+    while planned > limit:
+        out.append(planned)
+        planned //= 2
+    return out
+
+
+def test_a_batch_too_big_for_the_gpu_is_halved_until_it_fits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(OOM_ABOVE, "10")  # every batch above 10 runs out of memory
+    job = _job()
+    events: list[Any] = []
+    result = run_job(job, events.append)
+
+    assert result.ok, result.error
+    planned = expected_batch(16)  # 32 on the CPU, 128 on a GPU
+    t = result.training
+    assert (t["batch_size_planned"], t["batch_size"]) == (planned, 8)
+    too_big = _halvings(planned, 10)  # [32, 16] on the CPU
+    [warning] = [e for e in events if isinstance(e, Log) and "out of GPU memory" in e.message]
+    assert warning.message == (
+        f"{MINILM} on topic: out of GPU memory at batch {', '.join(map(str, too_big))}; "
+        f"training at batch 8 (planned {planned})"
+    )
+    note = next(e for e in events if isinstance(e, Log) and "training on" in e.message)
+    assert "batch 8, max length" in note.message  # the device note says the batch used
+    n_fit = fit_rows([job.labels[i] for i in job.folds[0][0]])  # 43 of 48 training rows
+    steps = [e for e in events if isinstance(e, StepProgress)]
+    assert steps[-1].step == steps[-1].n_steps == math.ceil(n_fit / 8)
+    table = training_section(SimpleNamespace(results=[result]))  # report.md's section
+    [line] = [x for x in table if x.startswith(f"| topic | {MINILM} |")]
+    assert f"| 8 (planned {planned}) |" in line
+
+
+@pytest.mark.parametrize(
+    ("switch", "value", "reason"),
+    [
+        (OOM_ABOVE, "0", "OutOfMemoryError: out of GPU memory even at batch 1"),
+        (OOM_AT_STEP, "2", "OutOfMemoryError: CUDA out of memory at batch {batch}"),
+    ],
+)
+def test_out_of_gpu_memory_fails_the_candidate_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, switch: str, value: str, reason: str
+) -> None:
+    monkeypatch.setenv(switch, value)
+    events: list[Any] = []
+    result = run_job(_job(), events.append)
+    assert result.error == reason.format(batch=expected_batch(16))
+    assert result.f1_macro is None
+    if switch == OOM_AT_STEP:  # the probe passed (on a GPU), then step 2 ran out
+        assert [e.step for e in events if isinstance(e, StepProgress)] == [1]
+
+
+def test_the_final_model_gets_the_same_batch_that_fits(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(OOM_ABOVE, "10")
+    texts, labels = easy_rows(60)
+    fm = train_final(
+        MINILM,
+        texts,
+        labels,
+        category="topic",
+        language=None,
+        output_dir=tmp_path,
+        quick_epochs=1,
+        seed=0,
+        max_length=16,
+        isolated=False,  # in this process, where the switch is set
+    )
+    card = json.loads(Path(fm.card_path).read_text(encoding="utf-8"))
+    planned = expected_batch(16)
+    assert card["params"]["batch_size"] == card["training"]["batch_size"] == 8
+    assert card["training"]["batch_size_planned"] == planned
+    assert card["training"]["device"] == expected_device()
