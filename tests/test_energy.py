@@ -151,6 +151,11 @@ def test_energy_belongs_to_a_model_only_when_it_runs_on_the_gpu() -> None:
     assert not model_uses_gpu({"simulated": True, "n_gpu_layers": -1})
     assert not model_uses_gpu({})  # a server elsewhere: nothing says it is this host's GPU
     assert model_uses_gpu({"uses_gpu": True})
+    # llama.cpp's load log says how many layers went to the GPU: that wins over the ask
+    offloaded = {"n_gpu_layers": -1, "gpu_offload_supported": True}
+    assert not model_uses_gpu({**offloaded, "gpu_layers": {"offloaded": 0, "total": 31}})
+    assert model_uses_gpu({**offloaded, "gpu_layers": {"offloaded": 1, "total": 31}})
+    assert model_uses_gpu({"n_gpu_layers": 0, "gpu_layers": {"offloaded": 31, "total": 31}})
 
 
 def _outcome(t_send: int, t_first: int, t_last: int, n: int) -> GenOutcome:

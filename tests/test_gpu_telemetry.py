@@ -169,6 +169,26 @@ def test_idle_watts_of_a_selection() -> None:
     assert idle_for({"": 80.0}, None) == 80.0  # a probe that does not name its devices
 
 
+def test_the_models_info_says_whether_its_own_devices_have_an_energy_counter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The run's fact covers both GPUs (one counter: "supported"); the model used the GPU
+    without one, and its info says so."""
+    fake = FakeNvml([h100(0), h100(1, energy_mj=1000, energy_step_mj=10)])
+    t, _ = telemetry(monkeypatch, fake)
+    assert t.gpu.describe()["energy"]["supported"] is True
+    info = on_gpus(0)
+    t.model_loaded("m", None, info)
+    energy = info["gpu_telemetry"]["energy"]
+    assert energy["supported"] is False and energy["reason"].startswith("GPU 0: ")
+    other = on_gpus(1)
+    t.model_loaded("n", None, other)
+    assert other["gpu_telemetry"]["energy"] == {
+        "supported": True,
+        "reason": "every device the model uses has a counter",
+    }
+
+
 # --------------------------------------------------------------------------- containers
 
 

@@ -128,3 +128,47 @@ def test_different_reasons_get_a_line_per_model_and_data_json_names_them() -> No
         "a": report_energy.NO_READING,
         "b": "the model ran on the CPU (n_gpu_layers = 0)",
     }
+
+
+# two GPUs: GPU 0 a MIG parent whose slice 1 the model used (no counter on a slice),
+# GPU 1 a whole H100 with one; the run's fact covers both, so it says "supported"
+TWO = {
+    **GPU,
+    "energy": {"supported": True, "reason": "summed over GPU 1; not on GPU 0 MIG 1: MIG slice"},
+    "gpus": [
+        {
+            "index": 0,
+            "mig_index": None,
+            "energy": True,
+            "slices": [
+                {"index": 0, "mig_index": 1, "energy": False, "energy_note": "MIG slice"},
+            ],
+        },
+        {"index": 1, "mig_index": None, "energy": True},
+    ],
+}
+
+
+def test_the_reason_reads_the_models_own_devices_not_every_visible_one() -> None:
+    on_slice = {**ON_GPU, "gpu_telemetry": {"devices": ["GPU 0 MIG 1 (NVIDIA H100 1g.10gb)"]}}
+    why = "no energy counter (GPU 0 MIG 1: MIG slice)"
+    assert _lines([_rec(0, "m", None)], {"m": on_slice}, TWO)[0].endswith(why)
+    # the model's own energy fact (recorded since) wins over the look-up
+    own = {"supported": False, "reason": "GPU 3: NVML: Not Supported"}
+    recorded = {**ON_GPU, "gpu_telemetry": {"devices": ["GPU 3 (X)"], "energy": own}}
+    assert _lines([_rec(0, "m", None)], {"m": recorded}, TWO)[0].endswith(
+        "no energy counter (GPU 3: NVML: Not Supported)"
+    )
+    # a whole GPU with a counter: no reading, not the slice's reason
+    on_gpu1 = {**ON_GPU, "gpu_telemetry": {"devices": ["GPU 1 (NVIDIA H100)"]}}
+    assert _lines([_rec(0, "m", None)], {"m": on_gpu1}, TWO)[0].endswith(report_energy.NO_READING)
+    # a device the run's facts do not list: the run's fact
+    unknown = {**ON_GPU, "gpu_telemetry": {"devices": ["GPU 7 (X)"]}}
+    assert _lines([_rec(0, "m", None)], {"m": unknown}, TWO)[0].endswith(report_energy.NO_READING)
+
+
+def test_no_layer_offloaded_means_the_cpu_whatever_was_asked() -> None:
+    info = {**ON_GPU, "gpu_layers": {"offloaded": 0, "total": 31}}
+    assert _lines([_rec(0, "m", None)], {"m": info}, GPU)[0].endswith(
+        "the model ran on the CPU (llama.cpp offloaded 0/31 layers)"
+    )

@@ -50,13 +50,25 @@ NS_PER_S = 1_000_000_000
 
 def model_uses_gpu(info: dict[str, Any] | None) -> bool:
     """Whether a loaded model runs (at least partly) on this host's GPUs, from its load
-    facts: a backend may say so (``uses_gpu``); llama.cpp's are its offload facts. Without
-    either (a simulated model, a server elsewhere) the GPUs' energy is not the model's."""
+    facts: a backend may say so (``uses_gpu``); llama.cpp's are the layers its load log
+    says it offloaded (``gpu_layers``), else what was asked and the build's support.
+    Without any (a simulated model, a server elsewhere) the GPUs' energy is not the model's."""
     if not info or info.get("simulated"):
         return False
     if "uses_gpu" in info:
         return bool(info["uses_gpu"])
+    offloaded = offloaded_layers(info)
+    if offloaded is not None:
+        return offloaded > 0
     return bool(info.get("n_gpu_layers")) and bool(info.get("gpu_offload_supported"))
+
+
+def offloaded_layers(info: dict[str, Any]) -> int | None:
+    """The layers llama.cpp's load log says went to the GPU (``gpu_layers``); None unsaid."""
+    layers = info.get("gpu_layers")
+    if isinstance(layers, dict) and isinstance(layers.get("offloaded"), int):
+        return int(layers["offloaded"])
+    return None
 
 
 def throttle_flags(reasons: Iterable[str]) -> list[str]:

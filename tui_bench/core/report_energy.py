@@ -12,8 +12,14 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from tui_bench.core.energy import FLAG_ENERGY_SHORT, FLAG_GPU_PARTIAL, model_uses_gpu
+from tui_bench.core.energy import (
+    FLAG_ENERGY_SHORT,
+    FLAG_GPU_PARTIAL,
+    model_uses_gpu,
+    offloaded_layers,
+)
 from tui_bench.core.fmt import num
+from tui_bench.core.gpu.facts import energy_support
 from tui_bench.core.results import RequestRecord
 from tui_bench.core.stats import Summary
 from tui_bench.core.summary import GroupSummary, RunSummary
@@ -57,8 +63,11 @@ def absent_reason(g: GroupSummary, model: dict[str, Any], gpu: dict[str, Any]) -
             return "the model ran on the CPU (n_gpu_layers = 0)"
         if info.get("gpu_offload_supported") is False:
             return "the model ran on the CPU (this llama.cpp build has no GPU offload)"
+        if offloaded_layers(info) == 0:
+            total = (info.get("gpu_layers") or {}).get("total")
+            return f"the model ran on the CPU (llama.cpp offloaded 0/{total} layers)"
         return "the model did not run on this host's GPUs"
-    counter = gpu.get("energy")
+    counter = model_counter(info, gpu)
     if isinstance(counter, dict) and counter.get("supported") is False:
         return f"no energy counter ({counter.get('reason')})"
     if g.flags.get(FLAG_GPU_PARTIAL):
@@ -72,6 +81,29 @@ def absent_reason(g: GroupSummary, model: dict[str, Any], gpu: dict[str, Any]) -
             f"(flag {FLAG_ENERGY_SHORT})"
         )
     return NO_READING if isinstance(counter, dict) else NOT_RECORDED
+
+
+def model_counter(info: dict[str, Any], gpu: dict[str, Any]) -> Any:
+    """Whether the model's own devices have an energy counter (``{"supported", "reason"}``).
+
+    The run's facts (``gpu["energy"]``) cover every visible device, the model's info
+    (``gpu_telemetry``) those it used: its ``energy`` where recorded, else its devices
+    looked up in the run's per-GPU facts; the run's facts when neither says."""
+    use = info.get("gpu_telemetry") or {}
+    if isinstance(use.get("energy"), dict):
+        return use["energy"]
+    known: dict[str, dict[str, Any]] = {}
+    for parent in gpu.get("gpus") or []:
+        for d in (parent, *(parent.get("slices") or [])):
+            mig = d.get("mig_index")
+            known[f"GPU {d.get('index')}" + ("" if mig is None else f" MIG {mig}")] = d
+    labels = [str(name).split(" (")[0] for name in use.get("devices") or []]
+    if labels and all("energy" in known.get(label, {}) for label in labels):
+        facts = [(label, known[label]) for label in labels]
+        return energy_support(
+            [(label, bool(d["energy"]), d.get("energy_note")) for label, d in facts]
+        )
+    return gpu.get("energy")
 
 
 def _gpu(run: dict[str, Any]) -> dict[str, Any]:

@@ -68,9 +68,15 @@ def _gpu_facts(g: GpuDevice) -> dict[str, Any]:
 
 
 def _energy(devices: list[GpuDevice]) -> dict[str, Any]:
-    working = [d for d in devices if d.error is None]
-    with_counter = [d.label for d in working if d.energy]
-    without = [f"{d.label}: {d.energy_note}" for d in working if not d.energy]
+    working = [(d.label, d.energy, d.energy_note) for d in devices if d.error is None]
+    return energy_support(working)
+
+
+def energy_support(working: list[tuple[str, bool, str | None]]) -> dict[str, Any]:
+    """Whether a reading of these devices has energy (``supported``) and why: each device
+    that answered as (label, has a counter, why not)."""
+    with_counter = [label for label, energy, _ in working if energy]
+    without = [f"{label}: {note}" for label, energy, note in working if not energy]
     if not working:
         return {"supported": False, "reason": "no device to measure"}
     if not without:
@@ -114,7 +120,8 @@ def describe(probe: ProbeState) -> dict[str, Any]:
 def in_use(probe: ProbeState, failures: dict[str, str] | None = None) -> dict[str, Any]:
     """What the probe measured for one model, kept in its info (``gpu_telemetry``): the
     devices and why those, whether its own memory could be read (found out while it ran:
-    a container may show only then) and the devices that stopped answering meanwhile."""
+    a container may show only then), whether those devices have an energy counter and
+    the devices that stopped answering meanwhile."""
     out: dict[str, Any] = {
         "devices": [f"{d.label} ({d.name})" for d in probe.devices],
         "selection": probe.selection_note,
@@ -123,16 +130,20 @@ def in_use(probe: ProbeState, failures: dict[str, str] | None = None) -> dict[st
             "state": probe.procs.label,
             "reason": probe.procs.reason,
         },
+        # the model's own devices: the run's facts (describe) cover every visible one
+        "energy": _energy(probe.devices),
     }
     if failures:
         out["failures"] = [f"{label}: {why}" for label, why in failures.items()]
     return out
 
 
-def host_line(gpu: dict[str, Any]) -> str:
+def host_line(gpu: dict[str, Any], runtime: dict[str, Any] | None = None) -> str:
     """A report's GPU line from :func:`describe`'s facts: the model's devices (memory
-    where NVML gives it), driver and CUDA versions, ``CUDA_VISIBLE_DEVICES`` when set, and
-    per-process memory when it cannot be read. Older records lack the newer keys."""
+    where NVML gives it), driver and CUDA versions (the newest CUDA the driver runs, then
+    the runtime the llama.cpp build loaded: ``runtime``, a model's ``cuda_runtime``),
+    ``CUDA_VISIBLE_DEVICES`` when set, and per-process memory when it cannot be read.
+    Older records lack the newer keys."""
     names = ", ".join(
         f"{d['name']} ({d['total_mb']} MiB)" if d.get("total_mb") is not None else d["name"]
         for d in gpu.get("devices", [])
@@ -140,6 +151,9 @@ def host_line(gpu: dict[str, Any]) -> str:
     text = f"{names}, driver {gpu.get('driver')}"
     if gpu.get("cuda_driver"):
         text += f" (CUDA {gpu['cuda_driver']})"
+    if runtime:
+        version = runtime.get("version")
+        text += f"; llama.cpp CUDA {version}" if version else f"; llama.cpp {runtime.get('note')}"
     if gpu.get("cuda_visible_devices") is not None:
         text += f"; CUDA_VISIBLE_DEVICES={gpu['cuda_visible_devices']}"
     proc = gpu.get("proc_memory") or {}
