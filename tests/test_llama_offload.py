@@ -72,6 +72,8 @@ def test_a_cpu_load_records_layers_buffers_threads_and_flash_attention() -> None
     assert info["gpu_devices"] == []
     expected = "cpu_build" if this_build() == "cpu_build" else "cpu_only"
     assert info["offload"]["kind"] == expected
+    if expected == "cpu_build":  # recorded beside the driver's CUDA version
+        assert info["cuda_runtime"] == {"version": None, "note": "CPU build"}
     buffers = info["buffers_mib"]
     # the weights, mapped from the file: llama.cpp's own size of the model
     assert buffers["model"] == {"CPU_Mapped": pytest.approx(info["size_bytes"] / 2**20, abs=0.01)}

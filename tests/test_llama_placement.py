@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from tui_bench.core import placement_options
 from tui_bench.core.backends.llama_cpp import offload_warning
 from tui_bench.core.backends.llama_devices import (
     Placement,
     choose_placement,
+    device_handles,
     has_field,
     offload_status,
 )
@@ -53,6 +55,27 @@ def plan_model(**fields: Any) -> dict[str, Any]:
             "plan.toml: models[0].tensor_split: at least one share must be above 0",
         ),
         (
+            {"devices": []},
+            "plan.toml: models[0].devices: give 1 to 16 devices",
+        ),
+        (
+            {"devices": ["CUDA0", -1]},
+            'plan.toml: models[0].devices[1]: a device is a llama.cpp device name ("CUDA0") '
+            "or an index from 0 (got -1)",
+        ),
+        (
+            {"devices": ["CUDA1", "cuda1"]},
+            "plan.toml: models[0].devices: 'cuda1' is named twice",
+        ),
+        (
+            {"devices": ["CUDA1"], "main_gpu": 1},
+            "plan.toml: models[0].main_gpu: 1 is past the 1 device(s) of devices (counted from 0)",
+        ),
+        (
+            {"devices": [2, 3], "split_mode": "layer", "tensor_split": [1, 1, 1]},
+            "plan.toml: models[0].tensor_split: one share per device of devices (2)",
+        ),
+        (
             {"tensor_split": [3, 1], "split_mode": "none"},
             'plan.toml: models[0].tensor_split: splits across GPUs: set split_mode = "layer" '
             'or "row", or drop it',
@@ -79,7 +102,94 @@ def test_placement_defaults_and_flash_attention_left_to_llama_cpp() -> None:
     assert (m["main_gpu"], m["split_mode"], m["tensor_split"]) == (1, "row", [3.0, 1.0])
 
 
+def test_devices_by_name_or_index_and_refused_where_the_binding_lacks_the_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert plan_model(devices=["CUDA1", 0])["devices"] == ["CUDA1", 0]
+    # read from the binding's source without loading libllama: the struct's own fields
+    fields = placement_options.binding_fields("llama_model_params")
+    assert fields == {f[0] for f in ll.llama_model_params._fields_} and "devices" in fields
+    old = frozenset({"n_gpu_layers", "split_mode", "main_gpu", "tensor_split"})
+    monkeypatch.setattr(placement_options, "binding_fields", lambda struct: old)
+    with pytest.raises(PlanError) as err:
+        plan_model(devices=["CUDA0"])
+    assert str(err.value) == (
+        "plan.toml: models[0].devices: this llama-cpp-python has no llama_model_params.devices "
+        "field: upgrade it, or drop devices"
+    )
+    assert plan_model()["devices"] is None  # not asked: nothing to refuse
+
+
 H200 = {"name": "CUDA0", "free_mib": 140_000.0}
+
+
+def test_devices_narrow_and_order_the_gpus_main_gpu_counts_in_them() -> None:
+    three = [
+        {"name": "CUDA0", "free_mib": 1000.0},
+        {"name": "CUDA1", "free_mib": 9000.0},
+        {"name": "CUDA2", "free_mib": 20_000.0},
+    ]
+    # 4000 MiB * 1.1 + 1024 = 5424 MiB: CUDA2 is devices[0], CUDA1 devices[1]; both fit
+    p = choose_placement(
+        split_mode=None,
+        main_gpu=1,
+        tensor_split=None,
+        gpus=three,
+        model_mib=4000,
+        devices=["cuda2", 1],
+    )
+    assert (p.split_mode, p.main_gpu, p.devices, p.chosen_by) == (
+        "none",
+        1,
+        ["CUDA2", "CUDA1"],
+        "auto",
+    )
+    assert p.reason == "fits on CUDA1 (~5424 MiB needed, 9000 free)"
+    p = choose_placement(
+        split_mode="layer",
+        main_gpu=None,
+        tensor_split=[1, 3],
+        gpus=three,
+        model_mib=1,
+        devices=[0, "CUDA2"],
+    )
+    assert (p.split_mode, p.tensor_split, p.devices) == ("layer", [1, 3], ["CUDA0", "CUDA2"])
+    with pytest.raises(ValueError, match=r"no GPU named 'CUDA7' \(visible: CUDA0, CUDA1, CUDA2\)"):
+        choose_placement(
+            split_mode=None, main_gpu=None, tensor_split=None, gpus=three, model_mib=1,
+            devices=["CUDA7"],
+        )  # fmt: skip
+    with pytest.raises(ValueError, match=r"GPU 3 asked, but 3 GPU\(s\) are visible"):
+        choose_placement(
+            split_mode=None, main_gpu=None, tensor_split=None, gpus=three, model_mib=1,
+            devices=[3],
+        )  # fmt: skip
+    # no GPU at all (a CPU build): the model runs on the CPU, as the offload warning says
+    p = choose_placement(
+        split_mode=None, main_gpu=None, tensor_split=None, gpus=[], model_mib=1, devices=["CUDA0"]
+    )
+    assert (p.reason, p.devices) == ("no GPU", None)
+
+
+def test_devices_become_a_null_terminated_list_of_ggml_handles() -> None:
+    ll.llama_backend_init()
+    # this CPU build's one device: "CPU", found by ggml_backend_dev_by_name as CUDA0 would be
+    (cpu,) = device_handles(ll, ["cpu"])
+    assert cpu
+    placement = Placement("none", 0, None, "plan", "as the plan says", devices=["CPU"])
+    s = model_params(ll, {"n_gpu_layers": -1}, placement, hide_gpus=False)
+    listed = ctypes.cast(s.params.devices, ctypes.POINTER(ctypes.c_void_p))
+    assert (listed[0], listed[1]) == (cpu, None)
+    assert any(isinstance(k, ctypes.Array) and k[0] == cpu for k in s.keep)  # kept alive
+    with pytest.raises(RuntimeError, match="ggml knows no device named 'CUDA9'"):
+        device_handles(ll, ["CUDA9"])
+
+    class _OldModelParams(ctypes.Structure):
+        _fields_ = [(n, t) for n, t in ll.llama_model_params._fields_ if n != "devices"]
+
+    old = SimpleNamespace(llama_model_default_params=_OldModelParams)
+    with pytest.raises(RuntimeError, match="cannot set devices: upgrade it"):
+        model_params(old, {"n_gpu_layers": -1}, placement, hide_gpus=False)
 
 
 def test_default_is_one_gpu_when_the_model_fits() -> None:
@@ -260,6 +370,14 @@ def test_model_lines_say_where_the_model_went() -> None:
         "buffers model CUDA0 92.1 + CPU_Mapped 24.1 MiB, KV CUDA0 11.2 MiB, "
         "compute CUDA0 98.2 + CUDA_Host 2.3 MiB",
     ]
+    two = {
+        **gpu,
+        "gpu_devices": [{"name": "CUDA1"}, {"name": "CUDA3"}],
+        "placement": {"split_mode": "none", "main_gpu": 1, "devices": ["CUDA3", "CUDA1"]},
+    }
+    assert model_setup(two)[2] == "split none on CUDA1 (devices CUDA3, CUDA1)"
+    two["placement"] |= {"split_mode": "layer", "main_gpu": 0}
+    assert model_setup(two)[2] == "split layer (devices CUDA3, CUDA1)"
     hidden = {"offload": offload_status(False, ["CUDA"], hidden=True).to_json(), "n_threads": 2}
     assert model_setup(hidden) == [
         "CPU only (CUDA build, GPUs hidden: n_gpu_layers = 0)",

@@ -73,8 +73,13 @@ def _offload(info: dict[str, Any]) -> list[str]:
     bits = [f"{head}: {layers['offloaded']}/{layers.get('total')} layers on {where}"]
     place = info.get("placement") or {}
     if place.get("split_mode"):
-        split = place["split_mode"]
-        text = f"split {split}" + (f" on GPU {place.get('main_gpu')}" if split == "none" else "")
+        split, chosen = place["split_mode"], place.get("devices")
+        main = place.get("main_gpu") or 0
+        if chosen:  # the plan's device list: main_gpu counts in it
+            on = f" on {chosen[main]}" if split == "none" and main < len(chosen) else ""
+            text = f"split {split}{on} (devices {', '.join(chosen)})"
+        else:
+            text = f"split {split}" + (f" on GPU {main}" if split == "none" else "")
         if place.get("tensor_split"):
             text += " (tensor_split " + ", ".join(f"{x:g}" for x in place["tensor_split"]) + ")"
         if place.get("chosen_by") == "auto":

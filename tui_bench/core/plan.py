@@ -26,6 +26,7 @@ from tui_bench.core.errors import PlanError, UserError
 from tui_bench.core.http_options import HttpTimeouts, openai_problem
 from tui_bench.core.load.spec import LoadSpec, SloSpec, load_problem, planned
 from tui_bench.core.mock_options import MockOptions
+from tui_bench.core.placement_options import DeviceRef, devices_problem
 from tui_bench.core.printable import CONTROL
 from tui_bench.core.quality.settings import QualitySettings, quality_problem, quality_sources
 
@@ -108,7 +109,9 @@ class ModelSpec(_Strict):
     # Where offloaded layers go when several GPUs are visible (llama.cpp's options). None
     # set: one GPU (main_gpu, default 0) if the model fits in its free memory, else the
     # rule in core/backends/llama_devices.py. tensor_split: a share per GPU, in order.
+    # devices: the GPUs to use, by llama.cpp name or index (core/placement_options.py).
     main_gpu: NonNegInt | None = None
+    devices: list[DeviceRef] | None = None
     split_mode: Literal["none", "layer", "row"] | None = None
     tensor_split: list[Annotated[float, Field(ge=0)]] | None = None
     flash_attn: bool | None = None  # None: llama.cpp's own default (auto: on where supported)
@@ -352,7 +355,7 @@ def parse_plan(raw: Any, path: object = "<plan>") -> Plan:
         raise PlanError(path, field or None, msg) from None
     from tui_bench.core.quality import validate_expect
 
-    if problem := prices_problem(plan) or quality_problem(plan):
+    if problem := prices_problem(plan) or quality_problem(plan) or devices_problem(plan):
         raise PlanError(path, *problem)
     if problem := load_problem(plan):
         raise PlanError(path, *problem)

@@ -289,7 +289,9 @@ def render_markdown(data: RunData) -> str:
         )
         gpu = host.get("gpu", {})
         if gpu.get("available"):
-            lines.append(f"- **GPU**: {gpu_host_line(gpu)}")
+            infos = [m.get("info") or {} for m in data.models]
+            runtime = next((i["cuda_runtime"] for i in infos if i.get("cuda_runtime")), None)
+            lines.append(f"- **GPU**: {gpu_host_line(gpu, runtime)}")
         else:
             lines.append(f"- **GPU**: {gpu.get('reason', 'no NVIDIA GPU')}")
     v = run.get("versions", {})

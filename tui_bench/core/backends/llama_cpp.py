@@ -213,6 +213,7 @@ class LlamaCppBackend(Backend):
                     "main_gpu": spec.main_gpu,
                     "split_mode": spec.split_mode,
                     "tensor_split": spec.tensor_split,
+                    "devices": spec.devices,
                     "flash_attn": spec.flash_attn,
                     "chat_template": spec.chat_template,
                     "repack": spec.repack is not False,
@@ -244,6 +245,7 @@ class LlamaCppBackend(Backend):
                 "gpu_offload_supported": bool(hello.get("gpu_offload")),
                 "n_gpu_layers": spec.n_gpu_layers,
                 "system_info": hello.get("system_info"),
+                "cuda_runtime": hello.get("cuda_runtime"),
                 "llama_warnings": list(self._warnings),
             }
         )

@@ -103,13 +103,35 @@ def offload_status(
 @dataclass
 class Placement:
     split_mode: str  # none, layer, row
-    main_gpu: int
+    main_gpu: int  # an index into ``devices`` where the plan names them
     tensor_split: list[float] | None
     chosen_by: str  # plan, default (one GPU or none), auto (the fit rule)
     reason: str
+    devices: list[str] | None = None  # the plan's device list, by name; None: every GPU
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def pick_devices(gpus: list[dict[str, Any]], wanted: Sequence[str | int]) -> list[dict[str, Any]]:
+    """The GPUs a plan's ``devices`` names, in its order: each a llama.cpp device name
+    (``CUDA0``; case does not matter, as in ggml's look-up) or an index into llama.cpp's
+    GPU list. Raises ValueError naming the GPUs visible."""
+    names = ", ".join(str(g["name"]) for g in gpus) or "none"
+    out = []
+    for want in wanted:
+        if isinstance(want, int):
+            if want >= len(gpus):
+                raise ValueError(
+                    f"devices: GPU {want} asked, but {len(gpus)} GPU(s) are visible ({names})"
+                )
+            out.append(gpus[want])
+            continue
+        found = [g for g in gpus if str(g["name"]).lower() == want.lower()]
+        if not found:
+            raise ValueError(f"devices: no GPU named {want!r} (visible: {names})")
+        out.append(found[0])
+    return out
 
 
 def choose_placement(
@@ -119,12 +141,26 @@ def choose_placement(
     tensor_split: list[float] | None,
     gpus: list[dict[str, Any]],
     model_mib: float | None,
+    devices: Sequence[str | int] | None = None,
 ) -> Placement:
     """Where the model's offloaded layers go (see the module's rule).
 
     ``gpus``: the GPUs llama.cpp would use, in its order, each with ``name`` and
-    ``free_mib`` (None when unknown). Raises ValueError for a ``main_gpu`` or a
-    ``tensor_split`` that does not match them."""
+    ``free_mib`` (None when unknown); ``devices``: the plan's list, which narrows them
+    (and orders them: ``main_gpu`` and ``tensor_split`` then refer to it). Raises
+    ValueError for a ``devices``, ``main_gpu`` or ``tensor_split`` that does not match
+    (with no GPU at all they are not checked: the model runs on the CPU, as said)."""
+    if devices is not None and gpus:
+        gpus = pick_devices(gpus, devices)
+        place = choose_placement(
+            split_mode=split_mode,
+            main_gpu=main_gpu,
+            tensor_split=tensor_split,
+            gpus=gpus,
+            model_mib=model_mib,
+        )
+        place.devices = [str(g["name"]) for g in gpus]
+        return place
     n = len(gpus)
     names = ", ".join(str(g["name"]) for g in gpus) or "none"
     if n and main_gpu is not None and main_gpu >= n:
@@ -245,6 +281,26 @@ def registry(ll: Any, *, memory: bool = False) -> tuple[list[dict[str, Any]], li
     return backends, found[DEV_GPU] or found[DEV_IGPU]
 
 
+def device_handles(ll: Any, names: Sequence[str]) -> list[int]:
+    """ggml's device handles (``ggml_backend_dev_t``) for llama.cpp device names, through
+    ``ggml_backend_dev_by_name``, for ``llama_model_params.devices``. Raises RuntimeError
+    for a name ggml does not know, or a build that does not export the look-up."""
+    try:
+        libs = loaded_libraries(ll, ("libggml.", "libggml-base.", "ggml.", "ggml-base."))
+        by_name = _fn(libs, "ggml_backend_dev_by_name", ctypes.c_void_p, [ctypes.c_char_p])
+    except (AttributeError, OSError):
+        raise RuntimeError(
+            "this llama.cpp build does not export ggml_backend_dev_by_name"
+        ) from None
+    handles = []
+    for name in names:
+        dev = by_name(name.encode())
+        if not dev:
+            raise RuntimeError(f"devices: ggml knows no device named {name!r}")
+        handles.append(int(dev))
+    return handles
+
+
 def with_free_after(
     devices: list[dict[str, Any]], after: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -253,6 +309,37 @@ def with_free_after(
     :func:`registry` read then (``after``), matched by name (``CUDA0``); None where unknown."""
     free = {d.get("name"): d.get("free_mib") for d in after}
     return [d | {"free_after_mib": free.get(d.get("name"))} for d in devices]
+
+
+def cuda_runtime(
+    ll: Any, backends: Sequence[str] = (), maps: str = "/proc/self/maps"
+) -> dict[str, Any]:
+    """The CUDA runtime the llama.cpp build loaded (``version``: ``"12.4"``, from
+    ``cudaRuntimeGetVersion`` of the ``libcudart`` in this process), beside the newest CUDA
+    the driver runs (NVML's, in the GPU facts). ggml does not say it (its CUDA features
+    list architectures and switches only); ``note`` says why there is no version.
+    ``backends``: ggml's backend names (a CUDA backend built into libggml has no library
+    of its own)."""
+    libs = gpu_libraries(ll)
+    if "cuda" not in libs and "CUDA" not in backends:
+        note = "CPU build" if not libs else f"not a CUDA build ({', '.join(libs)})"
+        return {"version": None, "note": note}
+    try:
+        with open(maps) as fh:
+            paths = sorted({ln.split()[-1] for ln in fh if "libcudart" in ln and "/" in ln})
+    except OSError:
+        return {"version": None, "note": "CUDA build; loaded libraries unreadable here"}
+    nolo = getattr(os, "RTLD_NOLOAD", 0)
+    for path in paths:
+        try:
+            fn = ctypes.CDLL(path, mode=nolo).cudaRuntimeGetVersion
+        except (OSError, AttributeError):
+            continue
+        version = ctypes.c_int(0)
+        if fn(ctypes.byref(version)) == 0 and version.value:
+            major, minor = divmod(version.value // 10, 100)
+            return {"version": f"{major}.{minor}", "note": os.path.basename(path)}
+    return {"version": None, "note": "CUDA build; no libcudart loaded (linked statically?)"}
 
 
 def gpu_libraries(ll: Any) -> list[str]:

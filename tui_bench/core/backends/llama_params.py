@@ -12,7 +12,12 @@ import ctypes
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui_bench.core.backends.llama_devices import SPLIT_MODES, Placement, has_field
+from tui_bench.core.backends.llama_devices import (
+    SPLIT_MODES,
+    Placement,
+    device_handles,
+    has_field,
+)
 from tui_bench.core.backends.llama_embed import embedding_params
 
 # llama_flash_attn_type
@@ -57,6 +62,7 @@ def model_params(
 
 def _set_placement(ll: Any, mparams: Any, placement: Placement, keep: list[Any]) -> None:
     needed = ["split_mode", "main_gpu"] + (["tensor_split"] if placement.tensor_split else [])
+    needed += ["devices"] if placement.devices else []
     missing = [name for name in needed if not has_field(mparams, name)]
     if missing:
         raise RuntimeError(
@@ -72,6 +78,12 @@ def _set_placement(ll: Any, mparams: Any, placement: Placement, keep: list[Any])
         arr = (ctypes.c_float * n)(*placement.tensor_split)
         keep.append(arr)
         mparams.tensor_split = ctypes.cast(arr, ctypes.POINTER(ctypes.c_float))
+    if placement.devices:
+        # ggml_backend_dev_t *: a NULL-terminated list; the binding types it void *
+        handles = device_handles(ll, placement.devices)
+        devs = (ctypes.c_void_p * (len(handles) + 1))(*handles, None)
+        keep.append(devs)
+        mparams.devices = ctypes.cast(devs, ctypes.c_void_p)
 
 
 def context_params(ll: Any, cmd: dict[str, Any], n_threads: int) -> tuple[Any, dict[str, Any]]:

@@ -49,6 +49,7 @@ from typing import Any
 
 from tui_bench.core.backends.llama_devices import (
     choose_placement,
+    cuda_runtime,
     gpu_libraries,
     offload_status,
     registry,
@@ -100,6 +101,7 @@ class Model:
                 tensor_split=cmd.get("tensor_split"),
                 gpus=gpus,
                 model_mib=size_mib,
+                devices=cmd.get("devices"),
             )
         except ValueError as exc:
             raise RuntimeError(str(exc)) from None
@@ -454,6 +456,7 @@ def main() -> int:
         "system_info": ll.llama_print_system_info().decode(errors="replace").strip(),
         "backends": backends,
         "gpu_libs": gpu_libraries(ll),
+        "cuda_runtime": cuda_runtime(ll, [b["name"] for b in backends]),
         "gpus_hidden": _hide_gpus,
     }
     chan.send(hello)

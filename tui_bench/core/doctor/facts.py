@@ -47,6 +47,8 @@ class LlamaFacts:
     openmp: bool | None = None
     repack: bool | None = None
     gpu_offload: bool | None = None
+    # the CUDA runtime the build loaded: {"version": "12.4" | None, "note"} (llama_devices)
+    cuda_runtime: dict[str, Any] | None = None
     error: str | None = None
 
 

@@ -256,6 +256,11 @@ def gpu_rows(report: DoctorReport) -> list[tuple[str, str]]:
     if not gpu.available:
         rows.append(("", str(gpu.reason)))
     cuda = f" (CUDA {gpu.cuda_driver})" if gpu.cuda_driver else ""
+    runtime = report.llama.cuda_runtime or {}
+    if runtime.get("version"):
+        cuda += f" · llama.cpp's CUDA runtime {runtime['version']}"
+    elif runtime:
+        cuda += f" · llama.cpp's CUDA runtime: none ({runtime.get('note')})"
     can = "yes" if gpu.can_offload else f"no ({_offload(report).label})"
     rows.append(("NVIDIA driver", f"{gpu.driver}{cuda} · this build can offload: {can}"))
     if gpu.available:

@@ -95,6 +95,10 @@ def probe_here() -> dict[str, Any]:
     }
     with contextlib.suppress(Exception):
         out["libllama"] = ll.llama_version().decode(errors="replace")
+    with contextlib.suppress(Exception):
+        from tui_bench.core.backends.llama_devices import cuda_runtime, registry
+
+        out["cuda_runtime"] = cuda_runtime(ll, [b["name"] for b in registry(ll)[0]])
     # ggml_version / ggml_commit are exported by libggml-base but not bound in Python
     with contextlib.suppress(Exception):
         lib_dir = os.path.dirname(ll._lib._name)
@@ -157,6 +161,7 @@ def probe_llama() -> LlamaFacts:
     facts.ggml = data.get("ggml")
     facts.ggml_commit = data.get("ggml_commit")
     facts.gpu_offload = bool(data.get("gpu_offload"))
+    facts.cuda_runtime = data.get("cuda_runtime")
     apply_system_info(facts, str(data.get("system_info") or ""))
     if facts.ggml_commit:
         facts.build_note = (
