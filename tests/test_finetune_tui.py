@@ -53,8 +53,9 @@ async def test_the_app_shows_a_fine_tune_step_by_step_and_epoch_by_epoch(
     data = chatterbot_csv(tmp_path / "en.csv", {"en": EN_TOPICS})
     labels = [r["topic"] for r in read_rows(data)]
     [(train, _test)] = make_folds(labels, test_size=0.2, cv=None, seed=0)  # as the run splits
-    # 173 rows fit: 6 steps on the CPU (batch 32), 2 on a GPU (128)
-    n_steps = math.ceil(fit_rows([labels[i] for i in train]) / expected_batch(32))
+    # 173 rows fit: batch 16 (an epoch of 8 steps at least), 11 steps
+    n_fit = fit_rows([labels[i] for i in train])
+    n_steps = math.ceil(n_fit / expected_batch(32, n_fit))
     config = ClassifyConfig(
         data=data,
         label_column="topic",

@@ -45,13 +45,14 @@ def expected_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def expected_batch(max_length: int) -> int:
-    """The batch a fine-tune plans on this machine (``finetune.batch_size_for``)."""
+def expected_batch(max_length: int, n_rows: int) -> int:
+    """The batch a fine-tune plans on this machine for ``n_rows`` fit rows
+    (``finetune.batch_size_for``)."""
     import torch
 
     from tui_bench.core.classify.finetune import batch_size_for
 
-    return batch_size_for(torch.device(expected_device()), max_length)
+    return batch_size_for(torch.device(expected_device()), max_length, n_rows)
 
 
 def fit_rows(train_labels: list[str], seed: int = 0) -> int:

@@ -46,29 +46,30 @@ def _halvings(planned: int, limit: int) -> list[int]:
 def test_a_batch_too_big_for_the_gpu_is_halved_until_it_fits(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(OOM_ABOVE, "10")  # every batch above 10 runs out of memory
+    monkeypatch.setenv(OOM_ABOVE, "5")  # every batch above 5 runs out of memory
     job = _job()
     events: list[Any] = []
     result = run_job(job, events.append)
 
     assert result.ok, result.error
-    planned = expected_batch(16)  # 32 on the CPU, 128 on a GPU
+    n_fit = fit_rows([job.labels[i] for i in job.folds[0][0]])  # 43 of 48 training rows
+    planned = expected_batch(16, n_fit)  # 8 on both: 43 rows make 8 steps at most 5 rows
+    assert planned == 8
     t = result.training
-    assert (t["batch_size_planned"], t["batch_size"]) == (planned, 8)
-    too_big = _halvings(planned, 10)  # [32, 16] on the CPU
+    assert (t["batch_size_planned"], t["batch_size"]) == (planned, 4)
+    too_big = _halvings(planned, 5)  # [8]
     [warning] = [e for e in events if isinstance(e, Log) and "out of GPU memory" in e.message]
     assert warning.message == (
         f"{MINILM} on topic: out of GPU memory at batch {', '.join(map(str, too_big))}; "
-        f"training at batch 8 (planned {planned})"
+        f"training at batch 4 (planned {planned})"
     )
     note = next(e for e in events if isinstance(e, Log) and "training on" in e.message)
-    assert "batch 8, max length" in note.message  # the device note says the batch used
-    n_fit = fit_rows([job.labels[i] for i in job.folds[0][0]])  # 43 of 48 training rows
+    assert "batch 4, max length" in note.message  # the device note says the batch used
     steps = [e for e in events if isinstance(e, StepProgress)]
-    assert steps[-1].step == steps[-1].n_steps == math.ceil(n_fit / 8)
+    assert steps[-1].step == steps[-1].n_steps == math.ceil(n_fit / 4)
     table = training_section(SimpleNamespace(results=[result]))  # report.md's section
     [line] = [x for x in table if x.startswith(f"| topic | {MINILM} |")]
-    assert f"| 8 (planned {planned}) |" in line
+    assert f"| 4 (planned {planned}) |" in line
 
 
 @pytest.mark.parametrize(
@@ -83,8 +84,10 @@ def test_out_of_gpu_memory_fails_the_candidate_in_one_line(
 ) -> None:
     monkeypatch.setenv(switch, value)
     events: list[Any] = []
-    result = run_job(_job(), events.append)
-    assert result.error == reason.format(batch=expected_batch(16))
+    job = _job()
+    result = run_job(job, events.append)
+    n_fit = fit_rows([job.labels[i] for i in job.folds[0][0]])
+    assert result.error == reason.format(batch=expected_batch(16, n_fit))
     assert result.f1_macro is None
     if switch == OOM_AT_STEP:  # the probe passed (on a GPU), then step 2 ran out
         assert [e.step for e in events if isinstance(e, StepProgress)] == [1]
@@ -93,7 +96,7 @@ def test_out_of_gpu_memory_fails_the_candidate_in_one_line(
 def test_the_final_model_gets_the_same_batch_that_fits(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv(OOM_ABOVE, "10")
+    monkeypatch.setenv(OOM_ABOVE, "5")
     texts, labels = easy_rows(60)
     fm = train_final(
         MINILM,
@@ -108,7 +111,24 @@ def test_the_final_model_gets_the_same_batch_that_fits(
         isolated=False,  # in this process, where the switch is set
     )
     card = json.loads(Path(fm.card_path).read_text(encoding="utf-8"))
-    planned = expected_batch(16)
-    assert card["params"]["batch_size"] == card["training"]["batch_size"] == 8
+    planned = expected_batch(16, 60)  # every row fits: 8 (60 rows, 8 steps at most 7)
+    assert card["params"]["batch_size"] == card["training"]["batch_size"] == 4
     assert card["training"]["batch_size_planned"] == planned
     assert card["training"]["device"] == expected_device()
+
+
+def test_the_planned_batch_gives_small_data_enough_steps_by_hand() -> None:
+    import torch
+
+    from tui_bench.core.classify.finetune import batch_size_for
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert batch_size_for(cuda, 64, 1620) == 128  # 1620 / 8 = 202 rows a step: 128 fits
+    assert batch_size_for(cuda, 200, 1620) == 64  # longer texts: the smaller GPU batch
+    assert batch_size_for(cuda, 64, 173) == 16  # 173 / 8 = 21.6: 16, so 11 steps an epoch
+    assert batch_size_for(cpu, 32, 173) == 16
+    assert batch_size_for(cpu, 32, 10_000) == 32  # plenty of rows: the device's batch
+    assert batch_size_for(cpu, 100, 10_000) == 16
+    assert batch_size_for(cpu, 16, 43) == 8  # 43 / 8 = 5.4: never under 8
+    assert batch_size_for(cuda, 64, 5) == 8
+    assert batch_size_for(cuda, 64) == 128  # no row count: the device's batch

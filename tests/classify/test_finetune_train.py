@@ -71,7 +71,7 @@ def test_a_real_fine_tune_of_the_packaged_minilm(topics_csv: Path) -> None:
     [note] = [e for e in events if isinstance(e, Log)]
     t = result.training
     n_fit = fit_rows([labels[i] for i in folds[0][0]])  # 173: 19 of 192 rows validate
-    device, batch = expected_device(), expected_batch(32)  # cpu: 32, cuda: 128
+    device, batch = expected_device(), expected_batch(32, n_fit)  # 16: 173 rows, 8+ steps
     assert (t["device"], t["max_length"]) == (device, 32)
     assert t["batch_size"] == t["batch_size_planned"] == batch  # fits: never halved here
     assert t["parameters"] == 22_713_216 + 384 * 4 + 4  # the encoder, then a new 4-way head

@@ -19,7 +19,8 @@ caller. The recipe, one for every encoder:
   scaler), batches of ``GPU_BATCH`` halved while a probe pass runs out of memory
   (``fit_batch``), the memory peak from ``torch.cuda``, utilisation and the process's
   memory from NVML (``gpu_watch``); on the CPU: the threads the run may use
-  (``cpus.default_threads``), batches of ``CPU_BATCH``, and a warning that it is slow.
+  (``cpus.default_threads``), batches of ``CPU_BATCH``, and a warning that it is slow;
+  on either, a batch small enough for an epoch of ``MIN_STEPS`` steps on small data.
 
 Progress goes out as events: ``StepProgress`` at most every ``STEP_EVENT_S`` seconds (and
 at each epoch's last step), ``EpochProgress`` after each epoch with its loss, throughput,
@@ -50,6 +51,8 @@ MIN_LENGTH = 8
 LENGTH_PERCENTILE = 95
 CPU_BATCH = (32, 16)  # max length <= 64, longer
 GPU_BATCH = (128, 64)  # max length <= 128, longer
+MIN_STEPS = 8  # optimiser steps an epoch has at least, where the rows allow
+MIN_BATCH = 8
 WARMUP_FRACTION = 0.1
 WEIGHT_DECAY = 0.01
 SMALL_MODEL_PARAMS = 100_000_000
@@ -139,10 +142,19 @@ def max_length_for(tokenizer: Any, texts: Sequence[str], cap: int = MAX_LENGTH) 
     return max(MIN_LENGTH, min(cap, int(limit), p))
 
 
-def batch_size_for(device: torch.device, max_length: int) -> int:
+def batch_size_for(device: torch.device, max_length: int, n_rows: int | None = None) -> int:
+    """The planned batch: by device and max length, and for ``n_rows`` fit rows at most
+    the power of two that gives an epoch ``MIN_STEPS`` steps (never under ``MIN_BATCH``):
+    a few hundred rows at a GPU's 128 would train for two steps an epoch, the first of
+    them at a learning rate still warming up from zero."""
     if device.type == "cuda":
-        return GPU_BATCH[0] if max_length <= 128 else GPU_BATCH[1]
-    return CPU_BATCH[0] if max_length <= 64 else CPU_BATCH[1]
+        batch = GPU_BATCH[0] if max_length <= 128 else GPU_BATCH[1]
+    else:
+        batch = CPU_BATCH[0] if max_length <= 64 else CPU_BATCH[1]
+    if n_rows is not None and n_rows > 0:
+        steps_cap = 2 ** max(0, math.floor(math.log2(max(1.0, n_rows / MIN_STEPS))))
+        batch = min(batch, max(MIN_BATCH, steps_cap))
+    return batch
 
 
 def seed_all(seed: int) -> None:
@@ -288,7 +300,7 @@ def fit_transformer(
     index = {c: i for i, c in enumerate(classes)}
     y_fit = torch.tensor([index[labels[i]] for i in fit_rows])
     length = max_length_for(tokenizer, fit_texts, max_length)
-    planned = batch_size_for(device, length)
+    planned = batch_size_for(device, length, len(fit_rows))
     hold = fit_batch.hold_step() if where is not None else None  # test-only
     oom_step = fit_batch.oom_step()  # test-only
     where = where or Where(model_name, "", None)
