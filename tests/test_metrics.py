@@ -105,7 +105,6 @@ def test_validity_flags() -> None:
     engine = EngineCounters(20, 10.0, 63, 600.0)  # 105 tok/s
     assert _flags(engine=engine) == []  # 100 vs 105: 4.8% apart, within 5%
     assert _flags(engine=engine, decode_tps=99.0) == [FLAG_RATE_MISMATCH]  # 5.7% apart
-    # 9.524 vs 10.101 ms a token: 577 us apart, above the 500 us floor too
     hit = EngineCounters(5, 1.0, 63, 600.0)  # only 5 of 20 prompt tokens evaluated
     assert FLAG_CACHE_HIT in _flags(engine=hit)
     assert FLAG_CACHE_HIT not in _flags(engine=hit, prompt_cache=True)
@@ -114,20 +113,3 @@ def test_validity_flags() -> None:
     assert _flags(finish_reason="truncated") == [FLAG_TRUNCATED]
     assert _flags(n_out_other=63) == []  # one token apart is tolerated
     assert _flags(n_out_other=61) == [FLAG_COUNT_MISMATCH]
-
-
-def test_the_rate_flag_needs_5_percent_and_half_a_millisecond_a_token() -> None:
-    # a GPU at 1 ms a token (63 decodes + sample calls in 63 ms: 1000 tok/s) and the
-    # worker's fixed cost measured on a CPU, 0.43 ms a token: the client sees 1.43 ms a
-    # token (699.3 tok/s), 30 % apart but 430 us < 500 us: not flagged
-    gpu = EngineCounters(20, 2.0, 63, 60.0, t_sample_call_ms=3.0)
-    assert gpu.decode_tps == pytest.approx(1000.0)
-    assert _flags(engine=gpu, decode_tps=1000 / 1.43) == []
-    # 0.6 ms a token added: 1.6 ms (625 tok/s), 600 us apart: flagged
-    assert _flags(engine=gpu, decode_tps=625.0) == [FLAG_RATE_MISMATCH]
-    # a CPU at 20 ms a token (50 tok/s), the client 6 % slower (47 tok/s): 21.277 ms a
-    # token, 1277 us apart: flagged; at 4 % (48 tok/s, 833 us apart) not
-    cpu = EngineCounters(20, 100.0, 63, 1197.0, t_sample_call_ms=63.0)
-    assert cpu.decode_tps == pytest.approx(50.0)
-    assert _flags(engine=cpu, decode_tps=47.0) == [FLAG_RATE_MISMATCH]
-    assert _flags(engine=cpu, decode_tps=48.0) == []
