@@ -243,6 +243,12 @@ def test_places_are_shared_when_the_interval_to_the_place_above_holds_zero() -> 
         "weak",
         None,
     )
+    # the winners the headless log and the history line give: the first place, tied
+    assert rk.winners(list(rows.values())) == {("topic", None): "best = twin"}
+    stored = [r.to_dict() for r in rows.values()]  # as data.json keeps them
+    assert rk.winners_of(stored) == {("topic", None): "best = twin"}
+    stored[0] = {**stored[0], "beats_chance": False}  # a first place not better than chance
+    assert rk.winners_of(stored) == {("topic", None): "twin"}
     assert (rows["weak"].place_of, rows["weak"].place_low, rows["weak"].place_high) == (
         "best",
         *weak_ci,

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_bench.core import hostinfo
+from tui_bench.core.classify.rank import winners_of
 from tui_bench.core.store import Store, append_history_line
 
 
@@ -48,10 +49,9 @@ def record_classify_run(result: Any, store: Store | None = None) -> tuple[int, P
                 "plan": name,
                 "status": data["status"],
                 "started_at": data["started_at"],
-                "winners": {
-                    f"{r['category']}{'/' + r['language'] if r.get('language') else ''}": r["model"]
-                    for r in data["results"]
-                    if r.get("rank") == 1
+                "winners": {  # the first place, where better than chance; "a = b" tied
+                    f"{category}{'/' + language if language else ''}": models
+                    for (category, language), models in winners_of(data["results"]).items()
                 },
             }
         )

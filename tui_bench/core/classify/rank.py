@@ -239,8 +239,19 @@ def _row(
 
 
 def winners(rows: Iterable[RankedRow]) -> dict[tuple[str, str | None], str]:
-    """Per cell, the top candidate, where it is better than chance."""
-    return {row.cell: row.model for row in rows if row.rank == 1 and row.beats_chance}
+    """Per cell, the candidates of the first place that are better than chance, best
+    observed first, ``" = "`` between those tied (the data cannot tell them apart)."""
+    return winners_of(row.to_dict() for row in rows)
+
+
+def winners_of(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str | None], str]:
+    """:func:`winners` from rows in their stored form (data.json ``results``, in order)."""
+    out: dict[tuple[str, str | None], list[str]] = {}
+    for r in rows:
+        place = r.get("place") if r.get("place") is not None else r.get("rank")
+        if not r.get("baseline") and place == 1 and r.get("beats_chance"):
+            out.setdefault((r["category"], r.get("language")), []).append(r["model"])
+    return {cell: " = ".join(models) for cell, models in out.items()}
 
 
 # --------------------------------------------------------------------------- aggregates
