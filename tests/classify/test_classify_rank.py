@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tui_bench.core.classify import language_balance as lb
 from tui_bench.core.classify import rank as rk
 from tui_bench.core.classify.train import CandidateResult
 
@@ -300,7 +301,7 @@ def test_language_balance_penalises_uneven_models() -> None:
         res("spiky", "c", 0.70, lang="fr"),
     ]
     rows = rk.rank_cells(results)
-    balance = rk.language_balance(rows, penalty=1.0)
+    balance = lb.language_balance(rows, penalty=1.0)
     by = {b.model: b for b in balance}
     # spiky: mean (0.95 + 0.70) / 2 = 0.825, population sd = 0.125, score = 0.825 - 0.125
     assert by["spiky"].mean_f1_macro == pytest.approx(0.825)
@@ -309,9 +310,9 @@ def test_language_balance_penalises_uneven_models() -> None:
     assert by["steady"].score == pytest.approx(0.80)
     assert (by["steady"].rank, by["spiky"].rank) == (1, 2)
     # without the penalty the higher mean wins
-    no_penalty = {b.model: b.rank for b in rk.language_balance(rows, penalty=0.0)}
+    no_penalty = {b.model: b.rank for b in lb.language_balance(rows, penalty=0.0)}
     assert no_penalty == {"spiky": 1, "steady": 2}
-    model, why = rk.best_balanced(balance)
+    model, why = lb.best_balanced(balance)
     assert model == "steady" and "1 x sd" in why
 
 
@@ -322,12 +323,12 @@ def test_language_balance_scores_binary_and_multiclass_languages_apart() -> None
         res("a", "c", 0.3, lang="fr", k=4),
         res("b", "c", 0.5, lang="fr", k=4),
     ]
-    balance = rk.language_balance(rk.rank_cells(results), penalty=0.5)
+    balance = lb.language_balance(rk.rank_cells(results), penalty=0.5)
     assert {(b.group, tuple(b.languages)) for b in balance} == {
         ("binary", ("en",)),
         ("multiclass", ("fr",)),
     }
-    assert rk.best_balanced(balance)[0] == "a"  # mean rank (1 + 2) / 2 each: the name decides
+    assert lb.best_balanced(balance)[0] == "a"  # mean rank (1 + 2) / 2 each: the name decides
 
 
 def test_one_rule_gives_the_across_category_gold_and_the_top_choice() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_bench.core.classify import candidates as cand
+from tui_bench.core.classify import language_balance as lb
 from tui_bench.core.classify import rank as rk
 from tui_bench.core.classify.config import CHOOSE_NONE, CHOOSE_TOP, ClassifyConfig
 from tui_bench.core.classify.events import (
@@ -32,7 +33,7 @@ def _choose(
     config: ClassifyConfig,
     cells: list[Cell],
     rows: list[rk.RankedRow],
-    balance: list[rk.LanguageBalanceRow],
+    balance: list[lb.LanguageBalanceRow],
 ) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
     """(choice summary, cell key -> (model, reason))."""
     picks: dict[str, tuple[str, str]] = {}
@@ -56,7 +57,7 @@ def _choose(
             picks = {cell.key: (model, why) for cell in cells}
         return {"mode": "top", "model": model, "reason": why}, picks
     if config.language_penalty is not None:
-        model, why = rk.best_balanced(balance)
+        model, why = lb.best_balanced(balance)
         if model is not None:
             picks = {cell.key: (model, why) for cell in cells if model in cell.models}
         return {"mode": "top", "model": model, "reason": why}, picks

@@ -14,6 +14,7 @@ from typing import Any
 
 from tui_bench.core.classify import candidates as cand
 from tui_bench.core.classify import imbalance as imb
+from tui_bench.core.classify import language_balance as lb
 from tui_bench.core.classify import rank as rk
 from tui_bench.core.classify.final import FinalModel
 from tui_bench.core.classify.train import (
@@ -51,7 +52,7 @@ class ClassifyResult:
     results: list[CandidateResult]
     rows: list[rk.RankedRow]
     aggregates: list[rk.AggregateRow]
-    language_balance: list[rk.LanguageBalanceRow]
+    language_balance: list[lb.LanguageBalanceRow]
     choice: dict[str, Any]
     final: list[FinalModel]
     started_at: str
@@ -146,7 +147,7 @@ class ClassifyResult:
             rows=[build(rk.RankedRow, r) for r in merged],
             aggregates=[build(rk.AggregateRow, a) for a in data.get("aggregates") or []],
             language_balance=[
-                build(rk.LanguageBalanceRow, b) for b in data.get("language_balance") or []
+                build(lb.LanguageBalanceRow, b) for b in data.get("language_balance") or []
             ],
             choice=data.get("choice") or {},
             final=[build(FinalModel, f) for f in data.get("final") or []],

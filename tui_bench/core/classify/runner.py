@@ -39,6 +39,7 @@ from typing import Any
 
 from tui_bench.core.classify import candidates as cand
 from tui_bench.core.classify import imbalance as imb
+from tui_bench.core.classify import language_balance as lb
 from tui_bench.core.classify import rank as rk
 from tui_bench.core.classify import significance as sig
 from tui_bench.core.classify.chance import stratified_result
@@ -366,7 +367,7 @@ def run_classify(
     results, rows = _finish_cells(config, cells, splits, results)
     aggregates = rk.aggregate(rows)
     balance = (
-        rk.language_balance(rows, config.language_penalty)
+        lb.language_balance(rows, config.language_penalty)
         if config.by_language and config.language_penalty is not None
         else []
     )
