@@ -27,11 +27,12 @@
   the table.
 - Overall (what ``choose="top"`` takes): that rule over every cell (of each language,
   training by language). Its reason says in how many cells the model beat chance.
-- Language balance (optional, by-language runs; ``language_balance``): for each category and model, with the
-  macro-F1 of each language, score = mean − λ · sd (population sd over the languages),
-  binary and multi-class languages of a category scored apart. Models are ranked per
-  category on that score; the output states λ. With it, ``choose="top"`` takes one model
-  for every language: the lowest mean language-balanced rank. The score has no interval,
+- Language balance (optional, by-language runs; ``language_balance``): for each
+  category and model, with the macro-F1 of each language, score = mean − λ · sd
+  (population sd over the languages), binary and multi-class languages of a category
+  scored apart. Models are ranked per category on that score; the output states λ. With
+  it, ``choose="top"`` takes one model for every language: the lowest mean
+  language-balanced rank. The score has no interval,
   so this table gives ranks and no medals.
 """
 
