@@ -22,8 +22,9 @@ from typing import Any
 
 from tui_bench.core import hostinfo
 from tui_bench.core.backends import create_backend
-from tui_bench.core.backends.base import Backend, GenRequest, TokenBatch
-from tui_bench.core.errors import BackendError, TuiBenchError
+from tui_bench.core.backends.base import Backend, GenRequest, LoadInfo, TokenBatch
+from tui_bench.core.backends.session import ModelSession, SessionFailed
+from tui_bench.core.errors import TuiBenchError
 from tui_bench.core.events import (
     Event,
     Log,
@@ -47,8 +48,6 @@ from tui_bench.core.results import RequestRecord, build_record, failed_record
 from tui_bench.core.store import Store, append_history_line
 from tui_bench.core.summary import RunOutcome, summarize_run
 from tui_bench.core.telemetry import Telemetry
-
-MAX_RELOADS = 2
 
 
 def _preload_statistics() -> None:
@@ -324,9 +323,7 @@ class Engine:
         base = self.loaded.path.parent if self.loaded.path else None
         return await asyncio.to_thread(resolve_files, spec, base)
 
-    async def _load(
-        self, spec: ModelSpec, path: Path | None
-    ) -> tuple[Backend, float, dict[str, Any]]:
+    async def _load(self, spec: ModelSpec, path: Path | None) -> tuple[Backend, LoadInfo]:
         self._backend = backend = create_backend(spec, path)
         backend.log = lambda level, text: self.publish(Log(level, f"{spec.id}: {text}"))
         assert self._cancel_event is not None
@@ -348,7 +345,7 @@ class Engine:
             with contextlib.suppress(Exception):
                 await backend.close()
             raise
-        return backend, info.load_ms, info.info | {"pid": info.pid}
+        return backend, info
 
     def _fail_remaining(
         self,
@@ -393,68 +390,54 @@ class Engine:
         except TuiBenchError as exc:
             self.publish(ModelFailed(spec.id, str(exc)))
             return self._fail_remaining(spec, slots, seq, total, f"model unavailable: {exc}")
-        reloads = 0
-        backend: Backend | None = None
-        load_ms: float | None = None
-        fallback: str | None = None  # why the model now runs in another configuration
+        session = ModelSession(
+            spec.id, local, path, load=self._load, log=lambda lv, t: self.publish(Log(lv, t))
+        )
+        session.on_load = lambda s: self._loaded(spec, s)
         i = 0
         try:
             while i < len(slots) + (load is not None):
                 if self._cancelled:
                     break
-                if backend is None or not backend.alive:
-                    if backend is not None:
-                        await backend.close()
-                        reloads += 1
-                        if reloads > MAX_RELOADS:
-                            msg = f"skipped: the worker died {reloads} times"
-                            self.publish(Log("error", f"{spec.id}: {msg}"))
-                            return self._fail_remaining(spec, slots[i:], seq, total, msg, load_ms)
-                        self.publish(
-                            Log("warning", f"{spec.id}: reloading the model after a crash")
-                        )
-                    try:
-                        backend, load_ms, info = await self._load(local, path)
-                    except asyncio.CancelledError:
-                        break
-                    except BackendError as exc:
-                        self.publish(ModelFailed(spec.id, str(exc)))
-                        return self._fail_remaining(
-                            spec, slots[i:], seq, total, f"load failed: {exc}"
-                        )
-                    if fallback:
-                        info["fallback"] = fallback
-                    self.model_info[spec.id] = info
-                    if self._telemetry is not None:  # the devices llama.cpp reports
-                        self._telemetry.model_loaded(spec.id, backend.pid, info)
-                    self.publish(ModelLoaded(spec.id, load_ms, backend.pid, info))
-                    if info.get("warning"):
-                        self.publish(Log("warning", f"{spec.id}: {info['warning']}"))
+                try:
+                    backend = await session.ensure_loaded()
+                except asyncio.CancelledError:
+                    break
+                except SessionFailed as exc:
+                    if exc.error is not None:
+                        self.publish(ModelFailed(spec.id, str(exc.error)))
+                        return self._fail_remaining(spec, slots[i:], seq, total, exc.reason)
+                    self.publish(Log("error", f"{spec.id}: {exc.reason}"))
+                    return self._fail_remaining(
+                        spec, slots[i:], seq, total, exc.reason, session.load_ms
+                    )
                 if i == len(slots):  # the model is loaded and warm (core/load/runner.py)
-                    return await run_levels(self, backend, spec, load, seq, load_ms)
-                slot = slots[i]
-                rec = await self._request(backend, spec, slot, seq, total, load_ms)
-                safer = None if rec.ok or fallback else backend.fallback()
-                if safer is not None:
-                    # the configuration crashed, not the request: it again, once, in the safer one
-                    local, fallback = safer  # the backend's spec (resolved files) made safer
-                    self.publish(Log("warning", f"{spec.id}: {fallback}; reloading"))
-                    await backend.close()
-                    backend = None
-                    continue
-                if fallback and backend.fallback_flag:
-                    rec.flags.append(backend.fallback_flag)
+                    return await run_levels(self, backend, spec, load, seq, session.load_ms)
+                rec = await self._request(backend, spec, slots[i], seq, total, session.load_ms)
+                if await session.after_failure(rec.ok):
+                    continue  # the configuration crashed: the request again, in the safer one
+                session.flag(rec.flags)
                 self._record(rec)
                 seq += 1
                 i += 1
         finally:
-            if backend is not None:
-                await backend.close()
+            if session.held:
+                await session.close()
                 self._backend = None
                 if self._telemetry is not None:  # what was learnt meanwhile, in its info
                     self._telemetry.model_ended(self.model_info.get(spec.id))
                 self.publish(ModelUnloaded(spec.id))
         return seq
+
+    def _loaded(self, spec: ModelSpec, session: ModelSession) -> None:
+        """A model loaded (again): its info kept and published."""
+        info, pid = session.info, session.backend.pid if session.backend else None
+        self.model_info[spec.id] = info
+        if self._telemetry is not None:  # the devices llama.cpp reports
+            self._telemetry.model_loaded(spec.id, pid, info)
+        self.publish(ModelLoaded(spec.id, session.load_ms, pid, info))
+        if info.get("warning"):
+            self.publish(Log("warning", f"{spec.id}: {info['warning']}"))
 
     async def _request(
         self,

@@ -10,7 +10,8 @@ the load and each call, and keeps what the vectors came from (model, pooling, si
 Weight repacking: loaded with ``repack = "auto"``, like a model under test. If the worker
 dies by a native signal on its first embedding with repacking on (llama.cpp's repacking
 crashes on some CPUs, AMX), the model is loaded again with repacking off and the call
-made again, once; the reason is kept in :attr:`Embedder.info` (``fallback``).
+made again, once; the reason is kept in :attr:`Embedder.info` (``fallback``). The
+load and the fallback are the engine's (:class:`~.session.ModelSession`).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from tui_bench.core.backends.base import LoadInfo
 from tui_bench.core.backends.llama_cpp import LlamaCppBackend
 from tui_bench.core.backends.llama_embed import DEFAULT_POOLING, POOLING
+from tui_bench.core.backends.session import ModelSession
 from tui_bench.core.errors import BackendError, UserError
 from tui_bench.core.plan import ModelSpec
 
@@ -114,67 +117,79 @@ class Embedder:
         if source.startswith("mock:"):
             raise UserError(f"--embed-model: {source}: the embedder needs a GGUF model")
         self.source, self.pooling = source, pooling
-        self.spec = embedder_spec(source, n_ctx=n_ctx, n_threads=n_threads)
+        spec = embedder_spec(source, n_ctx=n_ctx, n_threads=n_threads)
+        self.session = ModelSession(
+            spec.id, spec, make=self._make, describe=self._describe, log=log
+        )
         self.log = log
-        self.backend: LlamaEmbedder | None = None
-        self.path: Path | None = None
-        self.load_ms: float | None = None
         self.last_ms: float | None = None
         self.n_embd: int | None = None
-        self.fallback: str | None = None
-        self.info: dict[str, Any] = {}
+
+    @property
+    def spec(self) -> Any:
+        """The settings it loads with: resolved once loaded, repacking off after the fallback."""
+        return self.session.local
+
+    @property
+    def backend(self) -> LlamaEmbedder | None:
+        return cast("LlamaEmbedder | None", self.session.backend)
+
+    @property
+    def path(self) -> Path | None:
+        return self.session.path
+
+    @property
+    def load_ms(self) -> float | None:
+        return self.session.load_ms
+
+    @property
+    def fallback(self) -> str | None:
+        return self.session.fallback
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.session.info
 
     async def load(self) -> float:
         """Resolve and load the model; the load time (ms). ``TuiBenchError`` on failure."""
         from tui_bench.core.model_files import resolve_files
 
-        self.path, self.spec = await asyncio.to_thread(resolve_files, self.spec, None)
-        await self._load()
+        found = await asyncio.to_thread(resolve_files, self.spec, None)
+        self.session.path, self.session.local = found
+        await self.session.load()
         assert self.load_ms is not None
         return self.load_ms
 
-    async def _load(self) -> None:
-        assert self.path is not None
-        backend = LlamaEmbedder(self.spec, self.path, pooling=self.pooling)
-        if self.log is not None:
-            log = self.log
-            backend.log = lambda level, text: log(level, f"{self.spec.id}: {text}")
-        try:
-            info = await backend.load()
-        except BaseException:
-            await backend.close()
-            raise
-        self.backend, self.load_ms = backend, info.load_ms
+    def _make(self, spec: ModelSpec, path: Path | None) -> LlamaEmbedder:
+        assert path is not None
+        return LlamaEmbedder(spec, path, pooling=self.pooling)
+
+    def _describe(self, info: LoadInfo) -> dict[str, Any]:
         keep = ("desc", "n_params", "n_ctx", "n_ctx_train", "n_threads", "repack", "path")
-        self.info = {
+        return {
             "model": self.spec.id,
             "source": self.source,
             "pooling": self.pooling,
             **{k: info.info.get(k) for k in keep},
             "pid": info.pid,
         }
-        if self.fallback:
-            self.info["fallback"] = self.fallback
 
     async def embed(self, texts: Sequence[str]) -> Embeddings:
         """Unit vectors for ``texts``, in order; reloads once with repacking off after the
         repacking crash (see the module's doc). ``BackendError`` otherwise."""
-        if self.backend is None:
+        backend = self.backend
+        if backend is None:
             raise BackendError(f"{self.spec.id}: not loaded")
         while True:
             t0 = time.perf_counter_ns()
             try:
-                msg = await self.backend.embed(texts)
+                msg = await backend.embed(texts)
             except BackendError:
-                safer = None if self.fallback else self.backend.fallback()
-                if safer is None:
+                if not await self.session.after_failure(False):
                     raise
-                self.spec, self.fallback = safer
-                if self.log is not None:
-                    self.log("warning", f"{self.spec.id}: {self.fallback}; reloading")
-                await self.backend.close()
-                self.backend = None
-                await self._load()
+                await self.session.load()
+                backend = self.backend
+                assert backend is not None
                 continue
             self.last_ms = (time.perf_counter_ns() - t0) / 1e6
             self.n_embd = int(msg["n_embd"])
@@ -188,6 +203,4 @@ class Embedder:
             )
 
     async def close(self) -> None:
-        if self.backend is not None:
-            await self.backend.close()
-            self.backend = None
+        await self.session.close()

@@ -8,7 +8,7 @@ configuration its backend can make safer (llama.cpp's CPU weight repacking on so
 hosts), the model is reloaded in that configuration and the request tried again, once;
 the reason is kept and every later request carries the backend's flag, as the engine
 does. A worker that dies otherwise is reloaded for the next question (at most
-``MAX_RELOADS`` times).
+``MAX_RELOADS`` times). The loop is the engine's too (``core/backends/session.py``).
 
 ``mock:`` as the source runs the simulated backend instead (``core/backends/mock.py``:
 deterministic timings, text drawn from the prompt), with a plan's ``[models.mock]``
@@ -28,12 +28,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tui_bench.core.errors import BackendError, UserError
+from tui_bench.core.errors import UserError
 
 DEFAULT_MODEL = "builtin:smollm2-135m"
 DEFAULT_MAX_TOKENS = 64
 CONTEXT_DOCS = 3
-MAX_RELOADS = 2
 TEMPLATE = (
     "Answer the customer's question using the help articles below. Be brief.\n\n"
     "{context}\n\nQuestion: {question}"
@@ -92,19 +91,27 @@ class GenerateStage:
         n_ctx: int = 2048,
         repack: bool | str = "auto",
     ) -> None:
+        from tui_bench.core.backends.session import ModelSession
         from tui_bench.core.plan import Generation
 
         self.spec = model_spec(source, n_ctx=n_ctx, repack=repack)
         self.gen = Generation(max_tokens=max_tokens)
         self.log = log
-        self.backend: Any = None
-        self.local: Any = None
-        self.path: Path | None = None
-        self.load_ms: float | None = None
-        self.info: dict[str, Any] = {}
-        self.fallback: str | None = None  # why the model runs in another configuration
-        self.reloads = 0
+        self.session = ModelSession(self.spec.id, None, log=log)
         self.last_wall_ms: float | None = None  # the last request's own wall time
+
+    @property
+    def load_ms(self) -> float | None:
+        return self.session.load_ms
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.session.info
+
+    @property
+    def fallback(self) -> str | None:
+        """Why the model runs in another configuration (None: it does not)."""
+        return self.session.fallback
 
     async def open(self) -> None:
         """Resolve and load the model; raises ``TuiBenchError`` (one line) on failure."""
@@ -112,28 +119,16 @@ class GenerateStage:
 
         from tui_bench.core.model_files import resolve_files
 
-        self.path, self.local = await asyncio.to_thread(resolve_files, self.spec, None)
-        await self._load()
-
-    async def _load(self) -> None:
-        from tui_bench.core.backends import create_backend
-
-        backend = create_backend(self.local, self.path)
-        backend.log = lambda level, text: self.log(level, f"{self.spec.id}: {text}")
-        try:
-            info = await backend.load()
-        except BaseException:
-            await backend.close()
-            raise
-        self.backend, self.load_ms = backend, info.load_ms
-        self.info = info.info | {"pid": info.pid}
-        if self.fallback:
-            self.info["fallback"] = self.fallback
+        self.session.path, self.session.local = await asyncio.to_thread(
+            resolve_files, self.spec, None
+        )
+        await self.session.load()
 
     async def answer(self, run_id: int, seq: int, qid: str, text: str) -> Any:
         """One request: the question's ``RequestRecord`` (its failure inside, never
         raised), retried once in a safer configuration after a configuration crash."""
         from tui_bench.core.backends.base import GenRequest
+        from tui_bench.core.backends.session import SessionFailed
         from tui_bench.core.hostinfo import now_iso
         from tui_bench.core.plan import PromptSpec
         from tui_bench.core.results import build_record, failed_record
@@ -149,42 +144,28 @@ class GenerateStage:
             warmup=False,
         )
         while True:
-            if self.backend is None or not self.backend.alive:
-                if self.backend is not None:
-                    await self.backend.close()
-                    self.backend = None
-                    self.reloads += 1
-                    if self.reloads > MAX_RELOADS:
-                        msg = f"skipped: the worker died {self.reloads} times"
-                        return failed_record(**ids, started_at=now_iso(), error=msg)
-                    self.log("warning", f"{self.spec.id}: reloading the model after a crash")
-                try:
-                    await self._load()
-                except BackendError as exc:
-                    return failed_record(**ids, started_at=now_iso(), error=f"load failed: {exc}")
+            try:
+                backend = await self.session.ensure_loaded()
+            except SessionFailed as exc:
+                return failed_record(**ids, started_at=now_iso(), error=exc.reason)
             started = now_iso()
             t0 = time.perf_counter_ns()
-            outcome = await self.backend.generate(GenRequest(prompt, self.gen), lambda _b: None)
+            outcome = await backend.generate(GenRequest(prompt, self.gen), lambda _b: None)
             self.last_wall_ms = (time.perf_counter_ns() - t0) / 1e6
             rec = build_record(
-                **ids, started_at=started, outcome=outcome, prompt_cache=False, load_ms=self.load_ms
+                **ids,
+                started_at=started,
+                outcome=outcome,
+                prompt_cache=False,
+                load_ms=self.session.load_ms,
             )
-            safer = None if rec.ok or self.fallback else self.backend.fallback()
-            if safer is not None:  # the configuration crashed, not the request
-                self.local, self.fallback = safer
-                self.log("warning", f"{self.spec.id}: {self.fallback}; reloading")
-                await self.backend.close()
-                self.backend = None
-                continue
-            if self.fallback and self.backend.fallback_flag:
-                rec.flags.append(self.backend.fallback_flag)
+            if await self.session.after_failure(rec.ok):
+                continue  # the configuration crashed, not the request
+            self.session.flag(rec.flags)
             return rec
 
     def cancel(self) -> None:
-        if self.backend is not None:
-            self.backend.cancel()
+        self.session.cancel()
 
     async def close(self) -> None:
-        if self.backend is not None:
-            await self.backend.close()
-            self.backend = None
+        await self.session.close()
