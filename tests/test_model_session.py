@@ -155,3 +155,25 @@ def test_a_failed_load_becomes_the_load_failed_reason() -> None:
         assert said == []
 
     asyncio.run(go())
+
+
+def test_the_pipeline_stops_loading_a_model_that_cannot_be_kept_loaded() -> None:
+    """As the engine fails a model's remaining requests: once the session gave up (a
+    crash past the reload limit, or a failed reload), every later question fails with
+    that reason, without another load."""
+    from tui_bench.core.pipeline.generate import GenerateStage
+
+    stage = GenerateStage("mock", max_tokens=4, log=lambda level, text: None)
+    calls: list[int] = []
+
+    async def refuse() -> Any:
+        calls.append(1)
+        raise SessionFailed("skipped: the worker died 3 times")
+
+    stage.session.ensure_loaded = refuse  # type: ignore[method-assign]
+    first = asyncio.run(stage.answer(1, 0, "q1", "Where?"))
+    second = asyncio.run(stage.answer(1, 1, "q2", "When?"))
+    assert (first.ok, second.ok) == (False, False)
+    assert first.error == second.error == "skipped: the worker died 3 times"
+    assert (first.prompt, second.prompt) == ("q1", "q2")
+    assert len(calls) == 1  # the second question tried no load

@@ -99,6 +99,9 @@ class GenerateStage:
         self.log = log
         self.session = ModelSession(self.spec.id, None, log=log)
         self.last_wall_ms: float | None = None  # the last request's own wall time
+        # why the model serves no more questions (as the engine fails a model's remaining
+        # requests): a crash past the reload limit, or a reload that failed
+        self.gave_up: str | None = None
 
     @property
     def load_ms(self) -> float | None:
@@ -126,7 +129,9 @@ class GenerateStage:
 
     async def answer(self, run_id: int, seq: int, qid: str, text: str) -> Any:
         """One request: the question's ``RequestRecord`` (its failure inside, never
-        raised), retried once in a safer configuration after a configuration crash."""
+        raised), retried once in a safer configuration after a configuration crash. Once
+        the model cannot be kept loaded, every later question fails with that reason
+        without another load."""
         from tui_bench.core.backends.base import GenRequest
         from tui_bench.core.backends.session import SessionFailed
         from tui_bench.core.hostinfo import now_iso
@@ -144,9 +149,12 @@ class GenerateStage:
             warmup=False,
         )
         while True:
+            if self.gave_up is not None:
+                return failed_record(**ids, started_at=now_iso(), error=self.gave_up)
             try:
                 backend = await self.session.ensure_loaded()
             except SessionFailed as exc:
+                self.gave_up = exc.reason
                 return failed_record(**ids, started_at=now_iso(), error=exc.reason)
             started = now_iso()
             t0 = time.perf_counter_ns()
