@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sklearn.dummy import DummyClassifier
@@ -290,6 +291,12 @@ def transformer_names() -> list[str]:
     return [*ready, *frozen]
 
 
+def cached_names() -> list[str]:
+    """The encoders in the Hugging Face cache, usable here (the libraries installed):
+    candidates to offer, none chosen (a scan of the cache: call it off the UI thread)."""
+    return [] if encoders.libraries_missing() else encoders.cached_models()
+
+
 _TRANSFORMER_HINT = (
     "a transformer is builtin:minilm-l6, minilm-frozen, a model folder or a model id "
     "in the Hugging Face cache"
@@ -345,6 +352,26 @@ def _transformer(name: str) -> CandidateSpec:
         kind=FINETUNE,
         model=model,
     )
+
+
+def checked_name(raw: str) -> str:
+    """A candidate typed by hand, checked offline (nothing downloaded, torch not imported),
+    as the list and the configuration will name it: a catalog name as is, a model folder
+    by its absolute path (``frozen:`` kept); UserError (one line) for a baseline, an
+    unknown name, or a model that is not on this machine (``config.json`` and weights)."""
+    name = raw.strip()
+    prefix = FROZEN_PREFIX if name.startswith(FROZEN_PREFIX) else ""
+    model = name.removeprefix(prefix)
+    if name not in CATALOG and not model.startswith(encoders.BUILTIN_PREFIX):
+        path = Path(model).expanduser()
+        if path.is_dir():
+            name = prefix + str(path.resolve())
+    spec = get(name)
+    if spec.baseline:
+        raise UserError(f"{name} is a baseline: it always runs, beside the candidates")
+    if spec.model is not None:
+        encoders.check_model(spec.model)
+    return name
 
 
 def info(name: str) -> dict[str, Any]:

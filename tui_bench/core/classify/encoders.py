@@ -9,7 +9,8 @@ A transformer candidate is named by one of:
 - a local Hugging Face model folder (``config.json``, weights, tokenizer), by its path;
 - a model id already in the Hugging Face cache (``org/name``, or a bare name that the
   cache holds), read from its snapshot folder. Nothing is ever downloaded: a model that
-  is not on the machine is a one-line error naming it.
+  is not on the machine is a one-line error naming it. :func:`cached_models` lists the
+  encoders the cache holds (to offer them), from file names and ``config.json`` alone.
 
 Only existence is checked here. A folder that exists but holds no model fails its
 candidate when it loads, with the loader's reason, and the other candidates go on.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,29 @@ from tui_bench.core.paths import package_dir
 BUILTIN_PREFIX = "builtin:"
 FINETUNE_EXTRA = "pip install 'tui-bench[finetune]'"
 MULTILINGUAL_VOCAB = 100_000
+# the model types of BERT-family encoders (``config.json``'s ``model_type``): what
+# :func:`cached_models` offers; the cache's decoders (chat models) are left out
+ENCODER_TYPES = frozenset(
+    {
+        "albert",
+        "bert",
+        "camembert",
+        "deberta",
+        "deberta-v2",
+        "distilbert",
+        "electra",
+        "ernie",
+        "flaubert",
+        "mobilebert",
+        "modernbert",
+        "mpnet",
+        "roberta",
+        "xlm",
+        "xlm-roberta",
+    }
+)
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+CACHED_SCAN_LIMIT = 500  # repositories looked at, at most (a cache of many LLMs stays cheap)
 
 
 @dataclass(frozen=True)
@@ -100,6 +125,40 @@ def hf_cache_folder(model_id: str) -> Path | None:
     return max(found, key=lambda s: s.stat().st_mtime) if found else None
 
 
+def _has_weights(folder: Path) -> bool:
+    """Weights present (a snapshot's files are links into the blobs: a broken one is a
+    download that never finished)."""
+    names = (*WEIGHT_FILES, *(f"{w}.index.json" for w in WEIGHT_FILES))
+    return any((folder / n).exists() for n in names)
+
+
+def cached_models(limit: int = CACHED_SCAN_LIMIT) -> list[str]:
+    """The encoders in the Hugging Face cache, as model ids (``org/name``), sorted: a
+    snapshot with a ``config.json`` whose ``model_type`` is in :data:`ENCODER_TYPES`, and
+    its weights. Offline and cheap: at most ``limit`` repositories, one small file read
+    each; an unreadable cache is an empty list."""
+    from tui_bench.core.models.stores import hf_cache_dir
+
+    try:
+        with os.scandir(hf_cache_dir()) as entries:
+            repos = sorted(e.name for e in entries if e.name.startswith("models--"))
+    except OSError:
+        return []
+    out = []
+    for repo in repos[:limit]:
+        model_id = repo.removeprefix("models--").replace("--", "/")
+        try:
+            folder = hf_cache_folder(model_id)
+            if folder is None or not _has_weights(folder):
+                continue
+            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(config, dict) and config.get("model_type") in ENCODER_TYPES:
+            out.append(model_id)
+    return out
+
+
 def is_hub_id(name: str) -> bool:
     """``org/name`` as the hub writes it (not a path that exists here)."""
     parts = name.split("/")
@@ -134,6 +193,17 @@ def model_folder(name: str) -> Path:
     if path.exists():
         raise UserError(f"model {name!r}: {path} is a file, not a model folder")
     raise UserError(f"model {name!r}: no such folder")
+
+
+def check_model(name: str) -> Path:
+    """:func:`model_folder`, and the folder holds a model (``config.json`` and weights):
+    what a screen checks before it offers a model typed by hand; UserError (one line)."""
+    folder = model_folder(name)
+    if not (folder / "config.json").is_file():
+        raise UserError(f"model {name!r}: no config.json in {folder} (not a model folder)")
+    if not _has_weights(folder):
+        raise UserError(f"model {name!r}: no weights in {folder} ({' or '.join(WEIGHT_FILES)})")
+    return folder
 
 
 def is_multilingual(folder: Path) -> bool:
