@@ -37,8 +37,10 @@ class ClassifySetupScreen(DataStep, CategoriesStep, CandidatesStep, OptionsStep)
         "and an optional language. 2 Categories: class imbalance per category; profiles "
         "follow the ratio of the largest to the smallest class; the suggested categories "
         "(★, one per profile) are preselected, space toggles. 3 Candidates: scikit-learn "
-        "pipelines and a majority baseline that always runs; pick at least two. 4 Run: "
-        "settings, then ctrl+r. The ranking and the choice of a final model follow the run."
+        "pipelines, the transformers installed here and those in the Hugging Face cache, "
+        "and a majority baseline that always runs; pick at least two; add types a model "
+        "folder or a cached model id (never downloaded). 4 Run: settings (max length: "
+        "transformers' tokens per text), then ctrl+r. The ranking and the choice of a final model follow the run."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         *step_bindings("classify"),
@@ -61,6 +63,7 @@ class ClassifySetupScreen(DataStep, CategoriesStep, CandidatesStep, OptionsStep)
         for field in self.query(Input):
             field.cursor_blink = blink
         self._fill_models()
+        self.scan_cache()  # the Hugging Face cache's encoders, offered once found
         self._render_categories()
         self._rebuild()
         if self.preset is not None:

@@ -91,6 +91,7 @@ class SetupBase(StepScreen):
         }
         self.settings: dict[str, str] = {
             "epochs": str(config.epochs) if config else "3",
+            "max_length": str(config.max_length) if config else "256",
             "jobs": str(config.jobs) if config else "1",
             "test_size": f"{config.test_size:g}" if config else "0.2",
             "cv": str(config.cv) if config and config.cv else "",
@@ -164,7 +165,7 @@ class SetupBase(StepScreen):
             cv=self._int_setting("cv", "folds", blank=None),
             cv_repeats=self._int_setting("cv_repeats", "repeats", blank=1) or 0,
             patience=base.patience if base else 2,
-            max_length=base.max_length if base else 256,  # the command line's, kept
+            max_length=self._int_setting("max_length", "max length", blank=256) or 0,
             language_penalty=base.language_penalty if base and self.by_language else None,
             output_dir=Path(output).expanduser() if output else None,
         )

@@ -6,20 +6,27 @@ When the data has languages, "for" picks whose list the toggles edit: every lang
 (the default), or one language's own (a French model for French rows, an English one for
 English rows, as ``--models-for LANG=A,B`` does). A language's own list is used when
 training by language (step 4); the other languages use the default list.
+
+Transformers: the builtins installed here, the encoders found in the Hugging Face cache
+(scanned in a thread once, offered unselected), and any model typed in "add": a model
+folder or a cached model id, checked offline (never downloaded, torch not imported); it
+joins the list selected, in the "for" scope, or a one-line message says why not.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Select, SelectionList, Static
+from textual.widgets import Input, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from tui_bench.core.classify import candidates as cand
+from tui_bench.core.errors import UserError
 from tui_bench.tui.screens.classify.base import SetupBase, header_line, table_row
 from tui_bench.tui.screens.steps import Step
 from tui_bench.tui.widgets.toggle_list import ToggleList
@@ -34,9 +41,22 @@ MODEL_HEADER = (
 )
 
 
+ADD_PLACEHOLDER = "add: a model folder or a cached model id (org/name), enter"
+
+
+def short_name(name: str, width: int) -> str:
+    """A model's name in a cell: a path or a hub id keeps its end (its name), not its
+    start (``/home/...``)."""
+    if len(name) <= width or "/" not in name:
+        return name
+    return "…" + name[-(width - 1) :]
+
+
 class CandidatesStep(SetupBase):
     model_scope: str = EVERY
     _scope_options: list[tuple[str, str]] | None = None
+    _cached: tuple[str, ...] = ()  # the encoders of the Hugging Face cache (offered)
+    _added: tuple[str, ...] = ()  # the models typed in "add" (offered, even unselected)
 
     def compose_candidates(self) -> ComposeResult:
         with Vertical():
@@ -49,6 +69,7 @@ class CandidatesStep(SetupBase):
             )
             yield Static(Content.styled(header_line(MODEL_HEADER), "bold"), id="cl-model-head")
             yield ToggleList(id="cl-models")
+            yield Input(placeholder=ADD_PLACEHOLDER, id="cl-model-add", compact=True)
             yield Static(id="cl-model-detail")
 
     def _scope_models(self) -> list[str]:
@@ -83,20 +104,64 @@ class CandidatesStep(SetupBase):
         self._fill_models()
 
     def _offered(self) -> list[str]:
-        """The scikit-learn candidates, the transformers installed here, and any model
-        the command line named (a folder, a cached model id)."""
+        """The scikit-learn candidates, the transformers installed here, the encoders of
+        the Hugging Face cache, those added by hand, and any model the command line named
+        (a folder, a cached model id)."""
         names = [*cand.real_names(), *cand.transformer_names()]
-        named = [*self.selected_models, *(m for ms in self.models_by_language.values() for m in ms)]
+        named = [
+            *self._cached,
+            *self._added,
+            *self.selected_models,
+            *(m for ms in self.models_by_language.values() for m in ms),
+        ]
         return names + [n for n in dict.fromkeys(named) if n not in names]
 
-    def _fill_models(self) -> None:
+    @work(group="cl-hf-cache", exclusive=True, exit_on_error=False)
+    async def scan_cache(self) -> None:
+        """Offer the encoders of the Hugging Face cache (read in a thread: a cache on a
+        slow disk never holds the keys)."""
+        found = await asyncio.to_thread(cand.cached_names)
+        if tuple(found) != self._cached:
+            self._cached = tuple(found)
+            self._fill_models()
+
+    @on(Input.Submitted, "#cl-model-add")
+    def _model_added(self, event: Input.Submitted) -> None:
+        """A model typed by hand, checked offline: selected in the scope's list."""
+        event.stop()
+        raw = event.value.strip()
+        if not raw:
+            return
+        try:
+            name = cand.checked_name(raw)
+        except UserError as exc:
+            self.notify(str(exc), title="Model not added", severity="error", timeout=8)
+            return
+        if name not in self._offered():
+            self._added = (*self._added, name)
+        if self.model_scope == EVERY:
+            if name not in self.selected_models:
+                self.selected_models = [*self.selected_models, name]
+        else:
+            own = list(self._scope_models())
+            if name not in own:
+                self.models_by_language[self.model_scope] = [*own, name]
+        event.input.value = ""
+        self._fill_models(highlight=name)
+        self._rebuild()
+        scope = "" if self.model_scope == EVERY else f" for {self.model_scope} rows"
+        self.notify(f"{name} added and selected{scope}", timeout=4)
+
+    def _fill_models(self, highlight: str | None = None) -> None:
         sl = self.query_one("#cl-models", SelectionList)
+        keep = highlight or (self._highlighted(sl) if sl.highlighted is not None else None)
         sl.clear_options()
         chosen = self._scope_models()
-        for name in self._offered():
+        offered = self._offered()
+        for name in offered:
             spec = cand.info(name)  # never raises, as the list must not
             texts = [
-                name,
+                short_name(name, MODEL_HEADER[0][1]),
                 "by epochs" if spec["by_epochs"] else "one fit",
                 "transformer"
                 if spec["kind"] != cand.SKLEARN
@@ -104,6 +169,8 @@ class CandidatesStep(SetupBase):
                 spec["good_for"],
             ]
             sl.add_option(Selection(table_row(MODEL_HEADER, texts), name, name in chosen))
+        if keep in offered:
+            sl.highlighted = offered.index(keep)
         self._model_detail(self._highlighted(sl))
 
     @on(SelectionList.SelectionHighlighted, "#cl-models")
@@ -114,7 +181,11 @@ class CandidatesStep(SetupBase):
         base = cand.CATALOG[cand.BASELINE]
         parts: list[Any] = []
         if name is not None:
-            parts += [(f"{name}: ", "bold $accent"), f"{cand.info(name)['description']}.\n"]
+            where = " (in the Hugging Face cache)" if name in self._cached else ""
+            parts += [
+                (f"{name}: ", "bold $accent"),
+                f"{cand.info(name)['description']}{where}.\n",
+            ]
         parts += [
             (f"{cand.BASELINE}: ", "bold"),
             f"{base.description}; always trained, shown with every category, never ranked. ",

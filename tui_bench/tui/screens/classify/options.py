@@ -1,7 +1,8 @@
-"""Step 4 of the classifier setup: the run. Epochs, jobs, test size, folds and their
-repeats, seed, by language, output folder; what will run (trainings, split, epochs,
-models, output), how long it should take (the core's estimate from a probe fit, computed
-in a thread once the settings rest a moment), and Start (ctrl+r from any step).
+"""Step 4 of the classifier setup: the run. Epochs, max length (the transformers' tokens
+per text, as ``--max-length``), jobs, test size, folds and their repeats, seed, by
+language, output folder; what will run (trainings, split, epochs, models, output), how
+long it should take (the core's estimate from a probe fit, computed in a thread once the
+settings rest a moment), and Start (ctrl+r from any step).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tui_bench.tui.screens.steps import SettingField, Step, setting_inputs
 
 SETTING_FIELDS: tuple[SettingField, ...] = (
     ("epochs", "epochs", "integer", "3"),
+    ("max_length", "max length (8-512 tokens)", "integer", "256"),
     ("jobs", "jobs (0 = every core)", "integer", "1"),
     ("test_size", "test size (0.05-0.5)", "number", "0.2"),
     ("cv", "folds (blank: hold-out)", "integer", "hold-out split"),
@@ -174,6 +176,11 @@ class OptionsStep(SetupBase):
                 else "no candidate trains by epochs: each fits once"
             ),
             "\n",
+            *(
+                (("tokens   ", "bold"), f"at most {c.max_length} per text for the transformers\n")
+                if any(cand.info(n)["kind"] != cand.SKLEARN for n in c.model_names())
+                else ()
+            ),
             ("models   ", "bold"),
             ", ".join(c.model_names()) + " + baselines (majority, guessing)\n",
             *(
