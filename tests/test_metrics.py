@@ -91,6 +91,14 @@ def test_engine_rates() -> None:
     assert stamped.as_dict()["t_sample_call_ms"] == 9.45
     assert "t_sample_call_ms" not in e.as_dict()  # absent where not measured (servers)
     assert EngineCounters.from_dict(stamped.as_dict()) == stamped
+    # with the decode calls stamped too (llama.cpp's batch preparation outside t_eval
+    # included): the calls' own time, 422.1 + 9.45 ms for the 63 decodes between tokens
+    both = dataclasses.replace(stamped, t_decode_call_ms=422.1, n_decode_call=63)
+    assert both.decode_tps == pytest.approx(63 / 0.43155)
+    assert both.eval_tps == e.eval_tps  # llama.cpp's own counter, untouched
+    assert (both.as_dict()["t_decode_call_ms"], both.as_dict()["n_decode_call"]) == (422.1, 63)
+    assert "t_decode_call_ms" not in stamped.as_dict()
+    assert EngineCounters.from_dict(both.as_dict()) == both
 
 
 def _flags(**kw):  # type: ignore[no-untyped-def]

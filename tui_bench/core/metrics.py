@@ -109,6 +109,13 @@ class EngineCounters:
     # and building the candidate array (one entry per vocabulary token), which the
     # client's interval holds: about 0.15 ms a token for a 49k vocabulary on a CPU
     t_sample_call_ms: float | None = None
+    # ... and around the decode calls between those tokens (``n_decode_call`` of them, one
+    # per token after the first): llama.cpp's ``t_eval`` leaves out its own batch
+    # preparation around each decode, some 25-35 us a token on a CPU, which the client's
+    # interval holds; with both, client and engine cover the same calls, and what is left
+    # between them is the worker's own loop (about 20 us a token)
+    t_decode_call_ms: float | None = None
+    n_decode_call: int | None = None
     # over HTTP, where the server says it (tui-bench's launcher with ``--timings on``:
     # ``wall_ms``): its own time from taking the request to its last chunk. llama-server
     # proper reports none, so its overhead cannot be told from the transport's
@@ -135,10 +142,19 @@ class EngineCounters:
         """The engine's decode + sampling rate over the same tokens the client rate covers.
 
         The client's interval (first token -> last token) holds ``n_eval`` decodes and as
-        many samples. Where the worker stamped its sample calls (``t_sample_call_ms``) those
-        times are the samples' share; otherwise the sampler counter's, which also holds the
-        first token's sample: ``t_sample * n_eval / n_sample``.
+        many samples. Where the worker stamped its decode and sample calls inside that
+        interval (``t_decode_call_ms``, ``n_decode_call``, ``t_sample_call_ms``), the rate
+        is those calls' own: ``n_decode_call / (t_decode_call + t_sample_call)``. Else
+        llama.cpp's ``t_eval`` plus the stamped sample calls, or the sampler counter's
+        share, which also holds the first token's sample: ``t_sample * n_eval / n_sample``.
         """
+        if (
+            self.n_decode_call
+            and self.t_decode_call_ms
+            and self.t_sample_call_ms is not None
+            and self.t_decode_call_ms + self.t_sample_call_ms > 0
+        ):
+            return self.n_decode_call * 1000.0 / (self.t_decode_call_ms + self.t_sample_call_ms)
         n = self._decodes
         if n is None or n <= 0 or not self.t_eval_ms or self.t_eval_ms <= 0:
             return None
@@ -172,6 +188,9 @@ class EngineCounters:
         # only where set: an in-process record keeps the shape it always had
         if self.t_sample_call_ms is not None:
             out["t_sample_call_ms"] = r(self.t_sample_call_ms)
+        if self.t_decode_call_ms is not None:
+            out["t_decode_call_ms"] = r(self.t_decode_call_ms)
+            out["n_decode_call"] = self.n_decode_call
         if self.server_wall_ms is not None:
             out["server_wall_ms"] = r(self.server_wall_ms)
         for key in ("origin", "n_cached", "net", "n_in_exact"):
@@ -192,6 +211,8 @@ class EngineCounters:
             n_sample=data.get("n_sample"),
             t_sample_ms=data.get("t_sample_ms"),
             t_sample_call_ms=_opt(float, data.get("t_sample_call_ms")),
+            t_decode_call_ms=_opt(float, data.get("t_decode_call_ms")),
+            n_decode_call=_opt(int, data.get("n_decode_call")),
             server_wall_ms=_opt(float, data.get("server_wall_ms")),
             n_reused=data.get("n_reused"),
             origin=data.get("origin"),

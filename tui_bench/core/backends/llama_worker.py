@@ -10,7 +10,8 @@ nothing that native code prints can corrupt the protocol).
 The token loop runs on llama-cpp-python's low-level API with llama.cpp's C-side sampler
 chain: one ``llama_decode`` and one ``llama_sampler_sample`` per token, the timestamp
 taken right after the token is sampled, in this process. Timestamps and text are sent
-in batches (every ``batch_ms``), so the parent's event loop never paces generation.
+in batches (every ``batch_ms``), so the parent's event loop never paces generation, and
+its handling of a batch, which takes a CPU from the model, happens seldom.
 
 Cancellation: SIGUSR1 sets a flag the loop checks between tokens. The worker ignores
 SIGINT (a terminal's Ctrl-C goes to the parent, which decides) and dies with its parent.
@@ -355,6 +356,8 @@ class Model:
         tail = ""
         n_out = 0
         sample_ns = 0  # the sample calls of tokens 2..n: inside the client's interval
+        decode_ns = 0  # the decode calls before tokens 2..n: inside it too
+        pending_ns = 0  # the last decode call's, counted once a token follows it
         while True:
             t0 = perf_ns()
             tok = sample(chain, ctx, -1)
@@ -364,6 +367,7 @@ class Model:
                 break
             if times:
                 sample_ns += t - t0
+                decode_ns += pending_ns
             times.append(t)
             out_tokens.append(tok)
             n_out += 1
@@ -387,7 +391,9 @@ class Model:
                 flush(n_out)
                 last_flush = perf_ns()
             one[0] = tok
+            t0 = perf_ns()
             rc = decode(ctx, batch)
+            pending_ns = perf_ns() - t0
             if rc != 0:
                 error = f"llama_decode failed at token {n_out} (code {rc})"
                 finish = "error"
@@ -427,6 +433,8 @@ class Model:
                 "n_sample": int(sperf.n_sample),
                 "t_sample_ms": float(sperf.t_sample_ms),
                 "t_sample_call_ms": sample_ns / 1e6,
+                "t_decode_call_ms": decode_ns / 1e6,
+                "n_decode_call": max(0, len(times) - 1),
                 "n_reused": int(perf.n_reused),
             },
             "peak_rss_kb": peak_rss_kb() if rss_reset else None,
