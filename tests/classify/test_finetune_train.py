@@ -93,9 +93,9 @@ def test_a_real_fine_tune_of_the_packaged_minilm(topics_csv: Path) -> None:
     assert epoch.train_loss == pytest.approx(t["train_loss_by_epoch"][0], abs=1e-4)
     assert result.val_f1_by_epoch == [pytest.approx(epoch.val_f1_macro, abs=1e-4)]
     assert result.f1_macro is not None
-    if n_steps >= 6:  # a GPU's batch of 128 leaves 2 steps, one of them a warm-up at lr 0
-        # 4 topics: a classifier that learnt nothing scores about 0.25; measured 0.6+
-        assert result.f1_macro > 0.45
+    assert n_steps >= 8  # the small-data batch, on any device
+    # 4 topics: a classifier that learnt nothing scores about 0.25; measured 0.6+
+    assert result.f1_macro > 0.45
     assert result.epochs_run == result.best_epoch == 1 and result.n_epochs == 1
     assert sum(sum(row) for row in result.confusion) == len(folds[0][1]) == 48
 
