@@ -110,10 +110,11 @@ class EngineCounters:
     # client's interval holds: about 0.15 ms a token for a 49k vocabulary on a CPU
     t_sample_call_ms: float | None = None
     # ... and around the decode calls between those tokens (``n_decode_call`` of them, one
-    # per token after the first): llama.cpp's ``t_eval`` leaves out its own batch
-    # preparation around each decode, some 25-35 us a token on a CPU, which the client's
-    # interval holds; with both, client and engine cover the same calls, and what is left
-    # between them is the worker's own loop (about 20 us a token)
+    # per token after the first). llama.cpp's ``t_eval`` runs from a decode's start to the
+    # logits' synchronisation (inside the next sample call) and leaves out part of its own
+    # work around each decode (25-90 us a token measured on a CPU), which the client's
+    # interval holds; with both stamps, client and engine cover the same calls, and what
+    # is left between them is the worker's own loop
     t_decode_call_ms: float | None = None
     n_decode_call: int | None = None
     # over HTTP, where the server says it (tui-bench's launcher with ``--timings on``:
