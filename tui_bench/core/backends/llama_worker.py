@@ -59,6 +59,7 @@ from tui_bench.core.backends.llama_devices import (
 from tui_bench.core.backends.llama_embed import embed_texts
 from tui_bench.core.backends.llama_log import LogCapture, native_abort, parse_load_log
 from tui_bench.core.backends.llama_params import context_params, model_params
+from tui_bench.core.backends.llama_sampling import sampler_chain
 from tui_bench.core.backends.llama_score import score_answer
 from tui_bench.core.backends.templates import chat_template, template_name
 from tui_bench.core.backends.threadpool import ThreadPool
@@ -246,36 +247,6 @@ class Model:
             native_abort(self.ll, _fault_abort)
         self.decoded = True
 
-    def _sampler(self, cmd: dict[str, Any]) -> Any:
-        ll = self.ll
-        sparams = ll.llama_sampler_chain_default_params()
-        sparams.no_perf = False
-        chain = ll.llama_sampler_chain_init(sparams)
-        if cmd.get("ignore_eos") and self.eog:
-            bias = (ll.llama_logit_bias * len(self.eog))()
-            for i, tok in enumerate(self.eog):
-                bias[i].token = tok
-                bias[i].bias = float("-inf")
-            ll.llama_sampler_chain_add(
-                chain, ll.llama_sampler_init_logit_bias(self.n_vocab, len(self.eog), bias)
-            )
-        temperature = float(cmd.get("temperature", 0.0))
-        if temperature <= 0:
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_greedy())
-        else:
-            top_k = int(cmd.get("top_k", 40))
-            if top_k > 0:
-                ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_k(top_k))
-            ll.llama_sampler_chain_add(
-                chain, ll.llama_sampler_init_top_p(float(cmd.get("top_p", 0.95)), 1)
-            )
-            ll.llama_sampler_chain_add(
-                chain, ll.llama_sampler_init_min_p(float(cmd.get("min_p", 0.05)), 1)
-            )
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_temp(temperature))
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_dist(int(cmd.get("seed", 42))))
-        return chain
-
     def generate(self, cmd: dict[str, Any], chan: Channel) -> dict[str, Any]:
         """Run one request; returns the ``done`` message."""
         global _cancelled
@@ -311,7 +282,7 @@ class Model:
         else:
             ll.llama_memory_clear(mem, True)
         ll.llama_perf_context_reset(ctx)
-        chain = self._sampler(cmd)
+        chain = sampler_chain(self.ll, cmd, self.eog, self.n_vocab)
 
         todo = tokens[n_keep:]
         arr = (ll.llama_token * len(todo))(*todo)
