@@ -223,9 +223,10 @@ def _autocast(device: torch.device) -> Any:
 def _try_batch(
     model: Any, tokenizer: Any, texts: Sequence[str], n: int, length: int, device: Any, loss_fn: Any
 ) -> None:
-    """One forward and backward pass on the ``n`` longest texts padded to ``length`` (the
-    most a training batch can hold); the gradients dropped after it."""
-    longest = sorted(texts, key=len, reverse=True)[:n]
+    """One forward and backward pass on the first ``n`` of ``texts`` (the longest, sorted
+    once by the caller) padded to ``length`` (the most a training batch can hold); the
+    gradients dropped after it."""
+    longest = list(texts[:n])
     enc = tokenizer(
         longest, truncation=True, max_length=length, padding="max_length", return_tensors="pt"
     ).to(device)
@@ -309,9 +310,10 @@ def fit_transformer(
     model.to(device)
     batch, too_big = planned, list[int]()
     if fit_batch.needs_probe(device):
+        longest = sorted(fit_texts, key=len, reverse=True)[:planned]
         batch, too_big = fit_batch.fitting_batch(
             planned,
-            lambda n: _try_batch(model, tokenizer, fit_texts, n, length, device, loss_fn),
+            lambda n: _try_batch(model, tokenizer, longest, n, length, device, loss_fn),
             device,
         )
         seed_all(seed)  # the training as it would be without the probe's dropout draws

@@ -297,13 +297,9 @@ def chance_count(n_better: int, n_cells: int) -> str:
     return f"{BETTER} in {n_better} of {n_cells} cells"
 
 
-def place_of(row: RankedRow) -> int:
-    """The row's place; its rank where the cell had no test (a result built by hand)."""
-    return row.place if row.place is not None else row.rank or 0
-
-
 def mean_place(rows: Sequence[RankedRow]) -> float:
-    return round(statistics.fmean(place_of(r) for r in rows), TIE_DIGITS)
+    """The mean of the rows' places (their ranks where a cell had no test)."""
+    return round(statistics.fmean(r.shown_place or 0 for r in rows), TIE_DIGITS)
 
 
 def choice_key(rows: Sequence[RankedRow], model: str) -> tuple[float, float, int, float, str]:
