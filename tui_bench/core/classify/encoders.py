@@ -125,7 +125,7 @@ def hf_cache_folder(model_id: str) -> Path | None:
     return max(found, key=lambda s: s.stat().st_mtime) if found else None
 
 
-def _has_weights(folder: Path) -> bool:
+def has_weights(folder: Path) -> bool:
     """Weights present (a snapshot's files are links into the blobs: a broken one is a
     download that never finished)."""
     names = (*WEIGHT_FILES, *(f"{w}.index.json" for w in WEIGHT_FILES))
@@ -149,7 +149,7 @@ def cached_models(limit: int = CACHED_SCAN_LIMIT) -> list[str]:
         model_id = repo.removeprefix("models--").replace("--", "/")
         try:
             folder = hf_cache_folder(model_id)
-            if folder is None or not _has_weights(folder):
+            if folder is None or not has_weights(folder):
                 continue
             config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -201,7 +201,7 @@ def check_model(name: str) -> Path:
     folder = model_folder(name)
     if not (folder / "config.json").is_file():
         raise UserError(f"model {name!r}: no config.json in {folder} (not a model folder)")
-    if not _has_weights(folder):
+    if not has_weights(folder):
         raise UserError(f"model {name!r}: no weights in {folder} ({' or '.join(WEIGHT_FILES)})")
     return folder
 

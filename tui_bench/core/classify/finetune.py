@@ -43,6 +43,7 @@ import torch
 from sklearn.metrics import f1_score
 
 from tui_bench.core.classify import fit_batch
+from tui_bench.core.classify.encoders import WEIGHT_FILES, has_weights
 from tui_bench.core.classify.events import EpochProgress, StepProgress
 from tui_bench.core.events import Event, Log
 
@@ -92,17 +93,13 @@ def use_threads(n: int | None) -> int:
     return threads
 
 
-WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
-           "pytorch_model.bin.index.json")  # fmt: skip
-
-
 def check_model_folder(folder: Path) -> None:
     """A one-line reason before transformers' own (often a traceback's worth) when the
     folder is no Hugging Face model: no ``config.json``, or no weights."""
     if not (folder / "config.json").is_file():
         raise ValueError(f"{folder}: not a Hugging Face model folder (no config.json)")
-    if not any((folder / name).is_file() for name in WEIGHTS):
-        raise ValueError(f"{folder}: no model weights ({', '.join(WEIGHTS[::2])})")
+    if not has_weights(folder):
+        raise ValueError(f"{folder}: no model weights ({', '.join(WEIGHT_FILES)})")
 
 
 def load_encoder(folder: Path) -> tuple[Any, Any]:
