@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import sys
 import time
@@ -58,8 +59,12 @@ def test_rss_sampling_and_request_window(monkeypatch: pytest.MonkeyPatch) -> Non
     t.set_target("me", os.getpid())
     t.window_start()
     before = t.sample().rss_kb
-    blob = bytearray(64 * 1024 * 1024)  # grow RSS by 64 MiB inside the window
-    blob[::4096] = b"x" * len(blob[::4096])
+    # Grow RSS by 64 MiB inside the window. A fresh anonymous mapping, not a
+    # bytearray: malloc may serve a large request from heap memory that earlier
+    # tests freed but that is still resident, and then RSS does not move.
+    blob = mmap.mmap(-1, 64 * 1024 * 1024)
+    for offset in range(0, len(blob), mmap.PAGESIZE):
+        blob[offset] = 1
     s = t.sample()
     peaks = t.window_end()
     assert before is not None and s.rss_kb is not None and s.vram_used_mb is None
@@ -70,7 +75,7 @@ def test_rss_sampling_and_request_window(monkeypatch: pytest.MonkeyPatch) -> Non
     time.sleep(0.1)
     t.stop()
     assert samples and all(x.model == "me" for x in samples)
-    del blob
+    blob.close()
 
 
 PRIORITIES = r"""
