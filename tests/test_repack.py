@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench_helpers import PLANS, cli_env, tui_bench_cmd
+from bench_helpers import PLANS, cli_env, smollm2_file, tui_bench_cmd
 
 from tui_bench.core.backends.llama_cpp import LlamaCppBackend
 from tui_bench.core.engine import Engine
@@ -171,3 +171,32 @@ def test_cli_override_and_reports_record_the_fallback(tmp_path: Path) -> None:
     assert data["models"][0]["info"]["repack"] is False
     assert "fallback" not in data["models"][0]["info"]
     assert not any(r["flags"] for r in data["requests"])
+
+
+@pytest.mark.real
+def test_a_failed_reload_in_the_safer_configuration_fails_the_rest_and_unloads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker crashes with repacking on, and its file is gone when the safer
+    configuration loads: the remaining requests fail with the load's reason, the model is
+    reported failed and then unloaded (the live view stops showing it as loaded)."""
+    monkeypatch.setenv(FAULT, "1")
+    link = tmp_path / "smol.gguf"
+    link.symlink_to(smollm2_file())
+    loaded = plan_with("auto")
+    loaded.plan.models[0] = ModelSpec(**{**SMOL, "source": str(link), "repack": "auto"})
+
+    class GoneAfterLoad(Collect):
+        def handle(self, event: Event) -> None:
+            super().handle(event)
+            if isinstance(event, ModelLoaded):
+                link.unlink()  # the worker has it open; the reload will not find it
+
+    sink = GoneAfterLoad()
+    engine = Engine(loaded, sinks=[sink], write_history=False, telemetry=False)
+    outcome = asyncio.run(engine.run())
+    assert len(outcome.records) == 5 and not any(r.ok for r in outcome.records)
+    assert all((r.error or "").startswith("load failed") for r in outcome.records)
+    kinds = [type(e).__name__ for e in sink.events if type(e).__name__.startswith("Model")]
+    assert kinds == ["ModelLoading", "ModelLoaded", "ModelFailed", "ModelUnloaded"]
+    assert outcome.model_info["smol"]["repack"] is True  # the one load that happened

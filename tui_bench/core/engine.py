@@ -421,7 +421,9 @@ class Engine:
                 seq += 1
                 i += 1
         finally:
-            if session.held:
+            # a model that loaded is reported unloaded, also when its reload in the safer
+            # configuration failed (the session no longer holds it then)
+            if session.held or spec.id in self.model_info:
                 await session.close()
                 self._backend = None
                 if self._telemetry is not None:  # what was learnt meanwhile, in its info
