@@ -94,6 +94,10 @@ def test_a_model_typed_by_hand_is_checked_and_named_by_its_folder(
     assert cand.checked_name("org/tiny-bert") == "org/tiny-bert"
     assert cand.checked_name("char-svm") == "char-svm"
     assert cand.checked_name("builtin:minilm-l6") == "builtin:minilm-l6"
+    # one folder however it is named: one candidate, under the first name given
+    names = ["char-svm", "models/camembert-like", str(folder), "./models/camembert-like/"]
+    assert cand.resolve(names) == ["char-svm", "models/camembert-like"]
+    assert cand.resolve([*names, f"frozen:{folder}"])[-1] == f"frozen:{folder}"
 
 
 @pytest.mark.parametrize(

@@ -209,3 +209,28 @@ async def test_step_3_with_its_scope_and_the_add_field_fits_80x24(data: Path, qu
         await pilot.pause()
         assert "org/tiny-bert: org/tiny-bert fine-tuned" in text_of(app, "#cl-model-detail")
         assert "(in the Hugging Face cache)" in text_of(app, "#cl-model-detail")
+
+
+async def test_a_folder_the_command_line_named_relative_is_not_added_twice(
+    data: Path, quiet: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--models ./models/m`` and the same folder typed by its absolute path are one
+    model: the typed one selects the command line's entry, listed once."""
+    model_dir(tmp_path / "models" / "m")
+    monkeypatch.chdir(tmp_path)
+    config = ClassifyConfig(
+        data=data, annotation_column="annotation", models=["char-svm", "sgd", "./models/m"]
+    )
+    app = make_app(classify_config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        setup = await open_setup(pilot, app, "cl-step-models")
+        offered = setup._offered()
+        assert offered.count("./models/m") == 1
+        sl = setup.query_one("#cl-models", SelectionList)
+        sl.focus()
+        sl.deselect("./models/m")
+        await wait_for(pilot, lambda: "./models/m" not in setup.selected_models)
+        await add(pilot, setup, str(tmp_path / "models" / "m"))
+        assert setup._offered() == offered
+        assert setup.selected_models == ["char-svm", "sgd", "./models/m"]
+        assert notes(app)[-1] == ("information", "./models/m added and selected")

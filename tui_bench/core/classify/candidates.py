@@ -354,18 +354,26 @@ def _transformer(name: str) -> CandidateSpec:
     )
 
 
-def checked_name(raw: str) -> str:
-    """A candidate typed by hand, checked offline (nothing downloaded, torch not imported),
-    as the list and the configuration will name it: a catalog name as is, a model folder
-    by its absolute path (``frozen:`` kept); UserError (one line) for a baseline, an
-    unknown name, or a model that is not on this machine (``config.json`` and weights)."""
+def canonical(raw: str) -> str:
+    """The name a candidate is known by, whichever way it was typed: a model folder by its
+    absolute path (``frozen:`` kept: ``./m`` and ``/data/m`` are one model), anything else
+    as given. Nothing is checked."""
     name = raw.strip()
     prefix = FROZEN_PREFIX if name.startswith(FROZEN_PREFIX) else ""
     model = name.removeprefix(prefix)
     if name not in CATALOG and not model.startswith(encoders.BUILTIN_PREFIX):
         path = Path(model).expanduser()
         if path.is_dir():
-            name = prefix + str(path.resolve())
+            return prefix + str(path.resolve())
+    return name
+
+
+def checked_name(raw: str) -> str:
+    """A candidate typed by hand, checked offline (nothing downloaded, torch not imported),
+    as the list and the configuration will name it: a catalog name as is, a model folder
+    by its absolute path (``frozen:`` kept); UserError (one line) for a baseline, an
+    unknown name, or a model that is not on this machine (``config.json`` and weights)."""
+    name = canonical(raw)
     spec = get(name)
     if spec.baseline:
         raise UserError(f"{name} is a baseline: it always runs, beside the candidates")
@@ -408,8 +416,8 @@ def resolve(names: Iterable[str] | None, *, where: str = "models") -> list[str]:
         if not name:
             continue
         spec = get(name)
-        if not spec.baseline and name not in out:
-            out.append(name)
+        if not spec.baseline and canonical(name) not in map(canonical, out):
+            out.append(name)  # as given (./m and /data/m: one candidate, the first name)
     if len(out) < MIN_CANDIDATES:
         given = ", ".join(out) if out else "none"
         raise UserError(

@@ -89,6 +89,10 @@ class SetupBase(StepScreen):
             lang: list(models)
             for lang, models in ((config and config.models_by_language) or {}).items()
         }
+        # the command line's models stay offered when unselected, as those typed in "add"
+        self._added = tuple(
+            dict.fromkeys([*names, *(m for ms in self.models_by_language.values() for m in ms)])
+        )
         self.settings: dict[str, str] = {
             "epochs": str(config.epochs) if config else "3",
             "max_length": str(config.max_length) if config else "256",

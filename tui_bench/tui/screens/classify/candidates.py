@@ -137,7 +137,10 @@ class CandidatesStep(SetupBase):
         except UserError as exc:
             self.notify(str(exc), title="Model not added", severity="error", timeout=8)
             return
-        if name not in self._offered():
+        offered = self._offered()
+        # the command line's ./models/x and the typed /data/models/x are one model
+        name = next((n for n in offered if cand.canonical(n) == name), name)
+        if name not in offered:
             self._added = (*self._added, name)
         if self.model_scope == EVERY:
             if name not in self.selected_models:
