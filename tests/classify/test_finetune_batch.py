@@ -15,6 +15,7 @@ from finetune_helpers import easy_rows, expected_batch, expected_device, fit_row
 
 from tui_bench.core.classify.events import StepProgress
 from tui_bench.core.classify.final import train_final
+from tui_bench.core.classify.report import _final_section
 from tui_bench.core.classify.report_detail import training_section
 from tui_bench.core.classify.splits import make_folds
 from tui_bench.core.classify.train import TrainJob, run_job
@@ -115,6 +116,22 @@ def test_the_final_model_gets_the_same_batch_that_fits(
     assert card["params"]["batch_size"] == card["training"]["batch_size"] == 4
     assert card["training"]["batch_size_planned"] == planned
     assert card["training"]["device"] == expected_device()
+    assert card["training"]["batch_sizes_out_of_memory"] == _halvings(planned, 5) == [8]
+    # said as a benchmark's candidate says it: in the log (choice.py), report and results
+    assert fm.warning == (
+        f"final model {MINILM} for topic: out of GPU memory at batch 8; trained at batch 4 "
+        f"(planned {planned})"
+    )
+    result = SimpleNamespace(choice={"mode": "top", "model": MINILM, "reason": "best"}, final=[fm])
+    [line] = [x for x in _final_section(result) if x.startswith("- topic:")]
+    assert line.endswith(f"⚠ {fm.warning}")
+    # a training that kept its planned batch says nothing
+    monkeypatch.delenv(OOM_ABOVE)
+    kept = train_final(
+        MINILM, texts, labels, category="topic", language="en", output_dir=tmp_path / "b",
+        quick_epochs=1, seed=0, max_length=16, isolated=False,
+    )  # fmt: skip
+    assert kept.warning is None
 
 
 def test_the_planned_batch_gives_small_data_enough_steps_by_hand() -> None:

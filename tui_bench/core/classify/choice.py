@@ -131,6 +131,8 @@ def _train_finals(
             errors.append(f"final model {model} for {cell.key!r} not saved: {_cause(exc)}")
             continue
         final.append(fm)
+        if fm.warning:
+            publish(Log("warning", fm.warning))
         publish(
             FinalModelSaved(
                 candidate=model,

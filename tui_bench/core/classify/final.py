@@ -45,6 +45,7 @@ from sklearn.pipeline import Pipeline
 import tui_bench
 from tui_bench.core.classify import candidates as cand
 from tui_bench.core.classify.train import fit_by_epochs, fit_once
+from tui_bench.core.fmt import cell_name
 
 FINAL_EPOCH_FACTOR = 2
 CARD_VERSION = 1
@@ -154,6 +155,8 @@ class FinalModel:
     train_time_s: float
     epochs: int | None
     reason: str
+    #: what the user must know about this model (its batch halved to fit GPU memory)
+    warning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # full precision: reports are rebuilt from it
@@ -287,6 +290,21 @@ def train_final(
         train_time_s=train_time,
         epochs=epochs,
         reason=reason,
+        warning=_halved(f"final model {candidate} for {cell_name(category, language)}", card),
+    )
+
+
+def _halved(head: str, card: dict[str, Any]) -> str | None:
+    """The warning of a fine-tune whose batch was halved to fit GPU memory (the card's
+    training facts), as a benchmark's candidate says it; None otherwise."""
+    training = card.get("training") or {}
+    batch, planned = training.get("batch_size"), training.get("batch_size_planned")
+    if not isinstance(batch, int) or not isinstance(planned, int) or batch >= planned:
+        return None
+    tried = ", ".join(str(b) for b in training.get("batch_sizes_out_of_memory") or [])
+    return (
+        f"{head}: out of GPU memory at batch {tried or planned}; trained at batch {batch} "
+        f"(planned {planned})"
     )
 
 

@@ -455,6 +455,7 @@ def fit_transformer(
         "max_length": length,
         "batch_size": batch,
         "batch_size_planned": planned,
+        "batch_sizes_out_of_memory": too_big,  # the probe's, before the batch that fit
         "learning_rate": lr,
         "parameters": params,
         "load_s": load_s,

@@ -401,7 +401,7 @@ def _final_section(result: ClassifyResult) -> list[str]:
             lines.append(
                 f"- {_esc(cell_name(fm.category, fm.language))}: {fm.candidate}, "
                 f"{fm.n_samples} rows, {fm.train_time_s:.2f} s → `{Path(fm.model_path).name}`, "
-                f"`{Path(fm.card_path).name}`"
+                f"`{Path(fm.card_path).name}`" + (f" ⚠ {_esc(fm.warning)}" if fm.warning else "")
             )
         lines.append("")
     errors = choice.get("errors") or []

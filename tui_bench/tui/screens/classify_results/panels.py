@@ -147,6 +147,8 @@ def archived_final_text(result: Any) -> Content:
             f" for {cell_name(f.category, f.language)}: {f.model_path}",
             (f" + {Path(f.card_path).name}\n", "$text-muted"),
         ]
+        if f.warning:
+            lines.append((f"  ⚠ {f.warning}\n", "$text-warning"))
     lines.append(
         (
             "A run opened from the history: to train another final model, run the "
