@@ -170,7 +170,8 @@ def test_cli_override_and_reports_record_the_fallback(tmp_path: Path) -> None:
     data = run_quickstart(tmp_path / "out2", "--repack", "off")
     assert data["models"][0]["info"]["repack"] is False
     assert "fallback" not in data["models"][0]["info"]
-    assert not any(r["flags"] for r in data["requests"])
+    # no repack flag; a busy host may put the worker's rate and llama.cpp's 5% apart
+    assert all(set(r["flags"]) <= {FLAG_RATE_MISMATCH} for r in data["requests"])
 
 
 @pytest.mark.real
