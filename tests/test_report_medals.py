@@ -60,10 +60,11 @@ def test_one_value_is_never_a_verdict_and_a_lone_model_is_first() -> None:
     a, b = placings(recs, ["a", "b"], "decode_tps")
     assert a.place == b.place == 1 and a.tied and b.tied and b.ci95 is None
     (alone,) = placings(from_rates({"solo": [50.0, 60.0]}), ["solo"], "decode_tps")
-    assert (alone.place, alone.medal, alone.tied) == (1, "🥇", False)
+    assert (alone.place, alone.medal, alone.tied) == (1, None, False)  # nothing compared
+    assert alone.as_dict()["medal"] is None and alone.as_dict()["place"] == 1
     # a model without a valid value has no place
     none = placings(from_rates({"a": [1.0, 2.0]}), ["a", "ghost"], "decode_tps")
-    assert [(p.model, p.place, p.medal) for p in none] == [("a", 1, "🥇"), ("ghost", None, None)]
+    assert [(p.model, p.place, p.medal) for p in none] == [("a", 1, None), ("ghost", None, None)]
 
 
 def test_task_winners_say_ties_per_task() -> None:

@@ -7,9 +7,9 @@ with the best model of the place above it, with the statistics of ``tui-bench co
 its bootstrap 95% interval, the Mann-Whitney U p-value). A model gets a place of its own
 only when that interval excludes zero; otherwise it shares the place ("tied"). Places are
 counted as in sport: two models tied first are both first, the next one is third. A
-place of one of the first three is a medal; a model alone with a value takes the first
-place, having no one to tie with. With fewer than two values on either side there is no
-interval: tied, never a verdict from one sample.
+place of one of the first three is a medal. A model alone with a value takes the first
+place, having no one to tie with, but no medal: nothing was compared. With fewer than two
+values on either side there is no interval: tied, never a verdict from one sample.
 
 The values are those the aggregates use (:func:`~tui_bench.core.summary.counts_for_timing`),
 so a median here is the median the report prints.
@@ -50,6 +50,7 @@ class Placing:
     rel_diff: float | None = None
     ci95: tuple[float, float] | None = None
     p_value: float | None = None
+    alone: bool = False  # the only model with a value: first, with no one to beat
 
     @property
     def tied(self) -> bool:
@@ -57,8 +58,11 @@ class Placing:
 
     @property
     def medal(self) -> str | None:
-        """🥇, 🥈 or 🥉 for the first three places (shared when tied), else None."""
-        return MEDALS[self.place - 1] if self.place is not None and self.place <= 3 else None
+        """🥇, 🥈 or 🥉 for the first three places (shared when tied), else None (also
+        for a model alone: a medal is won against someone)."""
+        if self.alone or self.place is None or self.place > 3:
+            return None
+        return MEDALS[self.place - 1]
 
     def as_dict(self, digits: int = 4) -> dict[str, Any]:
         medal = None if self.medal is None else MEDAL_NAMES[MEDALS.index(self.medal)]
@@ -149,7 +153,16 @@ def placings(
             tied = tuple(n for n in names if n != p.model)
             out.append(
                 Placing(
-                    p.model, p.n, p.median, place, tied, p.against, p.rel_diff, p.ci95, p.p_value
+                    p.model,
+                    p.n,
+                    p.median,
+                    place,
+                    tied,
+                    p.against,
+                    p.rel_diff,
+                    p.ci95,
+                    p.p_value,
+                    alone=len(order) == 1,
                 )
             )
         place += len(group)
