@@ -92,3 +92,45 @@ async def test_a_missing_run_is_a_message_not_a_crash() -> None:
             lambda: "cannot load run 999" in text_of(app, "#results-head"),
         )
         assert app.is_running
+
+
+async def test_chart_titles_fit_their_canvas_at_80_columns() -> None:
+    """plotext drops a title wider than its canvas: each chart shows its title, its short
+    one, or that cut with "…", whichever plotext will draw at the chart's width."""
+    import re
+
+    from tui_bench.tui.widgets.charts import MetricChart
+
+    ids = fill_history()
+    app = make_app()
+    long_name = "a-model-name-13"
+    async with app.run_test(size=SIZE) as pilot:
+        results = await open_results(pilot, app, ids["baseline"])
+        decode = results.query_one("#chart-decode", MetricChart)
+        shown = []
+        for width, labels in (
+            (100, ["fast"]),
+            (80, ["fast"]),
+            (80, [long_name]),
+            (60, [long_name]),
+        ):
+            await pilot.resize_terminal(width, 24)
+            await pilot.pause()
+            decode.set_data(
+                "decode tok/s (higher is better)",
+                labels,
+                [5.0],
+                [4.0],
+                short="decode tok/s ↑ better",
+            )
+            title = decode.fitted_title()
+            decode.plt.plotsize(decode.size.width, decode.size.height)
+            drawn = re.sub(r"\x1b\[[0-9;]*m", "", decode.plt.build())
+            assert title and title in drawn.splitlines()[0], (width, labels, title)
+            shown.append(title)
+        assert shown[:3] == [
+            "decode tok/s (higher is better)",
+            "decode tok/s (higher is better)",  # 39 columns beside "fast"
+            "decode tok/s ↑ better",
+        ]
+        assert shown[3].endswith("…") and "decode tok/s ↑ better".startswith(shown[3][:-1])

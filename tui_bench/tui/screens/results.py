@@ -74,12 +74,12 @@ class ResultsScreen(Screen[None]):
                 with Vertical(classes="chart"):
                     yield MetricChart(id="chart-decode")
                     yield Static(
-                        legend("median (p50)", "slow tail (p99 of TPOT, as tok/s)"),
+                        legend("median", "slow tail (p99 TPOT, as tok/s)"),
                         classes="legend",
                     )
                 with Vertical(classes="chart"):
                     yield MetricChart(id="chart-ttft")
-                    yield Static(legend("median (p50)", "p99"), classes="legend")
+                    yield Static(legend("median", "p99"), classes="legend")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -241,10 +241,18 @@ class ResultsScreen(Screen[None]):
         tpot = [g.metrics["tpot_ms"] for g in groups]
         slow = [1000.0 / t.p99 if t.p99 else None for t in tpot]
         self.query_one("#chart-decode", MetricChart).set_data(
-            "decode tok/s (higher is better)", names, [d.median for d in dec], slow
+            "decode tok/s (higher is better)",
+            names,
+            [d.median for d in dec],
+            slow,
+            short="decode tok/s ↑ better",
         )
         self.query_one("#chart-ttft", MetricChart).set_data(
-            "TTFT ms (lower is better)", names, [t.median for t in ttft], [t.p99 for t in ttft]
+            "TTFT ms (lower is better)",
+            names,
+            [t.median for t in ttft],
+            [t.p99 for t in ttft],
+            short="TTFT ms ↓ better",
         )
 
     # -- actions ------------------------------------------------------------------------
