@@ -44,7 +44,8 @@ def history(
     limit: int,
     fmt: str,
 ) -> int:
-    """List past runs with status, success rate and mean latency."""
+    """List past runs with status, success rate and mean latency (TTFT ms and e2e ms: the
+    mean of each run's measured requests)."""
     from tui_bench.core.store import Store
 
     if scenario_id is not None and plan_name is not None and scenario_id != plan_name:
@@ -122,23 +123,24 @@ def _history_table(rows: list[Any], db: Path) -> None:
     if not rows:
         click.echo(f"no runs in {db}")
         return
+    # 80 columns hold a row: the minute it started, ok/n with its rate, the label if any
+    labels = any(r.label for r in rows)
     cells = [
         [
             r.id,
             r.kind,
             r.plan,
             r.status,
-            (r.started_at or "")[:19].replace("T", " "),
-            pct(r.success_rate),
-            f"{r.n_ok or 0}/{r.n_measured or 0}",
+            (r.started_at or "")[:16].replace("T", " "),
+            f"{r.n_ok or 0}/{r.n_measured or 0} {pct(r.success_rate)}",
             num(r.mean_ttft_ms, 1),
             num(r.mean_e2e_ms, 0),
-            r.label or "",
+            *([r.label or ""] if labels else []),
         ]
         for r in rows
     ]
-    headers = ["id", "kind", "plan", "status", "started", "success", "ok/n"]
-    click.echo(table([*headers, "mean TTFT ms", "mean e2e ms", "label"], cells))
+    headers = ["id", "kind", "plan", "status", "started", "ok/n", "TTFT ms", "e2e ms"]
+    click.echo(table([*headers, *(["label"] if labels else [])], cells))
 
 
 def _run_id(store: Any, value: str) -> int:
