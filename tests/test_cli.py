@@ -142,7 +142,24 @@ def test_run_history_report_compare(bench_home: Path, tmp_path: Path) -> None:
         )
     )
     assert len(rows) == 1 and rows[0]["id"] == "2"
-    assert "mock" in _cli(bench_home, "history", "--plan", "mock").stdout
+    listed = _cli(bench_home, "history", "--plan", "mock").stdout.splitlines()
+    assert listed[0].split() == [
+        "id",
+        "kind",
+        "plan",
+        "status",
+        "started",
+        "ok/n",
+        "TTFT",
+        "ms",
+        "e2e",
+        "ms",
+    ]
+    ok = f"{runs[0]['n_ok']}/{runs[0]['n_measured']} 100%"  # one fact: the rate is ok/n
+    assert listed[2].startswith(
+        f"2   llm   mock  completed  {runs[0]['started_at'][:16].replace('T', ' ')}  {ok}"
+    )
+    assert max(map(len, listed)) <= 80  # a row a line on an 80-column terminal
     assert "no runs" in _cli(bench_home, "history", "--plan", "other").stdout
 
     rebuilt = tmp_path / "rebuilt"
