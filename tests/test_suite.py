@@ -109,8 +109,10 @@ def test_the_same_plan_twice_gets_two_folders(cli: Cli, tmp_path: Path) -> None:
 
 def test_ctrl_c_keeps_what_finished_and_compares_it(bench_home: Path, tmp_path: Path) -> None:
     quick = _mock(tmp_path / "quick.toml", "quick")
-    # a second a request: the interrupt sent after the first lands while the second runs
-    slow = _mock(tmp_path / "slow.toml", "slow", rate=20, tokens=21)
+    # 3 s a request: the interrupt sent after the first lands while the second runs, even
+    # on a host so busy that the signal takes a second to arrive (at 1 s a request, with
+    # both cores busy, the second request had sometimes finished: 2 ok instead of 1)
+    slow = _mock(tmp_path / "slow.toml", "slow", rate=4, tokens=13)
     out = tmp_path / "suite"
     proc = subprocess.Popen(
         tui_bench_cmd("suite", str(quick), str(slow), str(quick), "-o", str(out)),
