@@ -212,3 +212,22 @@ def test_bad_input_is_one_line_and_exit_2(
     code, _, err = cli(*[a.format(**names) for a in args])
     assert code == 2
     assert err.count("\n") == 1 and err.startswith(message.format(**names))
+
+
+def test_a_change_inside_one_percent_is_within_noise_unless_the_gate_is_stricter() -> None:
+    """Every candidate request decodes 0.5% slower: significant, within noise; a gate at
+    0.2% judges changes down to its own size, and that one regresses."""
+    from report_helpers import from_rates
+
+    from tui_bench.core.compare.gate import compare_metric
+
+    rates = [100.0 + 0.01 * i for i in range(10)]
+    base = from_rates({"m": rates})
+    cand = from_rates({"m": [r * 0.995 for r in rates]})
+    m = compare_metric("decode_tps", base, cand, threshold=None)
+    assert m.p_value is not None and m.p_value < 0.05
+    assert m.rel_diff == pytest.approx(-0.005, abs=1e-4)
+    assert m.verdict == "within noise" and not m.regression
+    assert compare_metric("decode_tps", base, cand, threshold=0.05).verdict == "within noise"
+    strict = compare_metric("decode_tps", base, cand, threshold=0.002)
+    assert strict.verdict == "slower" and strict.regression

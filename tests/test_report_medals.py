@@ -78,3 +78,16 @@ def test_task_winners_say_ties_per_task() -> None:
     assert [p["place"] for p in analysis["places"]] == [1, 1]
     assert code["text"] == "a (305.0) > b (100.0)"
     assert [(p["model"], p["medal"]) for p in code["places"]] == [("a", "gold"), ("b", "silver")]
+
+
+def test_a_difference_inside_the_noise_band_shares_the_place() -> None:
+    """b decodes 0.1% slower than a on every request: significant (no overlap), but the
+    whole interval lies within ±1%, so they share the first place; c, 10% slower, is third."""
+    a = [100.0 + 0.01 * i for i in range(8)]
+    recs = from_rates({"a": a, "b": [x * 0.999 for x in a], "c": [x * 0.9 for x in a]})
+    got = {p.model: p for p in placings(recs, ["a", "b", "c"], "decode_tps")}
+    b = got["b"]
+    assert b.p_value is not None and b.p_value < 0.05 and b.ci95 is not None
+    assert -0.01 <= b.ci95[0] <= b.ci95[1] < 0  # lower for sure, by less than 1%
+    assert (got["a"].place, b.place, got["c"].place) == (1, 1, 3)
+    assert b.tied_with == ("a",) and got["c"].medal == "🥉"

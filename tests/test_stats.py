@@ -58,3 +58,26 @@ def test_compare_verdicts() -> None:
         compare("decode_tps", [100.0], [120.0, 121.0], higher_is_better=True).verdict
         == "not enough data"
     )
+
+
+def test_a_significant_change_inside_one_percent_is_within_noise() -> None:
+    """Peak RSS of two runs 60 KiB apart out of 223 MB, every request: Mann-Whitney and
+    the interval both say "changed", but the whole interval lies inside ±1%."""
+    from tui_bench.core.stats import NOISE, within_noise
+
+    base = [223_732.0 + i for i in range(12)]
+    cand = [223_672.0 + i for i in range(12)]
+    c = compare("peak_rss_kb", base, cand, higher_is_better=False)
+    assert c.p_value < 0.05 and c.ci95[1] < 0  # significant: every candidate is lower
+    assert c.rel_diff == pytest.approx((223_677.5 - 223_737.5) / 223_737.5)  # -0.027%
+    assert c.verdict == "within noise"
+    # the band's edges: inside up to ±NOISE included, a hair beyond it is a change
+    assert within_noise((-NOISE, NOISE)) and not within_noise((-NOISE, NOISE + 1e-9))
+    assert not within_noise(None)
+    # the same samples judged with a band narrower than the change: "faster" (lower RSS)
+    assert (
+        compare("peak_rss_kb", base, cand, higher_is_better=False, noise=1e-4).verdict == "faster"
+    )
+    # a 1.5% change whose interval reaches beyond 1% stays a change
+    step = [x * 1.015 for x in base]
+    assert compare("decode_tps", base, step, higher_is_better=True).verdict == "faster"

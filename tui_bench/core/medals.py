@@ -5,7 +5,8 @@ Models are ordered by the median of a metric (its better direction from
 with the best model of the place above it, with the statistics of ``tui-bench compare``
 (:func:`tui_bench.core.compare.significance.samples`: the relative difference of medians,
 its bootstrap 95% interval, the Mann-Whitney U p-value). A model gets a place of its own
-only when that interval excludes zero; otherwise it shares the place ("tied"). Places are
+only when that interval excludes zero and does not lie within ±1% (``stats.NOISE``: a
+difference too small to matter); otherwise it shares the place ("tied"). Places are
 counted as in sport: two models tied first are both first, the next one is third. A
 place of one of the first three is a medal. A model alone with a value takes the first
 place, having no one to tie with, but no medal: nothing was compared. With fewer than two
@@ -25,6 +26,7 @@ from typing import Any
 from tui_bench.core.compare.significance import samples as compare_samples
 from tui_bench.core.fmt import MISSING, num, signed_pct
 from tui_bench.core.results import RequestRecord
+from tui_bench.core.stats import within_noise
 from tui_bench.core.summary import METRIC, counts_for_timing
 
 MEDALS = ("🥇", "🥈", "🥉")
@@ -130,7 +132,7 @@ def placings(
             continue
         leader = groups[-1][0]
         t = compare_samples(data[leader.model], data[m], higher_is_better=spec.higher_is_better)
-        own = _distinct(t.ci95)
+        own = _distinct(t.ci95) and not within_noise(t.ci95)
         placing = Placing(
             m,
             len(data[m]),

@@ -16,9 +16,10 @@ from tui_bench.core.summary import METRIC, RunSummary
 
 RULE = (
     "A model has a place of its own only when the 95% bootstrap interval of the difference "
-    "of medians to the best model of the place above excludes zero (as `tui-bench compare` "
-    "computes it, with the Mann-Whitney p-value beside it); otherwise it shares that place: "
-    "**tied**. A place is counted as in sport (two tied first, the next is third)."
+    "of medians to the best model of the place above excludes zero and does not lie within "
+    "±1% (as `tui-bench compare` computes it, with the Mann-Whitney p-value beside it); "
+    "otherwise it shares that place: **tied**. A place is counted as in sport (two tied "
+    "first, the next is third); a model alone is first without a medal."
 )
 
 

@@ -4,7 +4,9 @@
 - sd: sample standard deviation (ddof=1)
 - ci95: Student-t interval of the mean
 - comparisons: relative difference of medians with a bootstrap 95% interval, a
-  Mann-Whitney U p-value and a verdict; never a verdict from a single sample.
+  Mann-Whitney U p-value and a verdict; never a verdict from a single sample; a change
+  whose whole interval lies within ±``NOISE`` (1%) is "within noise", not faster or
+  slower (as Criterion's noise threshold: significant, too small to matter).
 - corrected resampled t: the mean of paired differences measured on overlapping
   train/test splits (cross-validation), its interval widened as Nadeau & Bengio (2003)
   correct it.
@@ -92,7 +94,16 @@ def bootstrap_ci(
     return float(lo), float(hi)
 
 
-Verdict = Literal["faster", "slower", "no significant difference", "not enough data"]
+Verdict = Literal[
+    "faster", "slower", "within noise", "no significant difference", "not enough data"
+]
+#: a significant change whose 95% interval lies within ±NOISE is "within noise"
+NOISE = 0.01
+
+
+def within_noise(ci: tuple[float, float] | None, noise: float = NOISE) -> bool:
+    """The whole interval of a relative change inside ±``noise`` (ends included)."""
+    return ci is not None and -noise <= ci[0] and ci[1] <= noise
 
 
 @dataclass
@@ -127,12 +138,14 @@ def compare(
     alpha: float = 0.05,
     n_resamples: int = 5000,
     seed: int = 0,
+    noise: float = NOISE,
 ) -> Comparison:
     """Baseline vs candidate on one metric.
 
     The verdict is "faster"/"slower" only when the Mann-Whitney test rejects equality at
     ``alpha`` *and* the bootstrap interval of the relative difference of medians excludes
-    zero; with fewer than two samples on either side it is "not enough data".
+    zero, and "within noise" instead when that interval lies within ±``noise``; with
+    fewer than two samples on either side it is "not enough data".
     """
     import numpy as np
 
@@ -173,7 +186,7 @@ def compare(
     verdict: Verdict = "no significant difference"
     if rel is not None and ci is not None and p < alpha and (ci[0] > 0 or ci[1] < 0):
         better = rel > 0 if higher_is_better else rel < 0
-        verdict = "faster" if better else "slower"
+        verdict = "within noise" if within_noise(ci, noise) else ("faster" if better else "slower")
     return Comparison(
         metric, higher_is_better, int(a.size), int(b.size), med_a, med_b, rel, ci, p, verdict
     )

@@ -81,6 +81,7 @@ def status_content(status: str) -> Content:
 VERDICT_STYLE = {
     "faster": "$success bold",
     "slower": "$error bold",
+    "within noise": "italic",
     "no significant difference": "italic",
     "not enough data": "$warning",
 }

@@ -20,6 +20,7 @@ from tui_bench.core.compare.runs import caveats
 from tui_bench.core.compare.sources import RunSource
 from tui_bench.core.errors import UserError
 from tui_bench.core.results import RequestRecord
+from tui_bench.core.stats import NOISE
 from tui_bench.core.summary import METRIC, attempted, counts_for_timing
 
 # what "compare" checks unless told otherwise; "quality" stands for every score present
@@ -49,7 +50,8 @@ METHOD = {
     "attempted measured requests",
     "samples": "relative difference of medians (candidate - baseline) / baseline, its "
     "bootstrap 95% interval (5000 resamples), two-sided Mann-Whitney U p-value; changed "
-    "when p < 0.05 and the interval excludes 0",
+    "when p < 0.05 and the interval excludes 0; within noise instead when that interval "
+    "lies within ±1% (or within the gate's threshold, if smaller)",
     "success_rate": "Fisher's exact test on successes and failures (changed when p < "
     "0.05); Newcombe's 95% interval of the difference of rates, divided by the baseline rate",
     "mde": "smallest change detectable with 80% power at alpha 0.05: for samples "
@@ -136,7 +138,7 @@ def _verdict(key: str, t: significance.Tested, higher_is_better: bool) -> str:
     if t.changed is None:
         return "too few samples"
     if t.changed == 0:
-        return "no significant difference"
+        return "within noise" if t.within_noise else "no significant difference"
     better = (t.changed > 0) == higher_is_better
     if key in SPEED:
         return "faster" if better else "slower"
@@ -163,7 +165,11 @@ def compare_metric(
         t = significance.proportions(sum(r.ok for r in a), len(a), sum(r.ok for r in b), len(b))
     else:
         t = significance.samples(
-            _values(baseline, key), _values(candidate, key), higher_is_better=m.higher_is_better
+            _values(baseline, key),
+            _values(candidate, key),
+            higher_is_better=m.higher_is_better,
+            # a gate stricter than the noise band judges changes down to its own size
+            noise=NOISE if threshold is None else min(NOISE, threshold),
         )
     verdict = _verdict(key, t, m.higher_is_better)
     regression = (

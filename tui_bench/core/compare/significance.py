@@ -24,7 +24,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tui_bench.core.stats import Comparison, compare
+from tui_bench.core.stats import NOISE, Comparison, compare
 
 ALPHA = 0.05
 POWER = 0.80
@@ -49,6 +49,8 @@ class Tested:
     changed: int | None
     mde: float | None
     mde_note: str | None = None
+    #: significant, but the whole interval within the noise band (``stats.NOISE``)
+    within_noise: bool = False
 
 
 def _finite(values: Sequence[float | None]) -> list[float]:
@@ -89,11 +91,21 @@ def sample_mde(
 
 
 def samples(
-    baseline: Sequence[float | None], candidate: Sequence[float | None], *, higher_is_better: bool
+    baseline: Sequence[float | None],
+    candidate: Sequence[float | None],
+    *,
+    higher_is_better: bool,
+    noise: float = NOISE,
 ) -> Tested:
     a, b = _finite(baseline), _finite(candidate)
     c: Comparison = compare(
-        "x", a, b, higher_is_better=higher_is_better, alpha=ALPHA, n_resamples=N_RESAMPLES
+        "x",
+        a,
+        b,
+        higher_is_better=higher_is_better,
+        alpha=ALPHA,
+        n_resamples=N_RESAMPLES,
+        noise=noise,
     )
     p = c.p_value
     if p is not None and not math.isfinite(p):
@@ -116,6 +128,7 @@ def samples(
         changed,
         mde,
         note,
+        within_noise=c.verdict == "within noise",
     )
 
 

@@ -352,7 +352,8 @@ class CompareScreen(GateMixin):
         "Baseline vs candidate, per model present in both runs, on their measured, valid "
         "requests. Δ is the relative difference of medians (candidate − baseline) / baseline, "
         "with a bootstrap 95% interval; p is a two-sided Mann-Whitney U test. The verdict is "
-        "faster or slower only when p < 0.05 and the interval excludes zero; with fewer than "
+        "faster or slower only when p < 0.05 and the interval excludes zero (within noise "
+        "when it lies inside ±1%); with fewer than "
         "two samples on either side there is no verdict. t sets a regression threshold: "
         "the gate's verdict (compare --fail-if-regression's) shows under the table."
     )

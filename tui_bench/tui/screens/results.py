@@ -43,7 +43,8 @@ class ResultsScreen(Screen[None]):
     HELP = (
         "The ranking of one run: one row per model, medians of its measured, valid "
         "requests (warm-ups never count). Medals follow the sort metric, and only where the "
-        "difference to the model above beats chance (its 95% interval excludes zero): = marks "
+        "difference to the model above beats chance (its 95% interval excludes zero and "
+        "reaches beyond ±1%): = marks "
         "a shared place (tied). A ⚑ beside a number "
         "means a validity flag concerns it (see the flags column and the legend). Success is "
         "green when it meets the plan's threshold. Export writes report.md, data.json, "
