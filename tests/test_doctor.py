@@ -74,9 +74,14 @@ def test_system_info_is_parsed_by_backend() -> None:
     assert backends == ["CPU"] and sections == {"CPU": {"AVX": "1", "AVX2": "0"}}
 
 
-def _test(repack: bool, tps: float | None, sig: str | None = None) -> SelfTest:
+def _test(
+    repack: bool, tps: float | None, sig: str | None = None, gaps: list[float] | None = None
+) -> SelfTest:
+    """A self-test decoding at ``tps``: 15 gaps between its 16 tokens around 1000/tps ms
+    (a spread of ±0.7%), or ``gaps`` as given."""
     if tps is not None:
-        return SelfTest(repack=repack, ok=True, n_out=16, decode_tps=tps)
+        itl = gaps if gaps is not None else [1000 / tps * (1 + (i - 7) / 1000) for i in range(15)]
+        return SelfTest(repack=repack, ok=True, n_out=16, decode_tps=tps, itl_ms=itl)
     return SelfTest(repack=repack, ok=False, crashed=sig is not None, signal=sig, stage="decode")
 
 
@@ -86,13 +91,49 @@ def test_recommendation_follows_the_two_self_tests() -> None:
         "repacking crashes on this host (the worker was killed by SIGSEGV): keep repack = "
         '"auto" (it falls back to repacking off) or set repack = false'
     )
+    # gaps of 20 ms (on) against 25 ms (off), no overlap: -20% with its interval
     faster = recommend(_test(True, 50.0), _test(False, 40.0))
-    assert faster.startswith("both work: repacking on decodes 25% faster than off")
-    assert faster.endswith('keep repack = "auto"')
+    assert faster.startswith(
+        "both work: repacking on decodes faster than off (50 vs 40 tok/s; median gap between "
+        "tokens -20.0%, 95% CI -20."
+    )
+    assert "over 15 + 15 gaps" in faster and faster.endswith('keep repack = "auto"')
     slower = recommend(_test(True, 30.0), _test(False, 40.0))
-    assert "25% slower" in slower and slower.endswith("consider repack = false on this host")
+    assert "decodes slower than off (30 vs 40 tok/s; median gap between tokens +33.3%" in slower
+    assert slower.endswith("consider repack = false on this host")
     assert recommend(_test(True, 30.0), _test(False, None, "SIGBUS")).startswith(
         "repacking off fails"
+    )
+
+
+def test_two_rates_the_gaps_cannot_tell_apart_keep_the_default() -> None:
+    """The same 15 gaps in another order: 41 vs 40 tok/s is what the rates say, but the
+    test sees no difference, so no "faster" and no advice to change the setting."""
+    gaps = [
+        24.0,
+        26.0,
+        25.0,
+        23.0,
+        27.0,
+        25.5,
+        24.5,
+        22.0,
+        28.0,
+        25.0,
+        24.0,
+        26.0,
+        23.5,
+        26.5,
+        25.0,
+    ]
+    tied = recommend(_test(True, 41.0, gaps=gaps[::-1]), _test(False, 40.0, gaps=gaps))
+    assert tied.startswith("both work, too close to tell apart (41 vs 40 tok/s; median gap")
+    assert "+0.0%" in tied and tied.endswith('keep repack = "auto"')
+    # a report stored before the gaps were kept: the rates, no verdict
+    old = recommend(_test(True, 50.0, gaps=[]), _test(False, 40.0, gaps=[]))
+    assert (
+        old
+        == 'both work (50 vs 40 tok/s, one short decode each: not compared): keep repack = "auto"'
     )
 
 

@@ -95,6 +95,8 @@ class SelfTest:
     error: str | None = None
     repack_applied: bool | None = None  # what the worker reported (info["repack"])
     threadpool: dict[str, Any] | None = None
+    #: the gaps between consecutive tokens (ms): what the two settings are compared on
+    itl_ms: list[float] = field(default_factory=list)
 
 
 @dataclass

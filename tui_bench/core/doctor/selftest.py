@@ -1,5 +1,10 @@
 """The self-test: 16 tokens of SmolLM2 with weight repacking on, then off, each in its
 own worker process, and the recommendation that follows.
+
+When both decode, the recommendation compares the two settings on their gaps between
+consecutive tokens (15 a side) with the statistics of ``tui-bench compare`` (difference
+of medians, bootstrap 95% interval, Mann-Whitney p): "faster" or "slower" only when those
+say so, else the two cannot be told apart and the default stays.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ async def _selftest(repack: bool, path: Path) -> SelfTest:
         )
         result.n_out = record.n_out
         result.decode_tps = record.decode_tps
+        result.itl_ms = [round(x, 4) for x in record.itl_ms]
         result.ok = record.ok and record.decode_tps is not None
         if not result.ok:
             result.stage = "decode"
@@ -89,11 +95,24 @@ def recommend(on: SelfTest, off: SelfTest) -> str:
         return 'repacking off fails on this host: keep repack = "auto" or set repack = true'
     if not on.ok and not off.ok:
         return "llama.cpp decodes with neither setting on this host: see the errors above"
+    from tui_bench.core.fmt import signed_pct
+    from tui_bench.core.stats import compare
+
     assert on.decode_tps is not None and off.decode_tps is not None
-    diff = 100.0 * (on.decode_tps / off.decode_tps - 1.0)
-    word = "faster" if diff >= 0 else "slower"
-    advice = 'keep repack = "auto"' if diff >= 0 else "consider repack = false on this host"
-    return (
-        f"both work: repacking on decodes {abs(diff):.0f}% {word} than off "
-        f"({SELFTEST_TOKENS} tokens, a rough figure): {advice}"
+    rates = f"{on.decode_tps:.0f} vs {off.decode_tps:.0f} tok/s"
+    c = compare("itl_ms", off.itl_ms, on.itl_ms, higher_is_better=False)
+    if c.ci95 is None or c.rel_diff is None or c.p_value is None:  # a report of an older run
+        return f'both work ({rates}, one short decode each: not compared): keep repack = "auto"'
+    gaps = (
+        f"{rates}; median gap between tokens {signed_pct(c.rel_diff)}, 95% CI "
+        f"{signed_pct(c.ci95[0])} to {signed_pct(c.ci95[1])}, p {c.p_value:.2g}, over "
+        f"{c.n_candidate} + {c.n_baseline} gaps"
     )
+    if c.verdict == "faster":
+        return f'both work: repacking on decodes faster than off ({gaps}): keep repack = "auto"'
+    if c.verdict == "slower":
+        return (
+            f"both work: repacking on decodes slower than off ({gaps}): consider repack = "
+            "false on this host"
+        )
+    return f'both work, too close to tell apart ({gaps}): keep repack = "auto"'
