@@ -61,3 +61,37 @@ def test_recommendations_from_a_run() -> None:
     ]
     assert [p.model for p in analysis.dominated] == ["worse"]
     assert not code.scored and [p.model for p in code.speed_order] == ["small", "big"]
+    # by the task's places: the same front (small's speed has a place of its own)
+    run = front_run()
+    placed, _ = recommendations(run.summary, run.records)
+    assert [(p.model, p.speed_place) for p in placed.front] == [("big", 3), ("small", 1)]
+    assert [p.model for p in placed.dominated] == ["worse"]
+
+
+def test_a_speed_the_statistics_cannot_tell_apart_is_as_fast() -> None:
+    """sloppy's median is 0.25 tok/s above careful's, within the spread of both: by medians
+    alone it would be "faster" and on the front; by the task's places the two are tied on
+    speed, so careful, better on quality, dominates it."""
+    from report_helpers import rec, run_data
+
+    from tui_bench.core.medals import placings
+
+    recs = []
+    for i, r in enumerate([100.0, 104.0, 96.0, 102.0, 98.0, 101.0]):
+        recs.append(rec(len(recs), "careful", rate=r, quality={"composite": 0.8}))
+        sloppy = r + 1.0 if i % 2 else r - 0.5  # median 100.75 against 100.5
+        recs.append(rec(len(recs), "sloppy", rate=sloppy, quality={"composite": 0.4}))
+    data = run_data(recs, ["careful", "sloppy"])
+    assert [(p.model, p.place) for p in placings(recs, ["careful", "sloppy"], "decode_tps")] == [
+        ("sloppy", 1),
+        ("careful", 1),
+    ]
+    (by_median,) = recommendations(data.summary)
+    assert [p.model for p in by_median.front] == ["careful", "sloppy"]
+    (by_place,) = recommendations(data.summary, data.records)
+    assert [p.model for p in by_place.front] == ["careful"]
+    assert [p.model for p in by_place.dominated] == ["sloppy"]
+    assert by_place.as_dict()["front"][0]["decode_place"] == 1
+    # tied on speed and equal on quality: both on the front, the second "as fast"
+    both = advise("qa", [Point("x", 0.5, 100.0, 1), Point("y", 0.5, 101.0, 1)])
+    assert both.text == "qa: y, quality 0.50 at 101.0 tok/s; x as fast (tied) at quality 0.50"

@@ -251,7 +251,7 @@ def charts(summary: RunSummary, records: Sequence[RequestRecord]) -> dict[str, s
         DECODE: lambda: decode_chart(summary, records),
         TTFT: lambda: ttft_chart(summary),
         QUALITY: lambda: quality_chart(summary),
-        FRONT: lambda: front_chart(recommendations(summary)),
+        FRONT: lambda: front_chart(recommendations(summary, records)),
     }
     return {name: make[name]() for name in names(summary)}
 

@@ -35,7 +35,7 @@ def json_fields(summary: RunSummary, records: Sequence[RequestRecord]) -> dict[s
     return {
         "medals": medals,
         "task_winners": winners,
-        "recommendations": [a.as_dict() for a in recommendations(summary)],
+        "recommendations": [a.as_dict() for a in recommendations(summary, records)],
     }
 
 
@@ -80,13 +80,14 @@ def per_task_markdown(summary: RunSummary, records: Sequence[RequestRecord]) -> 
         lines += ["Fastest decoding per task (median tok/s; `=` a tie, `>` a difference):", ""]
         lines += [f"- **{w['task']}**: {w['text']}" for w in winners]
         lines.append("")
-    advice = recommendations(summary)
+    advice = recommendations(summary, records)
     if advice:
         lines += [
             "## Quality against speed per task type",
             "",
             "Per task type, the models no other model beats on both quality (mean composite "
-            "score, compared to two decimals) and speed (median decode tok/s): the Pareto "
+            "score, compared to two decimals) and speed (median decode tok/s, faster only with "
+            "a place of its own on the task, as above; tied speeds are as fast): the Pareto "
             "front, best quality first; a dominated model is no better on either and worse on "
             "one. Without quality scores there is nothing to weigh: speed only.",
             "",

@@ -189,7 +189,7 @@ class ResultsScreen(Screen[None]):
             lines += ["\n  ", (f"{w['task']}: ", "$accent"), w["text"]]
         if len(lines) == 1:
             lines.append(("\n  no valid timings yet", "$text-muted"))
-        advice = recommendations(s)
+        advice = recommendations(s, records)
         if advice:
             lines.append(("\n\nQuality against speed", "bold"))
             lines.append((" (per task type, the models no other beats on both):", "$text-muted"))
