@@ -231,3 +231,34 @@ def test_a_change_inside_one_percent_is_within_noise_unless_the_gate_is_stricter
     assert compare_metric("decode_tps", base, cand, threshold=0.05).verdict == "within noise"
     strict = compare_metric("decode_tps", base, cand, threshold=0.002)
     assert strict.verdict == "slower" and strict.regression
+
+
+def test_a_narrow_terminal_gets_each_metric_on_a_line_or_two() -> None:
+    """The one wide table (the model on every line, for CI logs) does not fit 80 columns:
+    a terminal that narrow gets each model's metrics under it, figures then verdict, and
+    the per-task changes the same way; the same facts, every line within 80 columns."""
+    from report_helpers import from_rates
+
+    from tui_bench.cli.common import table
+    from tui_bench.core.compare import render
+    from tui_bench.core.compare.gate import gate
+    from tui_bench.core.compare.sources import RunSource
+
+    rates = [100.0 + i for i in range(8)]
+    base = RunSource("folder a", {"id": 1, "plan": "p"}, from_rates({"m": rates}))
+    cand = RunSource("folder b", {"id": 2, "plan": "p"}, from_rates({"m": [r / 2 for r in rates]}))
+    result = gate(base, cand, metrics=["decode_tps", "vram_peak_mb"], threshold=0.05)
+    wide = render.terminal(result, table)
+    assert max(map(len, wide.splitlines())) > 80
+    assert render.terminal(result, table, width=200) == wide  # it fits: unchanged
+    narrow = render.terminal(result, table, width=80).splitlines()
+    assert max(map(len, narrow)) <= 80
+    decode = next(i for i, line in enumerate(narrow) if line.startswith("  decode (tok/s) ↑: "))
+    # medians 103.5 and 51.75 (-50%); complete separation of 8 + 8: p = 2 / C(16, 8)
+    assert narrow[decode].startswith("  decode (tok/s) ↑: 103.5 → 51.8, -50.0% [")
+    assert narrow[decode].endswith(f"], p {2 / math.comb(16, 8):.3g}, n 8/8")
+    assert narrow[decode + 1].startswith("      slower: REGRESSION (beyond 5%) (MDE ±")
+    assert "  peak VRAM (MiB) ↓: not measured" in narrow
+    task = narrow.index("m, task analysis")  # the per-task change, under its group
+    assert narrow[task + 1].startswith("  decode (tok/s) ↑: 103.5 → 51.8, -50.0% [")
+    assert narrow[-1] == wide.splitlines()[-1] and narrow[-1].startswith("gate: FAIL")

@@ -280,7 +280,12 @@ def compare(
     elif fmt == "markdown":
         click.echo(render.markdown(result), nl=False)
     else:
-        click.echo(render.terminal(result, table))
+        import shutil
+
+        # a terminal narrower than the table gets the metrics a line or two each; a pipe
+        # or a CI log keeps the one table, the model on every line
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+        click.echo(render.terminal(result, table, width))
     for path in written:
         click.echo(f"written: {path}", err=True)
     if limit is not None and not result.models:

@@ -108,13 +108,44 @@ def markdown(r: GateResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def terminal(r: GateResult, table: Any) -> str:
+def narrow(title: str, rows_: list[list[str]], width: int) -> str:
+    """A table that does not fit ``width`` columns, as lines: ``title``, then per metric
+    its figures on one line and its verdict (and MDE) on the same line when they fit,
+    else on the next."""
+    import textwrap
+
+    lines = [title]
+    for row in rows_:
+        label, better, n, base, cand, delta, interval, p, detectable, word = row
+        head = f"  {label} {'↑' if better == 'higher' else '↓'}: "
+        if word == "not measured":
+            lines.append(f"{head}{word}")
+            continue
+        figures = f"{head}{base} → {cand}, {delta} {interval}, p {p}, n {n}"
+        tail = f"{word} (MDE {detectable.replace('none (', 'none: ').removesuffix(')')})"
+        if len(figures) + 3 + len(tail) <= width:
+            lines.append(f"{figures} · {tail}")
+            continue
+        lines += textwrap.wrap(figures, width, subsequent_indent=" " * 6)
+        lines += textwrap.wrap(tail, width, initial_indent=" " * 6, subsequent_indent=" " * 6)
+    return "\n".join(lines)
+
+
+def terminal(r: GateResult, table: Any, width: int | None = None) -> str:
     """Plain text: the head, the per-model table (``table`` renders headers + rows), what
-    changed per task type, and the gate's line last."""
+    changed per task type, and the gate's line last. With a terminal ``width`` the table
+    does not fit (about 120 columns and more), a model's metrics are listed under it,
+    one or two lines each."""
     parts = ["\n".join(head_lines(r))]
     if r.models:  # one table, the model on every line: greppable in a CI log
         body = [[g.model, *row] for g in r.models for row in rows(g, r.threshold)]
-        parts.append(table(["model", *HEADERS], body))
+        wide = table(["model", *HEADERS], body)
+        if width is not None and max(map(len, wide.splitlines())) > width:
+            wide = "\n\n".join(
+                narrow(f"{g.model} (↑ higher is better, ↓ lower)", rows(g, r.threshold), width)
+                for g in r.models
+            )
+        parts.append(wide)
     if r.tasks:
         # per task type only what changed: the full tables are in compare.md
         changed = [
@@ -124,8 +155,21 @@ def terminal(r: GateResult, table: Any) -> str:
             if m.verdict in CHANGED
         ]
         title = f"per task type ({len(r.tasks)} model × task groups, not gated)"
+        wide = table(["model", "task", *HEADERS], changed) if changed else ""
+        if changed and width is not None and max(map(len, wide.splitlines())) > width:
+            wide = "\n".join(
+                narrow(f"{t.model}, task {t.task}", kept, width)
+                for t in r.tasks
+                if (
+                    kept := [
+                        row
+                        for m, row in zip(t.metrics, rows(t, None), strict=True)
+                        if m.verdict in CHANGED
+                    ]
+                )
+            )
         if changed:
-            parts.append(f"{title}: changes\n" + table(["model", "task", *HEADERS], changed))
+            parts.append(f"{title}: changes\n" + wide)
         else:
             parts.append(f"{title}: no significant change")
     parts.append(gate_line(r))
