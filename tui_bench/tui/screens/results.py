@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,7 +18,7 @@ from tui_bench.core.cost import screen_lines as cost_lines
 from tui_bench.core.load import report as load_report
 from tui_bench.core.medals import task_winners
 from tui_bench.core.metrics import FLAG_TEXT
-from tui_bench.core.recommend import recommendations
+from tui_bench.core.recommend import TaskAdvice, recommendations
 from tui_bench.core.report import RunData, run_data_from_store, write_reports
 from tui_bench.core.store import RunRow
 from tui_bench.core.summary import METRIC
@@ -37,6 +37,8 @@ class Loaded:
     data: RunData
     row: RunRow
     load: dict[str, Any] | None = None  # data.json's "load", for a run with load levels
+    #: quality against speed per task (its places' statistics: once, not at every sort)
+    advice: list[TaskAdvice] = field(default_factory=list)
 
 
 class ResultsScreen(Screen[None]):
@@ -91,7 +93,8 @@ class ResultsScreen(Screen[None]):
         store = self.app.store  # type: ignore[attr-defined]
         data = run_data_from_store(store, self.run_id)
         load = load_report.to_json(data.levels, data.records) if data.levels else None
-        return Loaded(data, store.get_run(self.run_id), load)
+        advice = recommendations(data.summary, data.records)
+        return Loaded(data, store.get_run(self.run_id), load, advice)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -189,7 +192,7 @@ class ResultsScreen(Screen[None]):
             lines += ["\n  ", (f"{w['task']}: ", "$accent"), w["text"]]
         if len(lines) == 1:
             lines.append(("\n  no valid timings yet", "$text-muted"))
-        advice = recommendations(s, records)
+        advice = self.loaded.advice
         if advice:
             lines.append(("\n\nQuality against speed", "bold"))
             lines.append((" (per task type, the models no other beats on both):", "$text-muted"))
