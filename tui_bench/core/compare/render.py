@@ -108,21 +108,25 @@ def markdown(r: GateResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def narrow(title: str, rows_: list[list[str]], width: int) -> str:
-    """A table that does not fit ``width`` columns, as lines: ``title``, then per metric
-    its figures on one line and its verdict (and MDE) on the same line when they fit,
-    else on the next."""
+def narrow(title: str, metrics: list[MetricResult], threshold: float | None, width: int) -> str:
+    """Metrics that do not fit ``width`` columns as a table, as lines: ``title``, then per
+    metric its figures, and its verdict and MDE on the same line when they fit, else
+    under them (wrapped within ``width``)."""
     import textwrap
 
     lines = [title]
-    for row in rows_:
-        label, better, n, base, cand, delta, interval, p, detectable, word = row
-        head = f"  {label} {'↑' if better == 'higher' else '↓'}: "
-        if word == "not measured":
-            lines.append(f"{head}{word}")
+    for m in metrics:
+        head = f"  {m.label} ({m.unit}) {'↑' if m.higher_is_better else '↓'}: "
+        if m.verdict == "not measured":
+            lines.append(head + m.verdict)
             continue
-        figures = f"{head}{base} → {cand}, {delta} {interval}, p {p}, n {n}"
-        tail = f"{word} (MDE {detectable.replace('none (', 'none: ').removesuffix(')')})"
+        p = MISSING if m.p_value is None else f"{m.p_value:.3g}"
+        figures = (
+            f"{head}{value(m, m.baseline)} → {value(m, m.candidate)}, {signed_pct(m.rel_diff)} "
+            f"{ci(m)}, p {p}, n {m.n_baseline}/{m.n_candidate}"
+        )
+        detectable = mde(m) if m.mde is not None or not m.mde_note else f"none: {m.mde_note}"
+        tail = f"{verdict(m, threshold)} (MDE {detectable})"
         if len(figures) + 3 + len(tail) <= width:
             lines.append(f"{figures} · {tail}")
             continue
@@ -142,7 +146,7 @@ def terminal(r: GateResult, table: Any, width: int | None = None) -> str:
         wide = table(["model", *HEADERS], body)
         if width is not None and max(map(len, wide.splitlines())) > width:
             wide = "\n\n".join(
-                narrow(f"{g.model} (↑ higher is better, ↓ lower)", rows(g, r.threshold), width)
+                narrow(f"{g.model} (↑ higher is better, ↓ lower)", g.metrics, r.threshold, width)
                 for g in r.models
             )
         parts.append(wide)
@@ -158,15 +162,9 @@ def terminal(r: GateResult, table: Any, width: int | None = None) -> str:
         wide = table(["model", "task", *HEADERS], changed) if changed else ""
         if changed and width is not None and max(map(len, wide.splitlines())) > width:
             wide = "\n".join(
-                narrow(f"{t.model}, task {t.task}", kept, width)
+                narrow(f"{t.model}, task {t.task}", kept, None, width)
                 for t in r.tasks
-                if (
-                    kept := [
-                        row
-                        for m, row in zip(t.metrics, rows(t, None), strict=True)
-                        if m.verdict in CHANGED
-                    ]
-                )
+                if (kept := [m for m in t.metrics if m.verdict in CHANGED])
             )
         if changed:
             parts.append(f"{title}: changes\n" + wide)
