@@ -301,11 +301,10 @@ def _halved(head: str, card: dict[str, Any]) -> str | None:
     batch, planned = training.get("batch_size"), training.get("batch_size_planned")
     if not isinstance(batch, int) or not isinstance(planned, int) or batch >= planned:
         return None
-    tried = ", ".join(str(b) for b in training.get("batch_sizes_out_of_memory") or [])
-    return (
-        f"{head}: out of GPU memory at batch {tried or planned}; trained at batch {batch} "
-        f"(planned {planned})"
-    )
+    from tui_bench.core.classify import fit_batch  # a fine-tune ran here: torch is loaded
+
+    failed = training.get("batch_sizes_out_of_memory") or [planned]
+    return fit_batch.halved_note(head, planned, batch, failed, trained=True)
 
 
 def _fine_tune_final(

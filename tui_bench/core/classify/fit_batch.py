@@ -98,8 +98,13 @@ def out_of_memory_at(batch: int) -> torch.cuda.OutOfMemoryError:
     return torch.cuda.OutOfMemoryError(f"CUDA out of memory at batch {batch}")
 
 
-def halved_note(head: str, planned: int, batch: int, failed: list[int]) -> str:
+def halved_note(
+    head: str, planned: int, batch: int, failed: list[int], *, trained: bool = False
+) -> str:
+    """The warning of a batch halved to fit: "training at" as it starts, "trained at" said
+    of a model already trained (the final one)."""
     tried = ", ".join(str(b) for b in failed)
     return (
-        f"{head}: out of GPU memory at batch {tried}; training at batch {batch} (planned {planned})"
+        f"{head}: out of GPU memory at batch {tried}; {'trained' if trained else 'training'} "
+        f"at batch {batch} (planned {planned})"
     )
