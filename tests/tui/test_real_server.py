@@ -55,6 +55,10 @@ async def test_a_sweep_against_a_real_server_is_live_then_ranked(smol_server: Re
         load = run.state.load
         await wait_for(pilot, lambda: load.current is not None, 120)
         await wait_for(pilot, lambda: app.screen.has_class("-load"), 60)
+        # the panel is shown with the class, and says "waiting" until it is laid out (its
+        # size is 0 before the next layout pass): read it once it has drawn the level
+        waiting = "waiting for the first load level"
+        await wait_for(pilot, lambda: not text_of(app, "#live-load").startswith(waiting), 30)
         live = text_of(app, "#live-load")
         results = await wait_results(pilot, app, timeout=240)
         section = text_of(app, "#results-load")
